@@ -1,0 +1,113 @@
+//! `advertising-ban`: customer data is never used, nor anything derived from
+//! it, for advertising or similar commercial purposes.
+
+use covenant_sdk::{Event, Findings, Rule, export_rule};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rules.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Purposes that are advertising or similar commercial use. Compared
+    /// without regard to ASCII case, so `Advertising` is caught too.
+    #[serde(default = "default_banned_purposes")]
+    pub banned_purposes: Vec<String>,
+}
+
+fn default_banned_purposes() -> Vec<String> {
+    ["advertising", "marketing", "ad-targeting", "commercial-profiling"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The rule holds only its configuration: each event is judged alone.
+pub struct AdvertisingBan {
+    config: Config,
+}
+
+impl Rule for AdvertisingBan {
+    const ID: &'static str = "advertising-ban";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "No event that touches customer data declares an advertising or similar \
+         commercial purpose.";
+    const COMMITMENT: &'static str = "Microsoft won't use Customer Data or derive information from it for any \
+         advertising or similar commercial purposes.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        if let Some(empty) = config.banned_purposes.iter().find(|p| p.trim().is_empty()) {
+            return Err(format!("banned_purposes contains an empty purpose ({empty:?})"));
+        }
+        Ok(AdvertisingBan { config })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        let (Some(data), Some(purpose)) = (&event.data, &event.purpose) else { return };
+        if self.config.banned_purposes.iter().any(|banned| banned.eq_ignore_ascii_case(purpose)) {
+            let data_id = data.id.as_deref().unwrap_or("(no id)");
+            let tenant = data.tenant.as_deref().unwrap_or("(untagged)");
+            findings.report(
+                &event.id,
+                format!(
+                    "event {} ({} at {}) uses data {data_id} of tenant {tenant} for `{purpose}`, \
+                     a banned commercial purpose",
+                    event.id, event.action, event.time
+                ),
+            );
+        }
+    }
+}
+
+export_rule!(AdvertisingBan);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    const T: &str = "2026-01-01T00:00:00Z";
+
+    fn flagged(config: &str, events: &[Event]) -> Vec<String> {
+        let findings = evaluate::<AdvertisingBan>(config, events, T).unwrap();
+        event_ids(&findings).into_iter().map(String::from).collect()
+    }
+
+    #[test]
+    fn every_default_banned_purpose_is_a_finding() {
+        let events: Vec<Event> = ["advertising", "marketing", "ad-targeting", "commercial-profiling"]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| event(&format!("e{i}"), T, "access").tenant("a").data("d1", "a").purpose(p))
+            .collect();
+        assert_eq!(flagged("{}", &events), ["e0", "e1", "e2", "e3"]);
+    }
+
+    #[test]
+    fn case_does_not_hide_a_banned_purpose() {
+        let e = event("e1", T, "derive").data("d1", "a").purpose("Advertising");
+        assert_eq!(flagged("{}", &[e]), ["e1"]);
+    }
+
+    #[test]
+    fn allowed_purposes_and_events_without_data_pass() {
+        let events = [
+            event("e1", T, "access").data("d1", "a").purpose("threat-detection"),
+            event("e2", T, "config-change").purpose("advertising"),
+            event("e3", T, "access").data("d1", "a"),
+        ];
+        assert!(flagged("{}", &events).is_empty());
+    }
+
+    #[test]
+    fn banned_list_comes_from_config() {
+        let e = event("e1", T, "access").data("d1", "a").purpose("resale");
+        assert_eq!(flagged(r#"{"banned_purposes": ["resale"]}"#, &[e.clone()]), ["e1"]);
+        assert!(flagged("{}", &[e]).is_empty());
+    }
+
+    #[test]
+    fn empty_banned_purpose_is_a_config_error() {
+        let err = evaluate::<AdvertisingBan>(r#"{"banned_purposes": [" "]}"#, &[], T).unwrap_err();
+        assert!(err.contains("empty purpose"), "{err}");
+    }
+}

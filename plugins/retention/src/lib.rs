@@ -1,0 +1,288 @@
+//! `retention`: each data item is deleted within its limit, counted from its
+//! first `store` or `derive`: 30 days for AI prompts and responses, 28 days
+//! (14 + 14) for calculated data, 14 days for everything else.
+//!
+//! Exactly at the limit is compliant. Three things breach it: a `delete`
+//! after the limit (reported on the creating event), no `delete` at all by
+//! the report's as-of time (also on the creating event), and any other event
+//! that touches the item after the limit (reported on that event).
+
+use std::collections::HashMap;
+
+use covenant_sdk::{Event, Findings, Rule, Timestamp, export_rule, format_duration};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rules.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Days raw collected data may be kept.
+    pub default_days: u32,
+    /// Days calculated data may be kept: data created by `derive`, or of a
+    /// category in `calculated_categories`.
+    pub calculated_days: u32,
+    /// Days data of a category in `ai_categories` may be kept. This wins over
+    /// the calculated limit, as the more specific commitment.
+    pub ai_days: u32,
+    pub calculated_categories: Vec<String>,
+    pub ai_categories: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            default_days: 14,
+            calculated_days: 28,
+            ai_days: 30,
+            calculated_categories: vec!["calculated".to_string()],
+            ai_categories: vec!["ai-prompt".to_string(), "ai-response".to_string()],
+        }
+    }
+}
+
+/// What is known of one data item since its clock started.
+struct Item {
+    created_by: String,
+    created_action: String,
+    start: Timestamp,
+    limit_days: u32,
+    limit_kind: &'static str,
+    deleted: bool,
+    late_delete_reported: bool,
+}
+
+impl Item {
+    fn deadline(&self) -> Timestamp {
+        self.start.plus_days(self.limit_days)
+    }
+
+    /// "created by store e1 at T (14-day limit for collected data, deadline D)".
+    fn origin(&self) -> String {
+        format!(
+            "{} by event {} at {} ({}-day limit for {}, deadline {})",
+            past_tense(&self.created_action),
+            self.created_by,
+            self.start,
+            self.limit_days,
+            self.limit_kind,
+            self.deadline()
+        )
+    }
+}
+
+fn past_tense(action: &str) -> &'static str {
+    if action == "derive" { "derived" } else { "stored" }
+}
+
+/// The rule's state: one [`Item`] per data id whose clock has started. It
+/// grows with the number of distinct data items in the log.
+pub struct Retention {
+    config: Config,
+    items: HashMap<String, Item>,
+}
+
+impl Rule for Retention {
+    const ID: &'static str = "retention";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Each data item is deleted within its retention limit, counted from its first \
+         store or derive (30 days for AI prompts and responses, 28 for calculated data, 14 \
+         otherwise), and nothing touches it after the limit.";
+    const COMMITMENT: &'static str = "When the cloud security graph collects data from Azure and other data source, \
+         it retains the data for a 14 day period. After 14 days, the data is deleted. \
+         Calculated data, might be kept for an additional 14 days. [...] The data is stored \
+         securely [...] and stored for a duration of 30 days.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        Ok(Retention {
+            config,
+            items: HashMap::new(),
+        })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        let Some(data) = &event.data else { return };
+        let Some(data_id) = &data.id else { return };
+        let Some(item) = self.items.get_mut(data_id) else {
+            if event.action == "store" || event.action == "derive" {
+                let (limit_days, limit_kind) = self.limit_for(event);
+                self.items.insert(
+                    data_id.clone(),
+                    Item {
+                        created_by: event.id.clone(),
+                        created_action: event.action.clone(),
+                        start: event.time,
+                        limit_days,
+                        limit_kind,
+                        deleted: false,
+                        late_delete_reported: false,
+                    },
+                );
+            }
+            return;
+        };
+
+        let deadline = item.deadline();
+        let late = event.time > deadline;
+        if event.action == "delete" {
+            item.deleted = true;
+            if late && !item.late_delete_reported {
+                item.late_delete_reported = true;
+                findings.report(
+                    &item.created_by,
+                    format!(
+                        "data {data_id} {} was deleted by event {} at {}, {} after its deadline",
+                        item.origin(),
+                        event.id,
+                        event.time,
+                        format_duration(&deadline, &event.time)
+                    ),
+                );
+            }
+        } else if late {
+            findings.report(
+                &event.id,
+                format!(
+                    "event {} ({} at {}) touches data {data_id} {} after its deadline; the data was {}",
+                    event.id,
+                    event.action,
+                    event.time,
+                    format_duration(&deadline, &event.time),
+                    item.origin()
+                ),
+            );
+        }
+    }
+
+    fn finish(&mut self, as_of: Timestamp, findings: &mut Findings) {
+        for (data_id, item) in &self.items {
+            if !item.deleted && as_of > item.deadline() {
+                findings.report(
+                    &item.created_by,
+                    format!(
+                        "data {data_id} {} was still not deleted at {as_of}, {} after its deadline",
+                        item.origin(),
+                        format_duration(&item.deadline(), &as_of)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+impl Retention {
+    fn limit_for(&self, event: &Event) -> (u32, &'static str) {
+        let category = event.data.as_ref().and_then(|d| d.category.as_ref());
+        let config = &self.config;
+        if category.is_some_and(|c| config.ai_categories.contains(c)) {
+            (config.ai_days, "AI prompts and responses")
+        } else if event.action == "derive" || category.is_some_and(|c| config.calculated_categories.contains(c)) {
+            (config.calculated_days, "calculated data")
+        } else {
+            (config.default_days, "collected data")
+        }
+    }
+}
+
+export_rule!(Retention);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    fn flagged(events: &[Event], as_of: &str) -> Vec<String> {
+        let mut findings = evaluate::<Retention>("{}", events, as_of).unwrap();
+        findings.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+        event_ids(&findings).into_iter().map(String::from).collect()
+    }
+
+    fn store(id: &str, time: &str, data: &str) -> Event {
+        event(id, time, "store").tenant("a").data(data, "a")
+    }
+
+    fn delete(id: &str, time: &str, data: &str) -> Event {
+        event(id, time, "delete").tenant("a").data(data, "a")
+    }
+
+    #[test]
+    fn delete_exactly_at_the_limit_is_compliant() {
+        let events = [store("s", "2026-01-01T00:00:00Z", "d"), delete("x", "2026-01-15T00:00:00Z", "d")];
+        assert!(flagged(&events, "2026-06-01T00:00:00Z").is_empty());
+    }
+
+    #[test]
+    fn delete_one_nanosecond_late_is_a_finding_on_the_creating_event() {
+        let events = [store("s", "2026-01-01T00:00:00Z", "d"), delete("x", "2026-01-15T00:00:00.000000001Z", "d")];
+        assert_eq!(flagged(&events, "2026-06-01T00:00:00Z"), ["s"]);
+    }
+
+    #[test]
+    fn undeleted_item_past_its_limit_at_as_of_is_a_finding() {
+        let events = [store("s", "2026-01-01T00:00:00Z", "d")];
+        assert!(flagged(&events, "2026-01-15T00:00:00Z").is_empty());
+        assert_eq!(flagged(&events, "2026-01-15T00:00:01Z"), ["s"]);
+    }
+
+    #[test]
+    fn touching_an_item_after_its_limit_is_a_finding_on_that_event() {
+        let events = [
+            store("s", "2026-01-01T00:00:00Z", "d"),
+            event("a1", "2026-01-15T00:00:00Z", "access").data("d", "a"),
+            event("a2", "2026-01-15T00:00:01Z", "access").data("d", "a"),
+            delete("x", "2026-01-10T00:00:00Z", "d"),
+        ];
+        let mut sorted = events.to_vec();
+        sorted.sort_by(|x, y| (x.time, &x.id).cmp(&(y.time, &y.id)));
+        assert_eq!(flagged(&sorted, "2026-06-01T00:00:00Z"), ["a2"]);
+    }
+
+    #[test]
+    fn calculated_data_has_28_days() {
+        let derived = event("s", "2026-01-01T00:00:00Z", "derive").data("d", "a");
+        let by_category = event("s2", "2026-01-01T00:00:00Z", "store").data("d2", "a").category("calculated");
+        let events = [derived, by_category];
+        assert!(flagged(&events, "2026-01-29T00:00:00Z").is_empty());
+        assert_eq!(flagged(&events, "2026-01-29T00:00:01Z"), ["s", "s2"]);
+    }
+
+    #[test]
+    fn ai_prompts_and_responses_have_30_days() {
+        let events = [
+            event("p", "2026-01-01T00:00:00Z", "store").data("d1", "a").category("ai-prompt"),
+            event("r", "2026-01-01T00:00:00Z", "derive").data("d2", "a").category("ai-response"),
+        ];
+        assert!(flagged(&events, "2026-01-31T00:00:00Z").is_empty());
+        assert_eq!(flagged(&events, "2026-01-31T00:00:01Z"), ["p", "r"]);
+    }
+
+    #[test]
+    fn clock_starts_at_the_first_store_not_at_collection() {
+        let events = [
+            event("c", "2025-12-01T00:00:00Z", "collect").data("d", "a"),
+            store("s", "2026-01-01T00:00:00Z", "d"),
+            store("s2", "2026-01-10T00:00:00Z", "d"),
+        ];
+        assert!(flagged(&events, "2026-01-15T00:00:00Z").is_empty());
+    }
+
+    #[test]
+    fn late_delete_is_reported_once() {
+        let events = [
+            store("s", "2026-01-01T00:00:00Z", "d"),
+            delete("x1", "2026-02-01T00:00:00Z", "d"),
+            delete("x2", "2026-02-02T00:00:00Z", "d"),
+        ];
+        let findings = evaluate::<Retention>("{}", &events, "2026-06-01T00:00:00Z").unwrap();
+        assert_eq!(event_ids(&findings), ["s"]);
+        assert!(findings[0].message.contains("deleted by event x1"), "{}", findings[0].message);
+        assert!(findings[0].message.contains("17 days after its deadline"), "{}", findings[0].message);
+    }
+
+    #[test]
+    fn limits_come_from_config() {
+        let events = [store("s", "2026-01-01T00:00:00Z", "d")];
+        let findings = evaluate::<Retention>(r#"{"default_days": 1}"#, &events, "2026-01-03T00:00:00Z").unwrap();
+        assert_eq!(event_ids(&findings), ["s"]);
+    }
+}

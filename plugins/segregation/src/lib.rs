@@ -1,0 +1,194 @@
+//! `segregation`: every use of customer data carries its organisation's tag,
+//! runs in that organisation's context, and is derived only from that
+//! organisation's data, except for the cross-tenant purposes the policy
+//! allows (threat intelligence, by default).
+
+use std::collections::HashMap;
+
+use covenant_sdk::{Event, Findings, Rule, export_rule};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rules.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Purposes for which a `derive` may combine several tenants' data.
+    #[serde(default = "default_cross_tenant_purposes")]
+    pub cross_tenant_purposes: Vec<String>,
+}
+
+fn default_cross_tenant_purposes() -> Vec<String> {
+    vec!["threat-intelligence".to_string()]
+}
+
+/// The segregation rule's state: the organisation tag last seen on each data
+/// item, so that a `derive` can be checked against its sources' tags.
+pub struct Segregation {
+    config: Config,
+    tags: HashMap<String, String>,
+}
+
+impl Rule for Segregation {
+    const ID: &'static str = "segregation";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Every event that touches customer data carries a non-empty organisation tag on \
+         the data and a tenant context, the two agree, and derived data comes only from \
+         the same organisation's data unless the purpose is an allowed cross-tenant one.";
+    const COMMITMENT: &'static str = "All data is tagged per organization. This tagging persists throughout the data \
+         lifecycle, and it's enforced at each layer of the service.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        Ok(Segregation {
+            config,
+            tags: HashMap::new(),
+        })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        let Some(data) = &event.data else { return };
+        let data_name = match &data.id {
+            Some(id) => format!("data {id}"),
+            None => "data with no id".to_string(),
+        };
+        let tag = data.tenant.as_deref().filter(|t| !t.is_empty());
+        let context = event.tenant.as_deref().filter(|t| !t.is_empty());
+        let at = format!("event {} ({} at {})", event.id, event.action, event.time);
+
+        match (tag, context) {
+            (None, _) => findings.report(
+                &event.id,
+                format!("{at} touches {data_name}, which carries no organisation tag"),
+            ),
+            (Some(_), None) => findings.report(
+                &event.id,
+                format!("{at} touches {data_name} with no tenant context"),
+            ),
+            (Some(tag), Some(context)) if tag != context => findings.report(
+                &event.id,
+                format!(
+                    "{at} ran in tenant {context}'s context but touches {data_name}, tagged for tenant {tag}"
+                ),
+            ),
+            _ => {}
+        }
+
+        let owner = tag.or(context);
+        if event.action == "derive" && !self.allows_cross_tenant(event.purpose.as_deref()) {
+            let foreign: Vec<String> = data
+                .sources
+                .iter()
+                .filter_map(|source| {
+                    let source_tag = self.tags.get(source)?;
+                    (Some(source_tag.as_str()) != owner)
+                        .then(|| format!("{source} (tenant {source_tag})"))
+                })
+                .collect();
+            if !foreign.is_empty() {
+                let purpose = event.purpose.as_deref().unwrap_or("none");
+                findings.report(
+                    &event.id,
+                    format!(
+                        "{at} derives {data_name} for tenant {} from another tenant's data: {}; \
+                         purpose `{purpose}` is not an allowed cross-tenant purpose",
+                        owner.unwrap_or("(none)"),
+                        foreign.join(", ")
+                    ),
+                );
+            }
+        }
+
+        if let (Some(id), Some(tag)) = (&data.id, tag) {
+            self.tags.insert(id.clone(), tag.to_string());
+        }
+    }
+}
+
+impl Segregation {
+    fn allows_cross_tenant(&self, purpose: Option<&str>) -> bool {
+        purpose.is_some_and(|p| self.config.cross_tenant_purposes.iter().any(|a| a == p))
+    }
+}
+
+export_rule!(Segregation);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    fn run(events: &[Event]) -> Vec<String> {
+        let findings = evaluate::<Segregation>("{}", events, "2026-02-01T00:00:00Z").unwrap();
+        event_ids(&findings).into_iter().map(String::from).collect()
+    }
+
+    const T: &str = "2026-01-01T00:00:00Z";
+
+    #[test]
+    fn matching_tags_pass() {
+        assert!(run(&[event("e1", T, "store").tenant("a").data("d1", "a")]).is_empty());
+    }
+
+    #[test]
+    fn events_without_data_are_not_checked() {
+        assert!(run(&[event("e1", T, "config-change")]).is_empty());
+    }
+
+    #[test]
+    fn missing_or_empty_tags_are_findings() {
+        let mut untagged = event("e1", T, "store").tenant("a");
+        untagged.data = event("x", T, "x").data("d1", "").data;
+        let no_context = event("e2", T, "store").data("d2", "a");
+        let empty_context = event("e3", T, "store").tenant("").data("d3", "a");
+        assert_eq!(run(&[untagged, no_context, empty_context]), ["e1", "e2", "e3"]);
+    }
+
+    #[test]
+    fn context_and_tag_must_agree() {
+        assert_eq!(run(&[event("e1", T, "access").tenant("a").data("d1", "b")]), ["e1"]);
+    }
+
+    #[test]
+    fn derive_from_another_tenants_data_is_a_finding() {
+        let events = [
+            event("e1", T, "store").tenant("a").data("d1", "a"),
+            event("e2", T, "store").tenant("b").data("d2", "b"),
+            event("e3", T, "derive").tenant("a").data("d3", "a").sources(&["d1", "d2"]),
+        ];
+        let findings = evaluate::<Segregation>("{}", &events, T).unwrap();
+        assert_eq!(event_ids(&findings), ["e3"]);
+        assert!(findings[0].message.contains("d2 (tenant b)"), "{}", findings[0].message);
+        assert!(!findings[0].message.contains("d1 ("), "{}", findings[0].message);
+    }
+
+    #[test]
+    fn allowed_purpose_may_cross_tenants() {
+        let events = [
+            event("e1", T, "store").tenant("b").data("d1", "b"),
+            event("e2", T, "derive").tenant("a").data("d2", "a").sources(&["d1"]).purpose("threat-intelligence"),
+        ];
+        assert!(run(&events).is_empty());
+    }
+
+    #[test]
+    fn allow_list_comes_from_config() {
+        let events = [
+            event("e1", T, "store").tenant("b").data("d1", "b"),
+            event("e2", T, "derive").tenant("a").data("d2", "a").sources(&["d1"]).purpose("threat-intelligence"),
+        ];
+        let strict = evaluate::<Segregation>(r#"{"cross_tenant_purposes": []}"#, &events, T).unwrap();
+        assert_eq!(event_ids(&strict), ["e2"]);
+    }
+
+    #[test]
+    fn unknown_sources_are_not_findings() {
+        let e = event("e1", T, "derive").tenant("a").data("d2", "a").sources(&["never-seen"]);
+        assert!(run(&[e]).is_empty());
+    }
+
+    #[test]
+    fn unknown_config_field_is_rejected() {
+        let err = evaluate::<Segregation>(r#"{"cross_tenant": []}"#, &[], T).unwrap_err();
+        assert!(err.contains("unknown field `cross_tenant`"), "{err}");
+    }
+}
