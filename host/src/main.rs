@@ -1,1 +1,5 @@
-fn main() {}
+//! The `covenant` binary; the work lives in the library.
+
+fn main() -> std::process::ExitCode {
+    covenant::cli::main()
+}

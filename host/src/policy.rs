@@ -1,0 +1,249 @@
+//! Policies: which rules to run, with which plugin, configuration and limits.
+//!
+//! A policy is a TOML file. Each `[[rule]]` names a plugin (`builtin:NAME`
+//! or a path to a `.wasm` component, relative to the policy file), quotes the
+//! commitment it checks, and carries the rule's `config` table, which the
+//! plugin receives as JSON. `policies/defender-for-cloud.toml` is the default
+//! and is embedded in the binary.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The default policy's text, embedded so the binary needs no other files.
+pub const DEFAULT_POLICY: &str = include_str!("../../policies/defender-for-cloud.toml");
+
+/// What `--policy` was: shown in the report's provenance.
+pub const DEFAULT_POLICY_NAME: &str = "builtin:defender-for-cloud";
+
+/// A loaded, validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The policy's title, from its `[policy]` table.
+    pub title: String,
+    /// The document whose commitments the policy checks.
+    pub document: Option<String>,
+    /// Where it came from: a path, or [`DEFAULT_POLICY_NAME`].
+    pub source: String,
+    /// Hex SHA-256 of the policy file's bytes.
+    pub sha256: String,
+    pub rules: Vec<RuleSpec>,
+}
+
+/// One rule of a policy.
+#[derive(Debug, Clone)]
+pub struct RuleSpec {
+    /// The rule's id in the report; defaults to the plugin's name.
+    pub id: String,
+    pub plugin: PluginRef,
+    /// Hex SHA-256 the plugin's bytes must have, if the policy pins one.
+    pub sha256: Option<String>,
+    /// The commitment this rule checks, quoted from the source document.
+    pub commitment: String,
+    /// The rule's configuration, handed to the plugin as JSON text.
+    pub config: serde_json::Value,
+    pub limits: Limits,
+}
+
+/// Where a rule's plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginRef {
+    /// One of the plugins embedded in the binary, by name.
+    Builtin(String),
+    /// A `.wasm` component on disk.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for PluginRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginRef::Builtin(name) => write!(f, "builtin:{name}"),
+            PluginRef::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// The sandbox limits of one rule. Each call into the plugin (constructor,
+/// `observe`, `finish`) gets a fresh CPU budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Linear memory the plugin may grow to, in MiB.
+    pub memory_mib: u64,
+    /// Wasm fuel per call: about one unit per instruction executed, so the
+    /// default stops a runaway call after a few seconds of CPU.
+    pub fuel_per_call: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_mib: 256,
+            fuel_per_call: 5_000_000_000,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    policy: PolicyHeader,
+    #[serde(default)]
+    rule: Vec<RuleEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyHeader {
+    title: String,
+    #[serde(default)]
+    document: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleEntry {
+    id: Option<String>,
+    plugin: String,
+    sha256: Option<String>,
+    commitment: String,
+    #[serde(default)]
+    config: Option<toml::Table>,
+    #[serde(default)]
+    limits: Limits,
+}
+
+impl Policy {
+    /// The embedded default policy.
+    pub fn builtin() -> Result<Policy> {
+        Policy::parse(DEFAULT_POLICY, DEFAULT_POLICY_NAME, Path::new("."))
+    }
+
+    /// Loads a policy file; plugin paths in it are relative to its folder.
+    pub fn load(path: &Path) -> Result<Policy> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read policy", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Policy::parse(&text, &path.display().to_string(), base)
+    }
+
+    /// Parses and validates policy text. `source` names it in messages.
+    pub fn parse(text: &str, source: &str, base: &Path) -> Result<Policy> {
+        let file: PolicyFile = toml::from_str(text).with_context(|| format!("{source}: invalid policy"))?;
+        if file.rule.is_empty() {
+            bail!("{source}: the policy has no [[rule]] entries");
+        }
+        let mut seen = HashSet::new();
+        let mut rules = Vec::new();
+        for (n, entry) in file.rule.into_iter().enumerate() {
+            let at = format!("{source}: rule {}", n + 1);
+            let plugin = match entry.plugin.strip_prefix("builtin:") {
+                Some("") => bail!("{at}: `plugin = \"builtin:\"` needs a plugin name"),
+                Some(name) => PluginRef::Builtin(name.to_string()),
+                None => PluginRef::File(base.join(&entry.plugin)),
+            };
+            let id = match (entry.id, &plugin) {
+                (Some(id), _) => id,
+                (None, PluginRef::Builtin(name)) => name.clone(),
+                (None, PluginRef::File(_)) => bail!("{at}: a rule with a plugin file needs an `id`"),
+            };
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                bail!("{at}: rule id `{id}` must be non-empty and use only letters, digits, `-` and `_`");
+            }
+            if !seen.insert(id.clone()) {
+                bail!("{at}: rule id `{id}` is used twice");
+            }
+            if let Some(pin) = &entry.sha256
+                && (pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                bail!("{at}: sha256 must be 64 hex digits");
+            }
+            if entry.limits.memory_mib == 0 || entry.limits.fuel_per_call == 0 {
+                bail!("{at}: limits must be greater than zero");
+            }
+            let config = toml_to_json(toml::Value::Table(entry.config.unwrap_or_default()));
+            rules.push(RuleSpec {
+                id,
+                plugin,
+                sha256: entry.sha256.map(|s| s.to_ascii_lowercase()),
+                commitment: entry.commitment.trim().to_string(),
+                config,
+                limits: entry.limits,
+            });
+        }
+        Ok(Policy {
+            title: file.policy.title,
+            document: file.policy.document,
+            source: source.to_string(),
+            sha256: sha256_hex(text.as_bytes()),
+            rules,
+        })
+    }
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// TOML to JSON, with dates and times as RFC 3339 strings.
+fn toml_to_json(value: toml::Value) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        toml::Value::String(s) => Json::String(s),
+        toml::Value::Integer(i) => Json::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
+        toml::Value::Boolean(b) => Json::Bool(b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(items) => Json::Array(items.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => Json::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Policy> {
+        Policy::parse(text, "p.toml", Path::new("/policies"))
+    }
+
+    #[test]
+    fn default_policy_is_valid() {
+        let policy = Policy::builtin().unwrap();
+        let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["segregation", "ai-training-consent", "advertising-ban", "retention"]);
+        assert!(policy.rules.iter().all(|r| !r.commitment.is_empty()));
+    }
+
+    #[test]
+    fn config_becomes_json_and_paths_are_relative_to_the_policy() {
+        let policy = parse(
+            "[policy]\ntitle = \"t\"\n[[rule]]\nid = \"mine\"\nplugin = \"rules/mine.wasm\"\ncommitment = \"c\"\n\
+             [rule.config]\ndays = 3\nwhen = 2026-01-01T00:00:00Z\nlist = [\"a\"]\n",
+        )
+        .unwrap();
+        let rule = &policy.rules[0];
+        assert_eq!(rule.plugin, PluginRef::File(PathBuf::from("/policies/rules/mine.wasm")));
+        assert_eq!(rule.config, serde_json::json!({"days": 3, "when": "2026-01-01T00:00:00Z", "list": ["a"]}));
+        assert_eq!(rule.limits, Limits::default());
+    }
+
+    #[test]
+    fn rejects_duplicate_ids_unknown_keys_and_bad_pins() {
+        let rule = "[[rule]]\nplugin = \"builtin:x\"\ncommitment = \"c\"\n";
+        let twice = format!("[policy]\ntitle = \"t\"\n{rule}{rule}");
+        assert!(parse(&twice).unwrap_err().to_string().contains("rule id `x` is used twice"));
+        let typo = "[policy]\ntitle = \"t\"\n[[rule]]\nplugin = \"builtin:x\"\ncommitment = \"c\"\nconfg = {}\n";
+        assert!(format!("{:#}", parse(typo).unwrap_err()).contains("unknown field `confg`"));
+        let pin = "[policy]\ntitle = \"t\"\n[[rule]]\nplugin = \"builtin:x\"\ncommitment = \"c\"\nsha256 = \"abc\"\n";
+        assert!(parse(pin).unwrap_err().to_string().contains("64 hex digits"));
+    }
+
+    #[test]
+    fn a_policy_needs_rules() {
+        assert!(parse("[policy]\ntitle = \"t\"\n").unwrap_err().to_string().contains("no [[rule]]"));
+    }
+}

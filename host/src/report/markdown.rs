@@ -1,0 +1,82 @@
+//! Markdown: for people, pasted into a ticket, a wiki or a pull request.
+
+use std::fmt::Write;
+
+use super::{Report, Status, plural, verdict};
+
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Covenant report: {}\n", cell(&report.policy.title));
+    let _ = writeln!(out, "**{}**\n", verdict(report));
+    out.push_str("| Rule | Status | Findings |\n|---|---|---|\n");
+    for rule in &report.rules {
+        let _ = writeln!(out, "| [{}](#{}) | {} | {} |", rule.id, rule.id, status(rule.status), rule.findings.len());
+    }
+    for rule in &report.rules {
+        let _ = writeln!(out, "\n## {}\n", rule.id);
+        let _ = writeln!(out, "Status: **{}**\n", status(rule.status));
+        let _ = writeln!(out, "> {}\n", cell(&rule.commitment));
+        if let Some(description) = &rule.description {
+            let _ = writeln!(out, "{}\n", cell(description));
+        }
+        if let Some(error) = &rule.error {
+            let _ = writeln!(out, "Error: `{}`\n", error.replace('`', "'"));
+        }
+        if rule.findings.is_empty() {
+            if rule.status == Status::Pass {
+                out.push_str("No findings.\n");
+            }
+            continue;
+        }
+        let _ = writeln!(out, "{}:\n", plural(rule.findings.len() as u64, "finding"));
+        out.push_str("| Event | Time | Location | Finding |\n|---|---|---|---|\n");
+        for finding in &rule.findings {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                cell(&finding.event_id),
+                finding.time,
+                cell(&finding.location),
+                cell(&finding.message)
+            );
+        }
+    }
+    out.push_str("\n## Provenance\n\n");
+    let _ = writeln!(out, "- Covenant {}, report schema `{}`", report.covenant_version, report.schema);
+    let _ = writeln!(out, "- Policy: {} (sha256 `{}`)", cell(&report.policy.source), report.policy.sha256);
+    for input in &report.inputs {
+        let _ = writeln!(
+            out,
+            "- Input: {} ({}, {}, sha256 `{}`)",
+            cell(&input.name),
+            input.format,
+            plural(input.events, "event"),
+            input.sha256
+        );
+    }
+    for rule in &report.rules {
+        let plugin = &rule.plugin;
+        let _ = writeln!(
+            out,
+            "- Rule `{}`: plugin {} {} (sha256 `{}`)",
+            rule.id,
+            cell(&plugin.source),
+            plugin.version.as_deref().unwrap_or("(not loaded)"),
+            plugin.sha256.as_deref().unwrap_or("-")
+        );
+    }
+    out
+}
+
+fn status(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "pass",
+        Status::Fail => "fail",
+        Status::Error => "error",
+    }
+}
+
+/// Text made safe for a table cell or a single line: no pipes or breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+}

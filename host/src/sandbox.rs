@@ -1,0 +1,341 @@
+//! The wasm runtime and sandbox: loading rule plugins and calling them
+//! within limits.
+//!
+//! A plugin is a component implementing the `covenant:rule@1.0.0` world
+//! (`wit/v1`). Each rule runs in its own [`Store`] with:
+//! - no filesystem, network, environment variables or arguments: the WASI
+//!   imports that a language's standard library pulls in are satisfied by an
+//!   empty context;
+//! - a clock frozen at 1970-01-01 and a fixed random seed, so a plugin can
+//!   neither observe the host nor behave differently from run to run;
+//! - a memory cap and a fuel budget per call, so a runaway plugin stops
+//!   with a one-line reason instead of taking the host down.
+
+use anyhow::{Context, Result, anyhow, bail};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+use crate::events;
+use crate::policy::{Limits, sha256_hex};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/v1",
+        world: "plugin",
+    });
+}
+
+use bindings::Plugin;
+pub use bindings::covenant::rule::types::{Finding, Metadata};
+use bindings::covenant::rule::types::{self as wit};
+
+/// How much of a plugin's stderr is kept to explain a trap (a panic message).
+const STDERR_CAPACITY: usize = 4096;
+
+/// The compiler and linker shared by every plugin in a run.
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+}
+
+impl PluginRuntime {
+    /// Sets up Cranelift with fuel metering and a linker that offers
+    /// plugins only the empty WASI context.
+    pub fn new() -> Result<PluginRuntime> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("cannot start the wasm engine")?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from).context("cannot link WASI")?;
+        Ok(PluginRuntime { engine, linker })
+    }
+
+    /// Compiles a plugin and reads its metadata. `bytes` must be a
+    /// component exporting `covenant:rule/rule@1.0.0`.
+    pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
+        let component = Component::new(&self.engine, bytes).map_err(|e| anyhow!("not a valid wasm component: {e}"))?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow!("needs imports the sandbox does not provide: {e}"))?;
+        let pre = bindings::PluginPre::new(instance_pre)
+            .map_err(|e| anyhow!("does not implement covenant:rule/rule@1.0.0: {e}"))?;
+        let mut plugin = RulePlugin {
+            pre,
+            limits,
+            metadata: None,
+            sha256: sha256_hex(bytes),
+        };
+        let (mut store, bindings) = plugin.instantiate()?;
+        store.set_fuel(limits.fuel_per_call)?;
+        let metadata = bindings
+            .covenant_rule_rule()
+            .call_describe(&mut store)
+            .map_err(|e| explain("describe", &e, &store))?;
+        plugin.metadata = Some(metadata);
+        Ok(plugin)
+    }
+}
+
+/// A compiled plugin, ready to be instantiated for a run.
+pub struct RulePlugin {
+    pre: bindings::PluginPre<Sandbox>,
+    limits: Limits,
+    metadata: Option<Metadata>,
+    sha256: String,
+}
+
+impl RulePlugin {
+    /// What the plugin says about itself.
+    pub fn metadata(&self) -> &Metadata {
+        self.metadata.as_ref().expect("metadata is read when the plugin loads")
+    }
+
+    /// Hex SHA-256 of the component's bytes.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    fn instantiate(&self) -> Result<(Store<Sandbox>, Plugin)> {
+        let engine = self.pre.engine();
+        let mut store = Store::new(engine, Sandbox::new(self.limits));
+        store.limiter(|sandbox| &mut sandbox.memory);
+        store.set_fuel(self.limits.fuel_per_call)?;
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| explain("instantiation", &e, &store))?;
+        Ok((store, bindings))
+    }
+
+    /// Starts an evaluation with the rule's configuration (JSON text).
+    pub fn start(&self, config: &str) -> Result<RuleInstance> {
+        let (mut store, bindings) = self.instantiate()?;
+        store.set_fuel(self.limits.fuel_per_call)?;
+        let evaluator = bindings
+            .covenant_rule_rule()
+            .evaluator()
+            .call_constructor(&mut store, config)
+            .map_err(|e| explain("constructor", &e, &store))?
+            .map_err(|message| anyhow!("rejected its configuration: {}", one_line(&message)))?;
+        Ok(RuleInstance {
+            store,
+            bindings,
+            evaluator,
+            fuel_per_call: self.limits.fuel_per_call,
+        })
+    }
+}
+
+/// One running evaluation of a rule inside its sandbox.
+pub struct RuleInstance {
+    store: Store<Sandbox>,
+    bindings: Plugin,
+    evaluator: ResourceAny,
+    fuel_per_call: u64,
+}
+
+impl RuleInstance {
+    /// Sends the next batch of events (already in time order).
+    pub fn observe(&mut self, batch: &[wit::Event]) -> Result<Vec<Finding>> {
+        self.store.set_fuel(self.fuel_per_call)?;
+        let result = self
+            .bindings
+            .covenant_rule_rule()
+            .evaluator()
+            .call_observe(&mut self.store, self.evaluator, batch);
+        self.settle("observe", result)
+    }
+
+    /// Ends the evaluation, for the findings that depend on what never
+    /// happened by `as_of`.
+    pub fn finish(&mut self, as_of: events::Timestamp) -> Result<Vec<Finding>> {
+        self.store.set_fuel(self.fuel_per_call)?;
+        let as_of = wit::Timestamp {
+            seconds: as_of.seconds,
+            nanos: as_of.nanos,
+        };
+        let result = self
+            .bindings
+            .covenant_rule_rule()
+            .evaluator()
+            .call_finish(&mut self.store, self.evaluator, as_of);
+        self.settle("finish", result)
+    }
+
+    fn settle(
+        &self,
+        call: &str,
+        result: wasmtime::Result<Result<Vec<Finding>, String>>,
+    ) -> Result<Vec<Finding>> {
+        match result {
+            Ok(Ok(findings)) => Ok(findings),
+            Ok(Err(message)) => bail!("{call} returned an error: {}", one_line(&message)),
+            Err(e) => Err(explain(call, &e, &self.store)),
+        }
+    }
+}
+
+/// Converts events to the interface's records, once per batch for all rules.
+pub fn to_wit(events: &[events::Event]) -> Vec<wit::Event> {
+    events.iter().map(event_to_wit).collect()
+}
+
+fn event_to_wit(event: &events::Event) -> wit::Event {
+    wit::Event {
+        id: event.id.clone(),
+        time: wit::Timestamp {
+            seconds: event.time.seconds,
+            nanos: event.time.nanos,
+        },
+        action: event.action.clone(),
+        tenant: event.tenant.clone(),
+        actor: event.actor.as_ref().map(|a| wit::Actor {
+            kind: a.kind.clone(),
+            id: a.id.clone(),
+        }),
+        purpose: event.purpose.clone(),
+        scope: event.scope.clone(),
+        layer: event.layer.clone(),
+        region: event.region.clone(),
+        data: event.data.as_ref().map(|d| wit::DataItem {
+            id: d.id.clone(),
+            category: d.category.clone(),
+            tenant: d.tenant.clone(),
+            store: d.store.clone(),
+            sources: d.sources.clone(),
+            extra: attributes(&d.extra),
+        }),
+        extra: attributes(&event.extra),
+    }
+}
+
+fn attributes(extra: &std::collections::BTreeMap<String, serde_json::Value>) -> Vec<wit::Attribute> {
+    extra
+        .iter()
+        .map(|(name, value)| wit::Attribute {
+            name: name.clone(),
+            json: value.to_string(),
+        })
+        .collect()
+}
+
+/// Turns a failed call into one line naming the call and the limit or trap.
+fn explain(call: &str, error: &wasmtime::Error, store: &Store<Sandbox>) -> anyhow::Error {
+    let sandbox = store.data();
+    let reason = match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => format!("exceeded its CPU limit of {} fuel per call", sandbox.limits.fuel_per_call),
+        _ if sandbox.memory.hit => format!("exceeded its memory limit of {} MiB", sandbox.limits.memory_mib),
+        Some(trap) => {
+            let stderr = String::from_utf8_lossy(&sandbox.stderr.contents()).into_owned();
+            let said = stderr.lines().rev().find(|l| !l.trim().is_empty()).map(one_line);
+            match said {
+                Some(said) => format!("trapped ({trap}) after writing: {said}"),
+                None => format!("trapped ({trap})"),
+            }
+        }
+        None => one_line(&format!("{error:#}")),
+    };
+    anyhow!("{call}: {reason}")
+}
+
+/// Collapses whitespace so a reason fits on one report line, and caps it.
+fn one_line(text: &str) -> String {
+    const MAX: usize = 500;
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// Everything a plugin's store holds: the empty WASI context and the limits.
+struct Sandbox {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stderr: MemoryOutputPipe,
+    memory: MemoryCap,
+    limits: Limits,
+}
+
+impl Sandbox {
+    fn new(limits: Limits) -> Sandbox {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .secure_random(StdRng::seed_from_u64(0))
+            .insecure_random(StdRng::seed_from_u64(0))
+            .insecure_random_seed(0)
+            .build();
+        Sandbox {
+            wasi,
+            table: ResourceTable::new(),
+            stderr,
+            memory: MemoryCap {
+                max_bytes: usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+                hit: false,
+            },
+            limits,
+        }
+    }
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and remembers whether the cap was hit, so that the
+/// trap that follows can be blamed on the limit rather than reported as an
+/// unexplained `unreachable`.
+struct MemoryCap {
+    max_bytes: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_bytes;
+        self.hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // Tables hold function references; a rule needs few.
+        Ok(desired <= 100_000)
+    }
+}
+
+/// A clock stopped at the Unix epoch: plugins must not see the host's time,
+/// and a report must not depend on when it was run.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+
+    fn now(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,122 @@
+//! Compiles Covenant rule crates to WebAssembly components from a build
+//! script, so that `cargo build`, `cargo test` and `cargo run` need no extra
+//! step.
+//!
+//! The pattern is the one wasmtime's test-programs artifacts crate uses: a
+//! nested `cargo build --target wasm32-wasip2` with its own target directory,
+//! so that it neither waits on the outer build's lock nor inherits its flags.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The target every Covenant plugin is built for.
+pub const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// A rule crate to compile: its package name and the name the host knows it
+/// by.
+pub struct PluginCrate {
+    /// Cargo package name, such as `covenant-rule-retention`.
+    pub package: &'static str,
+    /// Name of the compiled plugin, such as `retention`.
+    pub name: &'static str,
+    /// The crate's directory, relative to the workspace root.
+    pub dir: &'static str,
+}
+
+/// Compiles `plugins` (workspace members of the workspace at
+/// `workspace_root`) and writes `plugins.rs` to `OUT_DIR`: a constant
+/// `PLUGINS: &[(&str, &[u8])]` pairing each name with its embedded bytes.
+///
+/// Stops the build with a one-line `cargo::error` when the wasm target is
+/// missing and cannot be installed, or when a plugin fails to compile.
+pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    let shared = ["plugins/sdk", "wit", "Cargo.lock", "Cargo.toml"];
+    for watched in shared.iter().chain(plugins.iter().map(|p| &p.dir)) {
+        println!("cargo::rerun-if-changed={}", workspace_root.join(watched).display());
+    }
+    if let Err(message) = ensure_wasm_target() {
+        println!("cargo::error={message}");
+        std::process::exit(0);
+    }
+    let target_dir = out_dir.join("wasm-target");
+    let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(workspace_root)
+        .args(["build", "--release", "--target", WASM_TARGET, "--target-dir"])
+        .arg(&target_dir);
+    for plugin in plugins {
+        cargo.args(["-p", plugin.package]);
+    }
+    // The outer build's flags are for the host target and its tools; the
+    // nested build must start clean.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        cargo.env_remove(var);
+    }
+    let output = match cargo.output() {
+        Ok(output) => output,
+        Err(e) => {
+            println!("cargo::error=could not run cargo to build the plugins: {e}");
+            std::process::exit(0);
+        }
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for line in stderr.lines() {
+            println!("cargo::warning={line}");
+        }
+        println!("cargo::error=building the rule plugins for {WASM_TARGET} failed; the nested cargo's output is above");
+        std::process::exit(0);
+    }
+
+    let mut table = String::from("/// Compiled plugins, by name, embedded at build time.\n");
+    table.push_str("pub const PLUGINS: &[(&str, &[u8])] = &[\n");
+    for plugin in plugins {
+        let file = format!("{}.wasm", plugin.package.replace('-', "_"));
+        let built = target_dir.join(WASM_TARGET).join("release").join(&file);
+        let embedded = out_dir.join(format!("{}.wasm", plugin.name));
+        if let Err(e) = std::fs::copy(&built, &embedded) {
+            println!("cargo::error=plugin {} was not produced at {}: {e}", plugin.package, built.display());
+            std::process::exit(0);
+        }
+        writeln!(table, "    ({:?}, include_bytes!({:?})),", plugin.name, embedded.display().to_string())
+            .expect("writing to a String");
+    }
+    table.push_str("];\n");
+    std::fs::write(out_dir.join("plugins.rs"), table).expect("OUT_DIR is writable");
+}
+
+/// Makes sure the standard library for [`WASM_TARGET`] is installed,
+/// installing it with rustup when it is not, because rustup here does not
+/// install targets on its own.
+fn ensure_wasm_target() -> Result<(), String> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("could not run rustc to find its sysroot: {e}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if sysroot.join("lib/rustlib").join(WASM_TARGET).exists() {
+        return Ok(());
+    }
+    let installed = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .is_ok_and(|status| status.success());
+    if installed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {WASM_TARGET} target is not installed and `rustup target add {WASM_TARGET}` failed; run it yourself, then build again"
+        ))
+    }
+}
