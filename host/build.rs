@@ -5,14 +5,32 @@ use std::path::Path;
 
 /// The built-in rules, in the order the default policy lists them.
 const BUILTIN_RULES: &[PluginCrate] = &[
-    PluginCrate { package: "covenant-rule-segregation", name: "segregation", dir: "plugins/segregation" },
-    PluginCrate { package: "covenant-rule-ai-training-consent", name: "ai-training-consent", dir: "plugins/ai-training-consent" },
-    PluginCrate { package: "covenant-rule-advertising-ban", name: "advertising-ban", dir: "plugins/advertising-ban" },
-    PluginCrate { package: "covenant-rule-retention", name: "retention", dir: "plugins/retention" },
+    PluginCrate {
+        package: "covenant-rule-segregation",
+        name: "segregation",
+        dir: "plugins/segregation",
+    },
+    PluginCrate {
+        package: "covenant-rule-ai-training-consent",
+        name: "ai-training-consent",
+        dir: "plugins/ai-training-consent",
+    },
+    PluginCrate {
+        package: "covenant-rule-advertising-ban",
+        name: "advertising-ban",
+        dir: "plugins/advertising-ban",
+    },
+    PluginCrate {
+        package: "covenant-rule-retention",
+        name: "retention",
+        dir: "plugins/retention",
+    },
 ];
 
 fn main() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ sits in the workspace");
     embed_plugins(workspace, BUILTIN_RULES);
     println!("cargo::rerun-if-changed=build.rs");
 }

@@ -57,11 +57,22 @@ impl Audit {
         if let (Some(as_of), Some(latest)) = (self.as_of, log.index.latest())
             && as_of < latest
         {
-            bail!("--as-of {as_of} is before the latest event ({latest}); a report cannot be taken as of a time its log runs past");
+            bail!(
+                "--as-of {as_of} is before the latest event ({latest}); a report cannot be taken as of a time its log runs past"
+            );
         }
 
-        let epoch = Timestamp { seconds: 0, nanos: 0 };
-        let outcomes = evaluate(instances, order.into_sorted()?, as_of.unwrap_or(epoch), &log.index, self.batch_len)?;
+        let epoch = Timestamp {
+            seconds: 0,
+            nanos: 0,
+        };
+        let outcomes = evaluate(
+            instances,
+            order.into_sorted()?,
+            as_of.unwrap_or(epoch),
+            &log.index,
+            self.batch_len,
+        )?;
         let results = self
             .policy
             .rules
@@ -84,7 +95,11 @@ impl Audit {
 fn start_rule(
     runtime: &PluginRuntime,
     spec: &RuleSpec,
-) -> (PluginProvenance, Option<String>, Result<RuleInstance, String>) {
+) -> (
+    PluginProvenance,
+    Option<String>,
+    Result<RuleInstance, String>,
+) {
     let mut provenance = PluginProvenance {
         source: spec.plugin.to_string(),
         ..PluginProvenance::default()
@@ -94,12 +109,24 @@ fn start_rule(
             Some(bytes) => bytes.to_vec(),
             None => {
                 let known = builtin::names().join(", ");
-                return (provenance, None, Err(format!("no built-in plugin named `{name}` (there are: {known})")));
+                return (
+                    provenance,
+                    None,
+                    Err(format!(
+                        "no built-in plugin named `{name}` (there are: {known})"
+                    )),
+                );
             }
         },
         PluginRef::File(path) => match std::fs::read(path) {
             Ok(bytes) => bytes,
-            Err(e) => return (provenance, None, Err(format!("cannot read plugin {}: {e}", path.display()))),
+            Err(e) => {
+                return (
+                    provenance,
+                    None,
+                    Err(format!("cannot read plugin {}: {e}", path.display())),
+                );
+            }
         },
     };
     let digest = crate::policy::sha256_hex(&bytes);
@@ -107,7 +134,8 @@ fn start_rule(
     if let Some(pinned) = &spec.sha256
         && *pinned != digest
     {
-        let reason = format!("plugin sha256 is {digest} but the policy pins {pinned}; refusing to run it");
+        let reason =
+            format!("plugin sha256 is {digest} but the policy pins {pinned}; refusing to run it");
         return (provenance, None, Err(reason));
     }
     let plugin = match runtime.load(&bytes, spec.limits) {
@@ -118,6 +146,8 @@ fn start_rule(
     provenance.name = Some(metadata.id.clone());
     provenance.version = Some(metadata.version.clone());
     let description = Some(metadata.description.clone());
-    let instance = plugin.start(&spec.config.to_string()).map_err(|e| format!("{e:#}"));
+    let instance = plugin
+        .start(&spec.config.to_string())
+        .map_err(|e| format!("{e:#}"));
     (provenance, description, instance)
 }

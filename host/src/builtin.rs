@@ -5,7 +5,10 @@ include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 
 /// The embedded component named `name` (`builtin:NAME` in a policy).
 pub fn plugin(name: &str) -> Option<&'static [u8]> {
-    PLUGINS.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+    PLUGINS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
 }
 
 /// The names of every embedded plugin, for error messages.

@@ -7,6 +7,7 @@
 //! - 3: a rule could not finish (it failed to load, trapped or hit a limit);
 //!   this wins over 1, because the verdict is incomplete.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -80,15 +81,31 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(text)
 }
 
-/// Parses the process's arguments, runs the command and returns its exit
-/// code. Errors go to stderr as one line with their causes.
+/// Runs the command the process's arguments name.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    ExitCode::from(run_from(std::env::args_os()))
+}
+
+/// Parses `args` (the first is the program name), runs the command and
+/// returns its exit code. Errors go to stderr as one line with their causes.
+pub fn run_from<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap exits 0 for --help and --version and 2 for usage errors.
+            return u8::try_from(e.exit_code()).unwrap_or(EXIT_BAD_INPUT);
+        }
+    };
     match run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(e) => {
             eprintln!("covenant: error: {e:#}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            EXIT_BAD_INPUT
         }
     }
 }
@@ -116,8 +133,12 @@ fn report(args: ReportArgs) -> Result<u8> {
         Some(path) => write_atomically(path, rendered.as_bytes())?,
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(rendered.as_bytes()).context("cannot write the report to stdout")?;
-            stdout.flush().context("cannot write the report to stdout")?;
+            stdout
+                .write_all(rendered.as_bytes())
+                .context("cannot write the report to stdout")?;
+            stdout
+                .flush()
+                .context("cannot write the report to stdout")?;
         }
     }
     Ok(exit_code(&report))

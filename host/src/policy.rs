@@ -124,14 +124,16 @@ impl Policy {
 
     /// Loads a policy file; plugin paths in it are relative to its folder.
     pub fn load(path: &Path) -> Result<Policy> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read policy", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read policy", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         Policy::parse(&text, &path.display().to_string(), base)
     }
 
     /// Parses and validates policy text. `source` names it in messages.
     pub fn parse(text: &str, source: &str, base: &Path) -> Result<Policy> {
-        let file: PolicyFile = toml::from_str(text).with_context(|| format!("{source}: invalid policy"))?;
+        let file: PolicyFile =
+            toml::from_str(text).with_context(|| format!("{source}: invalid policy"))?;
         if file.rule.is_empty() {
             bail!("{source}: the policy has no [[rule]] entries");
         }
@@ -147,10 +149,18 @@ impl Policy {
             let id = match (entry.id, &plugin) {
                 (Some(id), _) => id,
                 (None, PluginRef::Builtin(name)) => name.clone(),
-                (None, PluginRef::File(_)) => bail!("{at}: a rule with a plugin file needs an `id`"),
+                (None, PluginRef::File(_)) => {
+                    bail!("{at}: a rule with a plugin file needs an `id`")
+                }
             };
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                bail!("{at}: rule id `{id}` must be non-empty and use only letters, digits, `-` and `_`");
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!(
+                    "{at}: rule id `{id}` must be non-empty and use only letters, digits, `-` and `_`"
+                );
             }
             if !seen.insert(id.clone()) {
                 bail!("{at}: rule id `{id}` is used twice");
@@ -185,7 +195,10 @@ impl Policy {
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// TOML to JSON, with dates and times as RFC 3339 strings.
@@ -198,7 +211,12 @@ fn toml_to_json(value: toml::Value) -> serde_json::Value {
         toml::Value::Boolean(b) => Json::Bool(b),
         toml::Value::Datetime(d) => Json::String(d.to_string()),
         toml::Value::Array(items) => Json::Array(items.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(table) => Json::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+        toml::Value::Table(table) => Json::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| (k, toml_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -214,7 +232,15 @@ mod tests {
     fn default_policy_is_valid() {
         let policy = Policy::builtin().unwrap();
         let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["segregation", "ai-training-consent", "advertising-ban", "retention"]);
+        assert_eq!(
+            ids,
+            [
+                "segregation",
+                "ai-training-consent",
+                "advertising-ban",
+                "retention"
+            ]
+        );
         assert!(policy.rules.iter().all(|r| !r.commitment.is_empty()));
     }
 
@@ -226,8 +252,14 @@ mod tests {
         )
         .unwrap();
         let rule = &policy.rules[0];
-        assert_eq!(rule.plugin, PluginRef::File(PathBuf::from("/policies/rules/mine.wasm")));
-        assert_eq!(rule.config, serde_json::json!({"days": 3, "when": "2026-01-01T00:00:00Z", "list": ["a"]}));
+        assert_eq!(
+            rule.plugin,
+            PluginRef::File(PathBuf::from("/policies/rules/mine.wasm"))
+        );
+        assert_eq!(
+            rule.config,
+            serde_json::json!({"days": 3, "when": "2026-01-01T00:00:00Z", "list": ["a"]})
+        );
         assert_eq!(rule.limits, Limits::default());
     }
 
@@ -235,15 +267,30 @@ mod tests {
     fn rejects_duplicate_ids_unknown_keys_and_bad_pins() {
         let rule = "[[rule]]\nplugin = \"builtin:x\"\ncommitment = \"c\"\n";
         let twice = format!("[policy]\ntitle = \"t\"\n{rule}{rule}");
-        assert!(parse(&twice).unwrap_err().to_string().contains("rule id `x` is used twice"));
+        assert!(
+            parse(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("rule id `x` is used twice")
+        );
         let typo = "[policy]\ntitle = \"t\"\n[[rule]]\nplugin = \"builtin:x\"\ncommitment = \"c\"\nconfg = {}\n";
         assert!(format!("{:#}", parse(typo).unwrap_err()).contains("unknown field `confg`"));
         let pin = "[policy]\ntitle = \"t\"\n[[rule]]\nplugin = \"builtin:x\"\ncommitment = \"c\"\nsha256 = \"abc\"\n";
-        assert!(parse(pin).unwrap_err().to_string().contains("64 hex digits"));
+        assert!(
+            parse(pin)
+                .unwrap_err()
+                .to_string()
+                .contains("64 hex digits")
+        );
     }
 
     #[test]
     fn a_policy_needs_rules() {
-        assert!(parse("[policy]\ntitle = \"t\"\n").unwrap_err().to_string().contains("no [[rule]]"));
+        assert!(
+            parse("[policy]\ntitle = \"t\"\n")
+                .unwrap_err()
+                .to_string()
+                .contains("no [[rule]]")
+        );
     }
 }

@@ -30,8 +30,8 @@ mod bindings {
 }
 
 use bindings::Plugin;
-pub use bindings::covenant::rule::types::{Finding, Metadata};
 use bindings::covenant::rule::types::{self as wit};
+pub use bindings::covenant::rule::types::{Finding, Metadata};
 
 /// How much of a plugin's stderr is kept to explain a trap (a panic message).
 const STDERR_CAPACITY: usize = 4096;
@@ -48,16 +48,21 @@ impl PluginRuntime {
     pub fn new() -> Result<PluginRuntime> {
         let mut config = Config::new();
         config.consume_fuel(true);
-        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("cannot start the wasm engine")?;
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("cannot start the wasm engine")?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from).context("cannot link WASI")?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link WASI")?;
         Ok(PluginRuntime { engine, linker })
     }
 
     /// Compiles a plugin and reads its metadata. `bytes` must be a
     /// component exporting `covenant:rule/rule@1.0.0`.
     pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
-        let component = Component::new(&self.engine, bytes).map_err(|e| anyhow!("not a valid wasm component: {e}"))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| anyhow!("not a valid wasm component: {e}"))?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -92,7 +97,9 @@ pub struct RulePlugin {
 impl RulePlugin {
     /// What the plugin says about itself.
     pub fn metadata(&self) -> &Metadata {
-        self.metadata.as_ref().expect("metadata is read when the plugin loads")
+        self.metadata
+            .as_ref()
+            .expect("metadata is read when the plugin loads")
     }
 
     /// Hex SHA-256 of the component's bytes.
@@ -143,11 +150,11 @@ impl RuleInstance {
     /// Sends the next batch of events (already in time order).
     pub fn observe(&mut self, batch: &[wit::Event]) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.fuel_per_call)?;
-        let result = self
-            .bindings
-            .covenant_rule_rule()
-            .evaluator()
-            .call_observe(&mut self.store, self.evaluator, batch);
+        let result = self.bindings.covenant_rule_rule().evaluator().call_observe(
+            &mut self.store,
+            self.evaluator,
+            batch,
+        );
         self.settle("observe", result)
     }
 
@@ -159,11 +166,11 @@ impl RuleInstance {
             seconds: as_of.seconds,
             nanos: as_of.nanos,
         };
-        let result = self
-            .bindings
-            .covenant_rule_rule()
-            .evaluator()
-            .call_finish(&mut self.store, self.evaluator, as_of);
+        let result = self.bindings.covenant_rule_rule().evaluator().call_finish(
+            &mut self.store,
+            self.evaluator,
+            as_of,
+        );
         self.settle("finish", result)
     }
 
@@ -214,7 +221,9 @@ fn event_to_wit(event: &events::Event) -> wit::Event {
     }
 }
 
-fn attributes(extra: &std::collections::BTreeMap<String, serde_json::Value>) -> Vec<wit::Attribute> {
+fn attributes(
+    extra: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<wit::Attribute> {
     extra
         .iter()
         .map(|(name, value)| wit::Attribute {
@@ -228,14 +237,32 @@ fn attributes(extra: &std::collections::BTreeMap<String, serde_json::Value>) -> 
 fn explain(call: &str, error: &wasmtime::Error, store: &Store<Sandbox>) -> anyhow::Error {
     let sandbox = store.data();
     let reason = match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => format!("exceeded its CPU limit of {} fuel per call", sandbox.limits.fuel_per_call),
-        _ if sandbox.memory.hit => format!("exceeded its memory limit of {} MiB", sandbox.limits.memory_mib),
+        Some(Trap::OutOfFuel) => format!(
+            "exceeded its CPU limit of {} fuel per call",
+            sandbox.limits.fuel_per_call
+        ),
+        _ if sandbox.memory.hit => format!(
+            "exceeded its memory limit of {} MiB",
+            sandbox.limits.memory_mib
+        ),
         Some(trap) => {
+            // A Rust panic writes "thread ... panicked at FILE:LINE:COL:",
+            // the message, then a note about RUST_BACKTRACE: keep the first
+            // two, which say where and why.
             let stderr = String::from_utf8_lossy(&sandbox.stderr.contents()).into_owned();
-            let said = stderr.lines().rev().find(|l| !l.trim().is_empty()).map(one_line);
-            match said {
-                Some(said) => format!("trapped ({trap}) after writing: {said}"),
-                None => format!("trapped ({trap})"),
+            let said: Vec<&str> = stderr
+                .lines()
+                .filter(|l| {
+                    !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE")
+                })
+                .collect();
+            if said.is_empty() {
+                format!("trapped ({trap})")
+            } else {
+                format!(
+                    "trapped ({trap}) after writing: {}",
+                    one_line(&said.join(" "))
+                )
             }
         }
         None => one_line(&format!("{error:#}")),
@@ -278,7 +305,8 @@ impl Sandbox {
             table: ResourceTable::new(),
             stderr,
             memory: MemoryCap {
-                max_bytes: usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+                max_bytes: usize::try_from(limits.memory_mib.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
                 hit: false,
             },
             limits,
@@ -304,13 +332,23 @@ struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes;
         self.hit |= !allowed;
         Ok(allowed)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Tables hold function references; a rule needs few.
         Ok(desired <= 100_000)
     }

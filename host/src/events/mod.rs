@@ -84,14 +84,18 @@ fn schema_error(field: &str, problem: impl Into<String>) -> SchemaError {
 /// names and keeping the rest as extra attributes.
 pub fn parse_event(value: Value) -> Result<Event, SchemaError> {
     let Value::Object(mut fields) = value else {
-        return Err(schema_error("", format!("expected a JSON object, found {}", kind_of(&value))));
+        return Err(schema_error(
+            "",
+            format!("expected a JSON object, found {}", kind_of(&value)),
+        ));
     };
     let id = required_string(&mut fields, "id", "")?;
     if id.is_empty() {
         return Err(schema_error("id", "must not be empty"));
     }
     let time_text = required_string(&mut fields, "time", "")?;
-    let time = Timestamp::parse_rfc3339(&time_text).map_err(|problem| schema_error("time", problem))?;
+    let time =
+        Timestamp::parse_rfc3339(&time_text).map_err(|problem| schema_error("time", problem))?;
     let action = required_string(&mut fields, "action", "")?;
     let tenant = optional_string(&mut fields, "tenant", "")?;
     let actor = match fields.remove("actor") {
@@ -101,7 +105,12 @@ pub fn parse_event(value: Value) -> Result<Event, SchemaError> {
             let id = optional_string(&mut actor, "id", "actor.")?;
             Some(Actor { kind, id })
         }
-        Some(other) => return Err(schema_error("actor", format!("expected an object, found {}", kind_of(&other)))),
+        Some(other) => {
+            return Err(schema_error(
+                "actor",
+                format!("expected an object, found {}", kind_of(&other)),
+            ));
+        }
     };
     let purpose = optional_string(&mut fields, "purpose", "")?;
     let scope = optional_string(&mut fields, "scope", "")?;
@@ -117,7 +126,12 @@ pub fn parse_event(value: Value) -> Result<Event, SchemaError> {
             sources: string_list(&mut data, "sources", "data.")?,
             extra: data.into_iter().collect(),
         }),
-        Some(other) => return Err(schema_error("data", format!("expected an object, found {}", kind_of(&other)))),
+        Some(other) => {
+            return Err(schema_error(
+                "data",
+                format!("expected an object, found {}", kind_of(&other)),
+            ));
+        }
     };
     Ok(Event {
         id,
@@ -134,7 +148,11 @@ pub fn parse_event(value: Value) -> Result<Event, SchemaError> {
     })
 }
 
-fn required_string(fields: &mut Map<String, Value>, name: &str, prefix: &str) -> Result<String, SchemaError> {
+fn required_string(
+    fields: &mut Map<String, Value>,
+    name: &str,
+    prefix: &str,
+) -> Result<String, SchemaError> {
     match fields.remove(name) {
         Some(Value::String(s)) => Ok(s),
         None | Some(Value::Null) => Err(schema_error(&format!("{prefix}{name}"), "is required")),
@@ -145,7 +163,11 @@ fn required_string(fields: &mut Map<String, Value>, name: &str, prefix: &str) ->
     }
 }
 
-fn optional_string(fields: &mut Map<String, Value>, name: &str, prefix: &str) -> Result<Option<String>, SchemaError> {
+fn optional_string(
+    fields: &mut Map<String, Value>,
+    name: &str,
+    prefix: &str,
+) -> Result<Option<String>, SchemaError> {
     match fields.remove(name) {
         Some(Value::String(s)) => Ok(Some(s)),
         None | Some(Value::Null) => Ok(None),
@@ -156,7 +178,11 @@ fn optional_string(fields: &mut Map<String, Value>, name: &str, prefix: &str) ->
     }
 }
 
-fn string_list(fields: &mut Map<String, Value>, name: &str, prefix: &str) -> Result<Vec<String>, SchemaError> {
+fn string_list(
+    fields: &mut Map<String, Value>,
+    name: &str,
+    prefix: &str,
+) -> Result<Vec<String>, SchemaError> {
     match fields.remove(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -209,7 +235,10 @@ mod tests {
             "ticket": "T-1"
         }))
         .unwrap();
-        assert_eq!(event.time, Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap());
+        assert_eq!(
+            event.time,
+            Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap()
+        );
         assert_eq!(event.actor.as_ref().unwrap().kind, "service");
         let data = event.data.as_ref().unwrap();
         assert_eq!(data.sources, ["d0"]);
@@ -219,29 +248,58 @@ mod tests {
 
     #[test]
     fn missing_required_fields_are_named() {
-        assert_eq!(parse(json!({"time": "2026-01-01T00:00:00Z", "action": "x"})).unwrap_err(), "field `id`: is required");
-        assert_eq!(parse(json!({"id": "e", "action": "x"})).unwrap_err(), "field `time`: is required");
-        assert_eq!(parse(json!({"id": "e", "time": "2026-01-01T00:00:00Z"})).unwrap_err(), "field `action`: is required");
+        assert_eq!(
+            parse(json!({"time": "2026-01-01T00:00:00Z", "action": "x"})).unwrap_err(),
+            "field `id`: is required"
+        );
+        assert_eq!(
+            parse(json!({"id": "e", "action": "x"})).unwrap_err(),
+            "field `time`: is required"
+        );
+        assert_eq!(
+            parse(json!({"id": "e", "time": "2026-01-01T00:00:00Z"})).unwrap_err(),
+            "field `action`: is required"
+        );
     }
 
     #[test]
     fn mistyped_fields_are_named() {
         let base = |extra: Value| {
             let mut v = json!({"id": "e", "time": "2026-01-01T00:00:00Z", "action": "x"});
-            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             parse(v).unwrap_err()
         };
-        assert_eq!(base(json!({"id": 7})), "field `id`: expected a string, found a number");
-        assert_eq!(base(json!({"tenant": ["a"]})), "field `tenant`: expected a string, found a list");
-        assert_eq!(base(json!({"actor": {"id": "x"}})), "field `actor.type`: is required");
-        assert_eq!(base(json!({"data": {"sources": ["a", 1]}})), "field `data.sources[1]`: expected a string, found a number");
-        assert_eq!(base(json!({"data": "d1"})), "field `data`: expected an object, found a string");
+        assert_eq!(
+            base(json!({"id": 7})),
+            "field `id`: expected a string, found a number"
+        );
+        assert_eq!(
+            base(json!({"tenant": ["a"]})),
+            "field `tenant`: expected a string, found a list"
+        );
+        assert_eq!(
+            base(json!({"actor": {"id": "x"}})),
+            "field `actor.type`: is required"
+        );
+        assert_eq!(
+            base(json!({"data": {"sources": ["a", 1]}})),
+            "field `data.sources[1]`: expected a string, found a number"
+        );
+        assert_eq!(
+            base(json!({"data": "d1"})),
+            "field `data`: expected an object, found a string"
+        );
         assert!(base(json!({"time": "yesterday"})).starts_with("field `time`: "));
     }
 
     #[test]
     fn rejects_non_objects_and_empty_ids() {
-        assert_eq!(parse(json!([1])).unwrap_err(), "expected a JSON object, found a list");
+        assert_eq!(
+            parse(json!([1])).unwrap_err(),
+            "expected a JSON object, found a list"
+        );
         assert_eq!(
             parse(json!({"id": "", "time": "2026-01-01T00:00:00Z", "action": "x"})).unwrap_err(),
             "field `id`: must not be empty"

@@ -46,14 +46,17 @@ impl TimeOrder {
 
     fn spill(&mut self) -> Result<()> {
         sort(&mut self.buffer);
-        let mut file = tempfile::tempfile().context("cannot create a temporary file to sort events")?;
+        let mut file =
+            tempfile::tempfile().context("cannot create a temporary file to sort events")?;
         {
             let mut writer = BufWriter::new(&mut file);
             for event in self.buffer.drain(..) {
                 serde_json::to_writer(&mut writer, &event)?;
                 writer.write_all(b"\n")?;
             }
-            writer.flush().context("cannot write sorted events to a temporary file")?;
+            writer
+                .flush()
+                .context("cannot write sorted events to a temporary file")?;
         }
         use std::io::Seek;
         file.rewind()?;
@@ -97,7 +100,10 @@ impl Run {
                 None => Ok(None),
                 Some(line) => {
                     let line = line.context("cannot read back sorted events")?;
-                    Ok(Some(serde_json::from_str(&line).context("sorted events were corrupted on disk")?))
+                    Ok(Some(
+                        serde_json::from_str(&line)
+                            .context("sorted events were corrupted on disk")?,
+                    ))
                 }
             },
         }
@@ -142,7 +148,10 @@ impl Iterator for SortedEvents {
     fn next(&mut self) -> Option<Result<Event>> {
         let Reverse(head) = self.heads.pop()?;
         match self.runs[head.run].next_event() {
-            Ok(Some(event)) => self.heads.push(Reverse(Head { event, run: head.run })),
+            Ok(Some(event)) => self.heads.push(Reverse(Head {
+                event,
+                run: head.run,
+            })),
             Ok(None) => {}
             Err(e) => return Some(Err(e)),
         }
@@ -177,21 +186,31 @@ mod tests {
         for (id, t) in events {
             sorter.push(event(id, *t)).unwrap();
         }
-        sorter.into_sorted().unwrap().map(|e| e.unwrap().id).collect()
+        sorter
+            .into_sorted()
+            .unwrap()
+            .map(|e| e.unwrap().id)
+            .collect()
     }
 
     #[test]
     fn orders_by_time_then_id_whatever_the_run_length() {
         let input = [("c", 2), ("b", 1), ("a", 2), ("d", 0), ("e", 1)];
         for run_len in [1, 2, 3, 100] {
-            assert_eq!(order(run_len, &input), ["d", "b", "e", "a", "c"], "run_len {run_len}");
+            assert_eq!(
+                order(run_len, &input),
+                ["d", "b", "e", "a", "c"],
+                "run_len {run_len}"
+            );
         }
     }
 
     #[test]
     fn spilled_events_round_trip_unchanged() {
         let mut original = event("x", 5);
-        original.extra.insert("note".into(), serde_json::json!({"nested": [1, 2]}));
+        original
+            .extra
+            .insert("note".into(), serde_json::json!({"nested": [1, 2]}));
         let mut sorter = TimeOrder::new(1);
         sorter.push(original.clone()).unwrap();
         sorter.push(event("y", 6)).unwrap();

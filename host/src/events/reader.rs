@@ -98,7 +98,8 @@ impl EventIndex {
         if let Some((_, first)) = self.entries.get(&event.id) {
             return Err(*first);
         }
-        self.entries.insert(event.id.clone(), (event.time, location));
+        self.entries
+            .insert(event.id.clone(), (event.time, location));
         self.latest = self.latest.max(Some(event.time));
         Ok(())
     }
@@ -143,14 +144,21 @@ impl EventReader {
             } else if path.is_dir() {
                 let before = inputs.len();
                 for entry in WalkDir::new(path).sort_by_file_name() {
-                    let entry = entry.with_context(|| format!("cannot search {}", path.display()))?;
-                    let is_log = entry.path().extension().is_some_and(|ext| ext == "jsonl" || ext == "json");
+                    let entry =
+                        entry.with_context(|| format!("cannot search {}", path.display()))?;
+                    let is_log = entry
+                        .path()
+                        .extension()
+                        .is_some_and(|ext| ext == "jsonl" || ext == "json");
                     if entry.file_type().is_file() && is_log {
                         inputs.push(Input::for_file(entry.into_path()));
                     }
                 }
                 if inputs.len() == before {
-                    bail!("{}: directory holds no *.jsonl or *.json files", path.display());
+                    bail!(
+                        "{}: directory holds no *.jsonl or *.json files",
+                        path.display()
+                    );
                 }
             } else if path.exists() {
                 inputs.push(Input::for_file(path.clone()));
@@ -181,29 +189,45 @@ impl EventReader {
             let name = input.name();
             let mut summary = InputSummary {
                 name: name.clone(),
-                format: if matches!(input, Input::JsonArray(_)) { "json-array" } else { "jsonl" },
+                format: if matches!(input, Input::JsonArray(_)) {
+                    "json-array"
+                } else {
+                    "jsonl"
+                },
                 events: 0,
                 sha256: String::new(),
             };
             let mut accept = |event: Event, line: u64, log: &mut ReadLog| -> Result<()> {
-                let location = Location { input: number, line };
+                let location = Location {
+                    input: number,
+                    line,
+                };
                 if let Err(first) = log.index.insert(&event, location) {
                     let first = if first.input == number {
                         format!("line {}", first.line)
                     } else {
                         log.describe(first)
                     };
-                    bail!("{name}:{line}: field `id`: duplicate event id `{}` (first seen at {first})", event.id);
+                    bail!(
+                        "{name}:{line}: field `id`: duplicate event id `{}` (first seen at {first})",
+                        event.id
+                    );
                 }
                 summary.events += 1;
                 sink(event)
             };
             let digest = match input {
-                Input::Stdin => read_json_lines(io::stdin().lock(), &name, |e, line| accept(e, line, &mut log))?,
+                Input::Stdin => read_json_lines(io::stdin().lock(), &name, |e, line| {
+                    accept(e, line, &mut log)
+                })?,
                 Input::JsonLines(path) => {
-                    read_json_lines(BufReader::new(open(path)?), &name, |e, line| accept(e, line, &mut log))?
+                    read_json_lines(BufReader::new(open(path)?), &name, |e, line| {
+                        accept(e, line, &mut log)
+                    })?
                 }
-                Input::JsonArray(path) => read_json_array(open(path)?, &name, |e, line| accept(e, line, &mut log))?,
+                Input::JsonArray(path) => {
+                    read_json_array(open(path)?, &name, |e, line| accept(e, line, &mut log))?
+                }
             };
             summary.sha256 = digest;
             log.inputs.push(summary);
@@ -244,7 +268,11 @@ impl<R: BufRead> BufRead for Hashing<R> {
 }
 
 fn hex_digest(hasher: Sha256) -> String {
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Reads JSON Lines: one event per line. Blank lines are skipped; a UTF-8
@@ -274,14 +302,18 @@ fn read_json_lines(
         if line == 1 {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| anyhow::anyhow!("{name}:{line}: not valid UTF-8 (at byte {})", e.valid_up_to() + 1))?;
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{name}:{line}: not valid UTF-8 (at byte {})",
+                e.valid_up_to() + 1
+            )
+        })?;
         let text = text.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{name}:{line}: malformed JSON: {e}"))?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("{name}:{line}: malformed JSON: {e}"))?;
         let event = parse_event(value).map_err(|e| anyhow::anyhow!("{name}:{line}: {e}"))?;
         accept(event, line)?;
     }
@@ -290,15 +322,22 @@ fn read_json_lines(
 
 /// Reads a `.json` file holding one array of events; locations are 1-based
 /// element numbers.
-fn read_json_array(file: File, name: &str, mut accept: impl FnMut(Event, u64) -> Result<()>) -> Result<String> {
+fn read_json_array(
+    file: File,
+    name: &str,
+    mut accept: impl FnMut(Event, u64) -> Result<()>,
+) -> Result<String> {
     let mut reader = Hashing {
         inner: BufReader::new(file),
         hasher: Sha256::new(),
     };
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).with_context(|| format!("{name}: read failed"))?;
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
-        .map_err(|e| anyhow::anyhow!("{name}: not valid UTF-8 (at byte {})", e.valid_up_to() + 1))?;
+    reader
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{name}: read failed"))?;
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).map_err(
+        |e| anyhow::anyhow!("{name}: not valid UTF-8 (at byte {})", e.valid_up_to() + 1),
+    )?;
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{name}: malformed JSON: {e}"))?;
     let serde_json::Value::Array(items) = value else {
@@ -306,7 +345,8 @@ fn read_json_array(file: File, name: &str, mut accept: impl FnMut(Event, u64) ->
     };
     for (i, item) in items.into_iter().enumerate() {
         let element = i as u64 + 1;
-        let event = parse_event(item).map_err(|e| anyhow::anyhow!("{name} element {element}: {e}"))?;
+        let event =
+            parse_event(item).map_err(|e| anyhow::anyhow!("{name} element {element}: {e}"))?;
         accept(event, element)?;
     }
     Ok(hex_digest(reader.hasher))
@@ -331,7 +371,10 @@ mod tests {
     #[test]
     fn skips_blank_lines_and_accepts_bom_and_crlf() {
         let text = format!("\u{feff}{E1}\r\n\r\n   \n{}\n", E1.replace("e1", "e2"));
-        assert_eq!(read_lines(text.as_bytes()).unwrap(), [("e1".into(), 1), ("e2".into(), 4)]);
+        assert_eq!(
+            read_lines(text.as_bytes()).unwrap(),
+            [("e1".into(), 1), ("e2".into(), 4)]
+        );
     }
 
     #[test]
@@ -355,6 +398,9 @@ mod tests {
         };
         let mut sink = Vec::new();
         while reader.read_until(b'\n', &mut sink).unwrap() > 0 {}
-        assert_eq!(hex_digest(reader.hasher), hex_digest(Sha256::new_with_prefix(b"abc\ndef")));
+        assert_eq!(
+            hex_digest(reader.hasher),
+            hex_digest(Sha256::new_with_prefix(b"abc\ndef"))
+        );
     }
 }

@@ -23,7 +23,10 @@ impl Timestamp {
             .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))?;
         let (seconds, nanos) = (parsed.timestamp(), parsed.timestamp_subsec_nanos());
         Ok(if nanos >= 1_000_000_000 {
-            Timestamp { seconds: seconds + 1, nanos: nanos - 1_000_000_000 }
+            Timestamp {
+                seconds: seconds + 1,
+                nanos: nanos - 1_000_000_000,
+            }
         } else {
             Timestamp { seconds, nanos }
         })
@@ -33,7 +36,12 @@ impl Timestamp {
     pub fn to_rfc3339(self) -> String {
         DateTime::from_timestamp(self.seconds, self.nanos)
             .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-            .unwrap_or_else(|| format!("{}.{:09}s since 1970-01-01T00:00:00Z", self.seconds, self.nanos))
+            .unwrap_or_else(|| {
+                format!(
+                    "{}.{:09}s since 1970-01-01T00:00:00Z",
+                    self.seconds, self.nanos
+                )
+            })
     }
 }
 

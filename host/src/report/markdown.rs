@@ -10,7 +10,14 @@ pub(super) fn render(report: &Report) -> String {
     let _ = writeln!(out, "**{}**\n", verdict(report));
     out.push_str("| Rule | Status | Findings |\n|---|---|---|\n");
     for rule in &report.rules {
-        let _ = writeln!(out, "| [{}](#{}) | {} | {} |", rule.id, rule.id, status(rule.status), rule.findings.len());
+        let _ = writeln!(
+            out,
+            "| [{}](#{}) | {} | {} |",
+            rule.id,
+            rule.id,
+            status(rule.status),
+            rule.findings.len()
+        );
     }
     for rule in &report.rules {
         let _ = writeln!(out, "\n## {}\n", rule.id);
@@ -42,8 +49,17 @@ pub(super) fn render(report: &Report) -> String {
         }
     }
     out.push_str("\n## Provenance\n\n");
-    let _ = writeln!(out, "- Covenant {}, report schema `{}`", report.covenant_version, report.schema);
-    let _ = writeln!(out, "- Policy: {} (sha256 `{}`)", cell(&report.policy.source), report.policy.sha256);
+    let _ = writeln!(
+        out,
+        "- Covenant {}, report schema `{}`",
+        report.covenant_version, report.schema
+    );
+    let _ = writeln!(
+        out,
+        "- Policy: {} (sha256 `{}`)",
+        cell(&report.policy.source),
+        report.policy.sha256
+    );
     for input in &report.inputs {
         let _ = writeln!(
             out,

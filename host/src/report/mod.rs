@@ -114,7 +114,12 @@ pub struct RuleResult<'a> {
 impl Report {
     /// Assembles the report. Findings must name events in `log`'s index;
     /// evaluation guarantees that.
-    pub fn build(policy: &Policy, results: Vec<RuleResult<'_>>, log: &ReadLog, as_of: Option<Timestamp>) -> Report {
+    pub fn build(
+        policy: &Policy,
+        results: Vec<RuleResult<'_>>,
+        log: &ReadLog,
+        as_of: Option<Timestamp>,
+    ) -> Report {
         let rules: Vec<RuleReport> = results
             .into_iter()
             .map(|result| {
@@ -135,7 +140,9 @@ impl Report {
                         }
                     })
                     .collect();
-                findings.sort_by(|a, b| (a.time, &a.event_id, &a.message).cmp(&(b.time, &b.event_id, &b.message)));
+                findings.sort_by(|a, b| {
+                    (a.time, &a.event_id, &a.message).cmp(&(b.time, &b.event_id, &b.message))
+                });
                 findings.dedup();
                 let status = match (&result.outcome.error, findings.is_empty()) {
                     (Some(_), _) => Status::Error,
@@ -205,7 +212,8 @@ impl Format {
     pub fn render(self, report: &Report) -> String {
         match self {
             Format::Json => {
-                let mut json = serde_json::to_string_pretty(report).expect("a report always serialises");
+                let mut json =
+                    serde_json::to_string_pretty(report).expect("a report always serialises");
                 json.push('\n');
                 json
             }
@@ -217,7 +225,11 @@ impl Format {
 
 /// "1 finding", "2 findings".
 fn plural(count: u64, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// The one-line verdict both human formats open with.
@@ -230,7 +242,9 @@ fn verdict(report: &Report) -> String {
     } else {
         "NOT COMPLIANT"
     };
-    let as_of = report.as_of.map_or("no events".to_string(), |t| format!("as of {t}"));
+    let as_of = report
+        .as_of
+        .map_or("no events".to_string(), |t| format!("as of {t}"));
     format!(
         "{state}: {} from {} in {}, {as_of}",
         plural(s.findings, "finding"),

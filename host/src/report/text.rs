@@ -23,7 +23,11 @@ pub(super) fn render(report: &Report) -> String {
             let _ = writeln!(out, "      error: {error}");
         }
         for finding in &rule.findings {
-            let _ = writeln!(out, "      {}  {}  {}", finding.event_id, finding.time, finding.location);
+            let _ = writeln!(
+                out,
+                "      {}  {}  {}",
+                finding.event_id, finding.time, finding.location
+            );
             let _ = writeln!(out, "        {}", finding.message);
         }
     }

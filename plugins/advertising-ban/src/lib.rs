@@ -15,9 +15,14 @@ pub struct Config {
 }
 
 fn default_banned_purposes() -> Vec<String> {
-    ["advertising", "marketing", "ad-targeting", "commercial-profiling"]
-        .map(String::from)
-        .to_vec()
+    [
+        "advertising",
+        "marketing",
+        "ad-targeting",
+        "commercial-profiling",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// The rule holds only its configuration: each event is judged alone.
@@ -36,14 +41,23 @@ impl Rule for AdvertisingBan {
 
     fn new(config: Config) -> Result<Self, String> {
         if let Some(empty) = config.banned_purposes.iter().find(|p| p.trim().is_empty()) {
-            return Err(format!("banned_purposes contains an empty purpose ({empty:?})"));
+            return Err(format!(
+                "banned_purposes contains an empty purpose ({empty:?})"
+            ));
         }
         Ok(AdvertisingBan { config })
     }
 
     fn observe(&mut self, event: &Event, findings: &mut Findings) {
-        let (Some(data), Some(purpose)) = (&event.data, &event.purpose) else { return };
-        if self.config.banned_purposes.iter().any(|banned| banned.eq_ignore_ascii_case(purpose)) {
+        let (Some(data), Some(purpose)) = (&event.data, &event.purpose) else {
+            return;
+        };
+        if self
+            .config
+            .banned_purposes
+            .iter()
+            .any(|banned| banned.eq_ignore_ascii_case(purpose))
+        {
             let data_id = data.id.as_deref().unwrap_or("(no id)");
             let tenant = data.tenant.as_deref().unwrap_or("(untagged)");
             findings.report(
@@ -74,24 +88,38 @@ mod tests {
 
     #[test]
     fn every_default_banned_purpose_is_a_finding() {
-        let events: Vec<Event> = ["advertising", "marketing", "ad-targeting", "commercial-profiling"]
-            .iter()
-            .enumerate()
-            .map(|(i, p)| event(&format!("e{i}"), T, "access").tenant("a").data("d1", "a").purpose(p))
-            .collect();
+        let events: Vec<Event> = [
+            "advertising",
+            "marketing",
+            "ad-targeting",
+            "commercial-profiling",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            event(&format!("e{i}"), T, "access")
+                .tenant("a")
+                .data("d1", "a")
+                .purpose(p)
+        })
+        .collect();
         assert_eq!(flagged("{}", &events), ["e0", "e1", "e2", "e3"]);
     }
 
     #[test]
     fn case_does_not_hide_a_banned_purpose() {
-        let e = event("e1", T, "derive").data("d1", "a").purpose("Advertising");
+        let e = event("e1", T, "derive")
+            .data("d1", "a")
+            .purpose("Advertising");
         assert_eq!(flagged("{}", &[e]), ["e1"]);
     }
 
     #[test]
     fn allowed_purposes_and_events_without_data_pass() {
         let events = [
-            event("e1", T, "access").data("d1", "a").purpose("threat-detection"),
+            event("e1", T, "access")
+                .data("d1", "a")
+                .purpose("threat-detection"),
             event("e2", T, "config-change").purpose("advertising"),
             event("e3", T, "access").data("d1", "a"),
         ];
@@ -101,7 +129,10 @@ mod tests {
     #[test]
     fn banned_list_comes_from_config() {
         let e = event("e1", T, "access").data("d1", "a").purpose("resale");
-        assert_eq!(flagged(r#"{"banned_purposes": ["resale"]}"#, &[e.clone()]), ["e1"]);
+        assert_eq!(
+            flagged(r#"{"banned_purposes": ["resale"]}"#, std::slice::from_ref(&e)),
+            ["e1"]
+        );
         assert!(flagged("{}", &[e]).is_empty());
     }
 

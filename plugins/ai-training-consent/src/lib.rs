@@ -89,15 +89,29 @@ impl Rule for AiTrainingConsent {
         }
         self.record_consent(event);
         if self.is_training(event) {
-            let tenant = event.data.as_ref().and_then(|d| d.tenant.clone()).filter(|t| !t.is_empty());
-            let data_id = event.data.as_ref().and_then(|d| d.id.as_deref()).unwrap_or("(no id)");
-            let how = match (&event.purpose, self.config.training_actions.contains(&event.action)) {
+            let tenant = event
+                .data
+                .as_ref()
+                .and_then(|d| d.tenant.clone())
+                .filter(|t| !t.is_empty());
+            let data_id = event
+                .data
+                .as_ref()
+                .and_then(|d| d.id.as_deref())
+                .unwrap_or("(no id)");
+            let how = match (
+                &event.purpose,
+                self.config.training_actions.contains(&event.action),
+            ) {
                 (Some(purpose), false) => format!("uses data {data_id} for `{purpose}`"),
                 _ => format!("trains on data {data_id}"),
             };
             self.pending.push(TrainingUse {
                 event_id: event.id.clone(),
-                description: format!("event {} ({} at {}) {how}", event.id, event.action, event.time),
+                description: format!(
+                    "event {} ({} at {}) {how}",
+                    event.id, event.action, event.time
+                ),
                 tenant,
             });
         }
@@ -112,7 +126,10 @@ impl AiTrainingConsent {
     fn is_training(&self, event: &Event) -> bool {
         event.data.is_some()
             && (self.config.training_actions.contains(&event.action)
-                || event.purpose.as_ref().is_some_and(|p| self.config.training_purposes.contains(p)))
+                || event
+                    .purpose
+                    .as_ref()
+                    .is_some_and(|p| self.config.training_purposes.contains(p)))
     }
 
     fn record_consent(&mut self, event: &Event) {
@@ -124,13 +141,20 @@ impl AiTrainingConsent {
         if event.scope.as_deref() != Some(self.config.scope.as_str()) {
             return;
         }
-        let Some(tenant) = event.tenant.clone().filter(|t| !t.is_empty()) else { return };
+        let Some(tenant) = event.tenant.clone().filter(|t| !t.is_empty()) else {
+            return;
+        };
         if granted {
             let actor = event.actor.as_ref().map(|a| a.kind.as_str());
             if !actor.is_some_and(|kind| self.config.consenting_actors.iter().any(|c| c == kind)) {
                 let by = actor.map_or("no actor".to_string(), |kind| format!("a {kind} actor"));
-                self.ignored_grants
-                    .insert(tenant, format!("the grant in event {} came from {by} and does not count", event.id));
+                self.ignored_grants.insert(
+                    tenant,
+                    format!(
+                        "the grant in event {} came from {by} and does not count",
+                        event.id
+                    ),
+                );
                 return;
             }
             let revoked_now = self
@@ -156,7 +180,10 @@ impl AiTrainingConsent {
             let Some(tenant) = &using.tenant else {
                 findings.report(
                     &using.event_id,
-                    format!("{}, which carries no organisation tag, so no consent can cover it", using.description),
+                    format!(
+                        "{}, which carries no organisation tag, so no consent can cover it",
+                        using.description
+                    ),
                 );
                 continue;
             };
@@ -194,11 +221,17 @@ mod tests {
     }
 
     fn grant(id: &str, time: &str, tenant: &str) -> Event {
-        event(id, time, "consent-granted").tenant(tenant).scope("ai-training").actor("customer", "c1")
+        event(id, time, "consent-granted")
+            .tenant(tenant)
+            .scope("ai-training")
+            .actor("customer", "c1")
     }
 
     fn revoke(id: &str, time: &str, tenant: &str) -> Event {
-        event(id, time, "consent-revoked").tenant(tenant).scope("ai-training").actor("customer", "c1")
+        event(id, time, "consent-revoked")
+            .tenant(tenant)
+            .scope("ai-training")
+            .actor("customer", "c1")
     }
 
     fn train(id: &str, time: &str, tenant: &str) -> Event {
@@ -212,7 +245,10 @@ mod tests {
 
     #[test]
     fn model_training_purpose_counts_as_training() {
-        let e = event("t1", "2026-01-02T00:00:00Z", "access").tenant("a").data("d1", "a").purpose("model-training");
+        let e = event("t1", "2026-01-02T00:00:00Z", "access")
+            .tenant("a")
+            .data("d1", "a")
+            .purpose("model-training");
         assert_eq!(flagged(&[e]), ["t1"]);
     }
 
@@ -223,14 +259,20 @@ mod tests {
 
     #[test]
     fn consent_in_effect_permits_training() {
-        let events = [grant("c1", "2026-01-01T00:00:00Z", "a"), train("t1", "2026-01-02T00:00:00Z", "a")];
+        let events = [
+            grant("c1", "2026-01-01T00:00:00Z", "a"),
+            train("t1", "2026-01-02T00:00:00Z", "a"),
+        ];
         assert!(flagged(&events).is_empty());
     }
 
     #[test]
     fn consent_at_the_same_instant_counts_whatever_the_ids() {
         // "z-grant" sorts after "a-train", so the host sends the training first.
-        let events = [train("a-train", "2026-01-02T00:00:00Z", "a"), grant("z-grant", "2026-01-02T00:00:00Z", "a")];
+        let events = [
+            train("a-train", "2026-01-02T00:00:00Z", "a"),
+            grant("z-grant", "2026-01-02T00:00:00Z", "a"),
+        ];
         assert!(flagged(&events).is_empty());
     }
 
@@ -260,7 +302,10 @@ mod tests {
 
     #[test]
     fn consent_of_another_tenant_does_not_count() {
-        let events = [grant("c1", "2026-01-01T00:00:00Z", "b"), train("t1", "2026-01-02T00:00:00Z", "a")];
+        let events = [
+            grant("c1", "2026-01-01T00:00:00Z", "b"),
+            train("t1", "2026-01-02T00:00:00Z", "a"),
+        ];
         assert_eq!(flagged(&events), ["t1"]);
     }
 
@@ -268,22 +313,39 @@ mod tests {
     fn consent_for_another_scope_does_not_count() {
         let mut g = grant("c1", "2026-01-01T00:00:00Z", "a");
         g.scope = Some("marketing".into());
-        assert_eq!(flagged(&[g, train("t1", "2026-01-02T00:00:00Z", "a")]), ["t1"]);
+        assert_eq!(
+            flagged(&[g, train("t1", "2026-01-02T00:00:00Z", "a")]),
+            ["t1"]
+        );
     }
 
     #[test]
     fn grant_by_a_non_customer_does_not_count() {
-        let g = event("c1", "2026-01-01T00:00:00Z", "consent-granted").tenant("a").scope("ai-training").actor("service", "s1");
-        let findings = evaluate::<AiTrainingConsent>("{}", &[g, train("t1", "2026-01-02T00:00:00Z", "a")], "2026-03-01T00:00:00Z").unwrap();
+        let g = event("c1", "2026-01-01T00:00:00Z", "consent-granted")
+            .tenant("a")
+            .scope("ai-training")
+            .actor("service", "s1");
+        let findings = evaluate::<AiTrainingConsent>(
+            "{}",
+            &[g, train("t1", "2026-01-02T00:00:00Z", "a")],
+            "2026-03-01T00:00:00Z",
+        )
+        .unwrap();
         assert_eq!(event_ids(&findings), ["t1"]);
-        assert!(findings[0].message.contains("came from a service actor"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("came from a service actor"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
     fn data_tenant_decides_not_the_context() {
         let events = [
             grant("c1", "2026-01-01T00:00:00Z", "a"),
-            event("t1", "2026-01-02T00:00:00Z", "train").tenant("a").data("d1", "b"),
+            event("t1", "2026-01-02T00:00:00Z", "train")
+                .tenant("a")
+                .data("d1", "b"),
         ];
         assert_eq!(flagged(&events), ["t1"]);
     }
@@ -292,6 +354,9 @@ mod tests {
     fn untagged_data_cannot_be_covered() {
         let mut e = train("t1", "2026-01-02T00:00:00Z", "a");
         e.data.as_mut().unwrap().tenant = None;
-        assert_eq!(flagged(&[grant("c1", "2026-01-01T00:00:00Z", "a"), e]), ["t1"]);
+        assert_eq!(
+            flagged(&[grant("c1", "2026-01-01T00:00:00Z", "a"), e]),
+            ["t1"]
+        );
     }
 }

@@ -35,7 +35,10 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
     let shared = ["plugins/sdk", "wit", "Cargo.lock", "Cargo.toml"];
     for watched in shared.iter().chain(plugins.iter().map(|p| &p.dir)) {
-        println!("cargo::rerun-if-changed={}", workspace_root.join(watched).display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            workspace_root.join(watched).display()
+        );
     }
     if let Err(message) = ensure_wasm_target() {
         println!("cargo::error={message}");
@@ -45,15 +48,34 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
     let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
         .current_dir(workspace_root)
-        .args(["build", "--release", "--target", WASM_TARGET, "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for plugin in plugins {
         cargo.args(["-p", plugin.package]);
     }
     // The outer build's flags are for the host target and its tools; the
     // nested build must start clean.
+    // Build paths would otherwise end up in panic messages inside the
+    // components, making their bytes (and so the sha256 a policy pins)
+    // depend on where the checkout and the cargo home are.
+    let mut remap = format!("--remap-path-prefix={}=/covenant", workspace_root.display());
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    if let Some(home) = cargo_home {
+        remap.push_str(&format!(
+            "\x1f--remap-path-prefix={}=/cargo",
+            home.display()
+        ));
+    }
+    cargo.env("CARGO_ENCODED_RUSTFLAGS", remap);
     for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
@@ -74,7 +96,9 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
         for line in stderr.lines() {
             println!("cargo::warning={line}");
         }
-        println!("cargo::error=building the rule plugins for {WASM_TARGET} failed; the nested cargo's output is above");
+        println!(
+            "cargo::error=building the rule plugins for {WASM_TARGET} failed; the nested cargo's output is above"
+        );
         std::process::exit(0);
     }
 
@@ -85,11 +109,20 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
         let built = target_dir.join(WASM_TARGET).join("release").join(&file);
         let embedded = out_dir.join(format!("{}.wasm", plugin.name));
         if let Err(e) = std::fs::copy(&built, &embedded) {
-            println!("cargo::error=plugin {} was not produced at {}: {e}", plugin.package, built.display());
+            println!(
+                "cargo::error=plugin {} was not produced at {}: {e}",
+                plugin.package,
+                built.display()
+            );
             std::process::exit(0);
         }
-        writeln!(table, "    ({:?}, include_bytes!({:?})),", plugin.name, embedded.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            table,
+            "    ({:?}, include_bytes!({:?})),",
+            plugin.name,
+            embedded.display().to_string()
+        )
+        .expect("writing to a String");
     }
     table.push_str("];\n");
     std::fs::write(out_dir.join("plugins.rs"), table).expect("OUT_DIR is writable");

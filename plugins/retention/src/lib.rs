@@ -71,7 +71,11 @@ impl Item {
 }
 
 fn past_tense(action: &str) -> &'static str {
-    if action == "derive" { "derived" } else { "stored" }
+    if action == "derive" {
+        "derived"
+    } else {
+        "stored"
+    }
 }
 
 /// The rule's state: one [`Item`] per data id whose clock has started. It
@@ -176,7 +180,9 @@ impl Retention {
         let config = &self.config;
         if category.is_some_and(|c| config.ai_categories.contains(c)) {
             (config.ai_days, "AI prompts and responses")
-        } else if event.action == "derive" || category.is_some_and(|c| config.calculated_categories.contains(c)) {
+        } else if event.action == "derive"
+            || category.is_some_and(|c| config.calculated_categories.contains(c))
+        {
             (config.calculated_days, "calculated data")
         } else {
             (config.default_days, "collected data")
@@ -207,13 +213,19 @@ mod tests {
 
     #[test]
     fn delete_exactly_at_the_limit_is_compliant() {
-        let events = [store("s", "2026-01-01T00:00:00Z", "d"), delete("x", "2026-01-15T00:00:00Z", "d")];
+        let events = [
+            store("s", "2026-01-01T00:00:00Z", "d"),
+            delete("x", "2026-01-15T00:00:00Z", "d"),
+        ];
         assert!(flagged(&events, "2026-06-01T00:00:00Z").is_empty());
     }
 
     #[test]
     fn delete_one_nanosecond_late_is_a_finding_on_the_creating_event() {
-        let events = [store("s", "2026-01-01T00:00:00Z", "d"), delete("x", "2026-01-15T00:00:00.000000001Z", "d")];
+        let events = [
+            store("s", "2026-01-01T00:00:00Z", "d"),
+            delete("x", "2026-01-15T00:00:00.000000001Z", "d"),
+        ];
         assert_eq!(flagged(&events, "2026-06-01T00:00:00Z"), ["s"]);
     }
 
@@ -240,7 +252,9 @@ mod tests {
     #[test]
     fn calculated_data_has_28_days() {
         let derived = event("s", "2026-01-01T00:00:00Z", "derive").data("d", "a");
-        let by_category = event("s2", "2026-01-01T00:00:00Z", "store").data("d2", "a").category("calculated");
+        let by_category = event("s2", "2026-01-01T00:00:00Z", "store")
+            .data("d2", "a")
+            .category("calculated");
         let events = [derived, by_category];
         assert!(flagged(&events, "2026-01-29T00:00:00Z").is_empty());
         assert_eq!(flagged(&events, "2026-01-29T00:00:01Z"), ["s", "s2"]);
@@ -249,8 +263,12 @@ mod tests {
     #[test]
     fn ai_prompts_and_responses_have_30_days() {
         let events = [
-            event("p", "2026-01-01T00:00:00Z", "store").data("d1", "a").category("ai-prompt"),
-            event("r", "2026-01-01T00:00:00Z", "derive").data("d2", "a").category("ai-response"),
+            event("p", "2026-01-01T00:00:00Z", "store")
+                .data("d1", "a")
+                .category("ai-prompt"),
+            event("r", "2026-01-01T00:00:00Z", "derive")
+                .data("d2", "a")
+                .category("ai-response"),
         ];
         assert!(flagged(&events, "2026-01-31T00:00:00Z").is_empty());
         assert_eq!(flagged(&events, "2026-01-31T00:00:01Z"), ["p", "r"]);
@@ -275,14 +293,24 @@ mod tests {
         ];
         let findings = evaluate::<Retention>("{}", &events, "2026-06-01T00:00:00Z").unwrap();
         assert_eq!(event_ids(&findings), ["s"]);
-        assert!(findings[0].message.contains("deleted by event x1"), "{}", findings[0].message);
-        assert!(findings[0].message.contains("17 days after its deadline"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("deleted by event x1"),
+            "{}",
+            findings[0].message
+        );
+        assert!(
+            findings[0].message.contains("17 days after its deadline"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
     fn limits_come_from_config() {
         let events = [store("s", "2026-01-01T00:00:00Z", "d")];
-        let findings = evaluate::<Retention>(r#"{"default_days": 1}"#, &events, "2026-01-03T00:00:00Z").unwrap();
+        let findings =
+            evaluate::<Retention>(r#"{"default_days": 1}"#, &events, "2026-01-03T00:00:00Z")
+                .unwrap();
         assert_eq!(event_ids(&findings), ["s"]);
     }
 }

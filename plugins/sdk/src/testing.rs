@@ -86,7 +86,11 @@ fn empty_data() -> DataItem {
 
 /// Runs rule `R` as the host would: configuration from JSON text, every
 /// event observed in the given order, then `finish` at `as_of` (RFC 3339).
-pub fn evaluate<R: Rule>(config: &str, events: &[Event], as_of: &str) -> Result<Vec<Finding>, String> {
+pub fn evaluate<R: Rule>(
+    config: &str,
+    events: &[Event],
+    as_of: &str,
+) -> Result<Vec<Finding>, String> {
     let mut rule = R::new(parse_config(config)?)?;
     let mut findings = Findings::default();
     for event in events {

@@ -13,7 +13,9 @@ impl Timestamp {
     /// The instant `days` whole days (of 86,400 seconds) after this one.
     pub fn plus_days(&self, days: u32) -> Timestamp {
         Timestamp {
-            seconds: self.seconds.saturating_add(i64::from(days) * SECONDS_PER_DAY),
+            seconds: self
+                .seconds
+                .saturating_add(i64::from(days) * SECONDS_PER_DAY),
             nanos: self.nanos,
         }
     }
@@ -35,7 +37,10 @@ impl Timestamp {
             Some(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             // Out of chrono's range (beyond ±262,000 years): still say
             // something exact rather than nothing.
-            None => format!("{}.{:09}s since 1970-01-01T00:00:00Z", self.seconds, self.nanos),
+            None => format!(
+                "{}.{:09}s since 1970-01-01T00:00:00Z",
+                self.seconds, self.nanos
+            ),
         }
     }
 }
@@ -56,7 +61,10 @@ pub fn format_duration(from: &Timestamp, to: &Timestamp) -> String {
     let sign = if nanos < 0 { "-" } else { "" };
     nanos = nanos.abs();
     let total = nanos / 1_000_000_000;
-    let (days, rest) = (total / SECONDS_PER_DAY as i128, total % SECONDS_PER_DAY as i128);
+    let (days, rest) = (
+        total / SECONDS_PER_DAY as i128,
+        total % SECONDS_PER_DAY as i128,
+    );
     let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
     let mut parts = Vec::new();
     if days > 0 {
@@ -84,7 +92,10 @@ mod tests {
     #[test]
     fn formats_utc_with_minimal_fraction() {
         assert_eq!(at(0, 0).to_rfc3339(), "1970-01-01T00:00:00Z");
-        assert_eq!(at(1_767_225_600, 500_000_000).to_rfc3339(), "2026-01-01T00:00:00.500Z");
+        assert_eq!(
+            at(1_767_225_600, 500_000_000).to_rfc3339(),
+            "2026-01-01T00:00:00.500Z"
+        );
     }
 
     #[test]
@@ -108,7 +119,10 @@ mod tests {
     #[test]
     fn durations_in_words() {
         assert_eq!(format_duration(&at(0, 0), &at(0, 999)), "0s");
-        assert_eq!(format_duration(&at(0, 0), &at(86_400 + 3_661, 0)), "1 day 1h 1m 1s");
+        assert_eq!(
+            format_duration(&at(0, 0), &at(86_400 + 3_661, 0)),
+            "1 day 1h 1m 1s"
+        );
         assert_eq!(format_duration(&at(0, 0), &at(2 * 86_400, 0)), "2 days");
         assert_eq!(format_duration(&at(60, 0), &at(0, 0)), "-1m");
     }

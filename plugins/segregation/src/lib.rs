@@ -140,12 +140,18 @@ mod tests {
         untagged.data = event("x", T, "x").data("d1", "").data;
         let no_context = event("e2", T, "store").data("d2", "a");
         let empty_context = event("e3", T, "store").tenant("").data("d3", "a");
-        assert_eq!(run(&[untagged, no_context, empty_context]), ["e1", "e2", "e3"]);
+        assert_eq!(
+            run(&[untagged, no_context, empty_context]),
+            ["e1", "e2", "e3"]
+        );
     }
 
     #[test]
     fn context_and_tag_must_agree() {
-        assert_eq!(run(&[event("e1", T, "access").tenant("a").data("d1", "b")]), ["e1"]);
+        assert_eq!(
+            run(&[event("e1", T, "access").tenant("a").data("d1", "b")]),
+            ["e1"]
+        );
     }
 
     #[test]
@@ -153,19 +159,34 @@ mod tests {
         let events = [
             event("e1", T, "store").tenant("a").data("d1", "a"),
             event("e2", T, "store").tenant("b").data("d2", "b"),
-            event("e3", T, "derive").tenant("a").data("d3", "a").sources(&["d1", "d2"]),
+            event("e3", T, "derive")
+                .tenant("a")
+                .data("d3", "a")
+                .sources(&["d1", "d2"]),
         ];
         let findings = evaluate::<Segregation>("{}", &events, T).unwrap();
         assert_eq!(event_ids(&findings), ["e3"]);
-        assert!(findings[0].message.contains("d2 (tenant b)"), "{}", findings[0].message);
-        assert!(!findings[0].message.contains("d1 ("), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("d2 (tenant b)"),
+            "{}",
+            findings[0].message
+        );
+        assert!(
+            !findings[0].message.contains("d1 ("),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
     fn allowed_purpose_may_cross_tenants() {
         let events = [
             event("e1", T, "store").tenant("b").data("d1", "b"),
-            event("e2", T, "derive").tenant("a").data("d2", "a").sources(&["d1"]).purpose("threat-intelligence"),
+            event("e2", T, "derive")
+                .tenant("a")
+                .data("d2", "a")
+                .sources(&["d1"])
+                .purpose("threat-intelligence"),
         ];
         assert!(run(&events).is_empty());
     }
@@ -174,15 +195,23 @@ mod tests {
     fn allow_list_comes_from_config() {
         let events = [
             event("e1", T, "store").tenant("b").data("d1", "b"),
-            event("e2", T, "derive").tenant("a").data("d2", "a").sources(&["d1"]).purpose("threat-intelligence"),
+            event("e2", T, "derive")
+                .tenant("a")
+                .data("d2", "a")
+                .sources(&["d1"])
+                .purpose("threat-intelligence"),
         ];
-        let strict = evaluate::<Segregation>(r#"{"cross_tenant_purposes": []}"#, &events, T).unwrap();
+        let strict =
+            evaluate::<Segregation>(r#"{"cross_tenant_purposes": []}"#, &events, T).unwrap();
         assert_eq!(event_ids(&strict), ["e2"]);
     }
 
     #[test]
     fn unknown_sources_are_not_findings() {
-        let e = event("e1", T, "derive").tenant("a").data("d2", "a").sources(&["never-seen"]);
+        let e = event("e1", T, "derive")
+            .tenant("a")
+            .data("d2", "a")
+            .sources(&["never-seen"]);
         assert!(run(&[e]).is_empty());
     }
 

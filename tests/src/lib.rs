@@ -1,0 +1,40 @@
+//! Shared helpers for Covenant's end-to-end tests.
+
+use std::path::{Path, PathBuf};
+
+use covenant::audit::Audit;
+use covenant::policy::Policy;
+use covenant::report::Report;
+
+include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
+
+/// The hostile test plugin's component bytes.
+pub fn hostile_plugin() -> &'static [u8] {
+    PLUGINS[0].1
+}
+
+/// A fixture's path relative to this package, as reports will show it.
+/// Tests run with the package directory as their working directory, so
+/// relative paths keep snapshots free of machine-specific prefixes.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new("fixtures").join(name)
+}
+
+/// Runs the default policy over `inputs`.
+pub fn report(inputs: &[PathBuf]) -> anyhow::Result<Report> {
+    Audit::new(Policy::builtin()?, inputs.to_vec()).run()
+}
+
+/// A policy that runs the default rules plus the hostile plugin configured
+/// with `attack`, written into `dir` beside a copy of the plugin.
+pub fn policy_with_hostile(dir: &Path, attack: &str, limits: &str) -> anyhow::Result<PathBuf> {
+    std::fs::write(dir.join("hostile.wasm"), hostile_plugin())?;
+    let mut text = covenant::policy::DEFAULT_POLICY.to_string();
+    text.push_str(&format!(
+        "\n[[rule]]\nid = \"hostile\"\nplugin = \"hostile.wasm\"\ncommitment = \"test\"\n\
+         [rule.config]\nattack = \"{attack}\"\n{limits}\n"
+    ));
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}

@@ -1,0 +1,180 @@
+//! Snapshots of the reports over the fixture logs: each fixture covers one
+//! rule's cases, both sides of every boundary, and the snapshot holds
+//! exactly the findings the rule defines.
+
+use covenant::audit::Audit;
+use covenant::policy::Policy;
+use covenant::report::{Format, Report, Status};
+use covenant_e2e::{fixture, report};
+
+fn rule<'a>(report: &'a Report, id: &str) -> &'a covenant::report::RuleReport {
+    report
+        .rules
+        .iter()
+        .find(|r| r.id == id)
+        .expect("rule in report")
+}
+
+/// The report rendered for a snapshot. Plugin digests are replaced: they
+/// change with the compiler, and `plugin_digests_are_the_embedded_bytes`
+/// checks them instead.
+fn snapshot(format: Format, report: &Report) -> String {
+    let mut report = report.clone();
+    for rule in &mut report.rules {
+        rule.plugin.sha256 = Some("[plugin sha256]".to_string());
+    }
+    format.render(&report)
+}
+
+/// The event ids a rule flagged, in report order.
+fn flagged(report: &Report, id: &str) -> Vec<String> {
+    rule(report, id)
+        .findings
+        .iter()
+        .map(|f| f.event_id.clone())
+        .collect()
+}
+
+#[test]
+fn segregation_fixture() {
+    let report = report(&[fixture("segregation.jsonl")]).unwrap();
+    assert_eq!(
+        flagged(&report, "segregation"),
+        [
+            "seg-04-untagged",
+            "seg-05-empty-tag",
+            "seg-06-no-context",
+            "seg-07-empty-context",
+            "seg-08-mismatch",
+            "seg-10-derive-cross-tenant"
+        ]
+    );
+    insta::assert_snapshot!("segregation_json", snapshot(Format::Json, &report));
+}
+
+#[test]
+fn ai_training_consent_fixture() {
+    let report = report(&[fixture("ai-training-consent.jsonl")]).unwrap();
+    assert_eq!(
+        flagged(&report, "ai-training-consent"),
+        [
+            "ai-01-train-before-consent",
+            "ai-06-train-after-revoke",
+            "ai-08-train-service-consent",
+            "ai-10-train-other-scope",
+            "ai-13-train-other-tenants-data"
+        ]
+    );
+    insta::assert_snapshot!("ai_training_consent_json", snapshot(Format::Json, &report));
+}
+
+#[test]
+fn advertising_ban_fixture() {
+    let report = report(&[fixture("advertising-ban.jsonl")]).unwrap();
+    assert_eq!(
+        flagged(&report, "advertising-ban"),
+        [
+            "ad-01-advertising",
+            "ad-02-marketing",
+            "ad-03-ad-targeting",
+            "ad-04-profiling",
+            "ad-05-upper-case"
+        ]
+    );
+    insta::assert_snapshot!("advertising_ban_json", snapshot(Format::Json, &report));
+}
+
+#[test]
+fn retention_fixture() {
+    let report = report(&[fixture("retention.jsonl")]).unwrap();
+    // Sorted by event time: the late delete and the undeleted items are
+    // reported on their creating events.
+    assert_eq!(
+        flagged(&report, "retention"),
+        [
+            "ret-03-store-raw",
+            "ret-05-derive",
+            "ret-12-store-never-deleted",
+            "ret-07-read-after-28d"
+        ]
+    );
+    insta::assert_snapshot!("retention_json", snapshot(Format::Json, &report));
+}
+
+#[test]
+fn compliant_log_passes_every_rule() {
+    let report = report(&[fixture("compliant.jsonl")]).unwrap();
+    assert!(report.summary.compliant);
+    assert!(report.rules.iter().all(|r| r.status == Status::Pass));
+    insta::assert_snapshot!("compliant_markdown", snapshot(Format::Markdown, &report));
+}
+
+#[test]
+fn shipped_example_in_every_format() {
+    let example = std::path::Path::new("../examples/defender-demo.jsonl").to_path_buf();
+    let report = report(&[example]).unwrap();
+    insta::assert_snapshot!("example_markdown", snapshot(Format::Markdown, &report));
+    insta::assert_snapshot!("example_text", snapshot(Format::Text, &report));
+}
+
+#[test]
+fn verdicts_do_not_depend_on_line_or_file_order() {
+    let whole = report(&[
+        fixture("retention.jsonl"),
+        fixture("ai-training-consent.jsonl"),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = ["retention.jsonl", "ai-training-consent.jsonl"]
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(fixture(f))
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.reverse();
+    let (first, second) = lines.split_at(lines.len() / 3);
+    std::fs::write(dir.path().join("b.jsonl"), first.join("\n")).unwrap();
+    std::fs::write(dir.path().join("a.jsonl"), second.join("\n")).unwrap();
+    // Tiny sort runs and batches force spilling, merging and many calls.
+    let mut audit = Audit::new(Policy::builtin().unwrap(), vec![dir.path().to_path_buf()]);
+    audit.sort_run_len = 3;
+    audit.batch_len = 2;
+    let shuffled = audit.run().unwrap();
+    let rules = |r: &Report| serde_json::to_value(&r.rules).unwrap();
+    let without_locations = |mut v: serde_json::Value| {
+        for rule in v.as_array_mut().unwrap() {
+            for finding in rule["findings"].as_array_mut().unwrap() {
+                finding.as_object_mut().unwrap().remove("location");
+            }
+        }
+        v
+    };
+    assert_eq!(
+        without_locations(rules(&whole)),
+        without_locations(rules(&shuffled))
+    );
+    assert_eq!(whole.summary.events, shuffled.summary.events);
+}
+
+#[test]
+fn same_input_gives_byte_identical_reports() {
+    let a = Format::Json.render(&report(&[fixture("segregation.jsonl")]).unwrap());
+    let b = Format::Json.render(&report(&[fixture("segregation.jsonl")]).unwrap());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn plugin_digests_are_the_embedded_bytes() {
+    let report = report(&[fixture("compliant.jsonl")]).unwrap();
+    for rule in &report.rules {
+        let bytes = covenant::builtin::plugin(&rule.id).unwrap();
+        assert_eq!(
+            rule.plugin.sha256.as_deref(),
+            Some(covenant::policy::sha256_hex(bytes).as_str())
+        );
+    }
+}

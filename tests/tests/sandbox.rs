@@ -1,0 +1,149 @@
+//! A misbehaving plugin fails alone: its rule ends with status `error` and
+//! a one-line reason, and every other rule's result is unchanged.
+
+use covenant::audit::Audit;
+use covenant::policy::Policy;
+use covenant::report::{Report, Status};
+use covenant_e2e::{fixture, policy_with_hostile, report};
+
+/// Runs the default rules plus the hostile plugin over a fixture, checks the
+/// other rules are untouched, and returns the hostile rule's error.
+fn hostile_error(attack: &str, limits: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy::load(&policy_with_hostile(dir.path(), attack, limits).unwrap()).unwrap();
+    let inputs = vec![fixture("ai-training-consent.jsonl")];
+    let with_hostile = Audit::new(policy, inputs.clone()).run().unwrap();
+    let baseline = report(&inputs).unwrap();
+    assert_same_default_rules(&with_hostile, &baseline);
+    let hostile = with_hostile
+        .rules
+        .iter()
+        .find(|r| r.id == "hostile")
+        .unwrap();
+    assert_eq!(hostile.status, Status::Error);
+    let error = hostile.error.clone().unwrap();
+    assert!(!error.contains('\n'), "one line: {error}");
+    error
+}
+
+fn assert_same_default_rules(a: &Report, b: &Report) {
+    let json = |r: &Report| serde_json::to_value(&r.rules[..4]).unwrap();
+    assert_eq!(json(a), json(b));
+}
+
+#[test]
+fn a_well_behaved_plugin_from_a_file_runs_beside_the_builtins() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy::load(&policy_with_hostile(dir.path(), "none", "").unwrap()).unwrap();
+    let report = Audit::new(policy, vec![fixture("ai-training-consent.jsonl")])
+        .run()
+        .unwrap();
+    let hostile = report.rules.iter().find(|r| r.id == "hostile").unwrap();
+    assert_eq!(hostile.status, Status::Fail);
+    assert_eq!(hostile.findings.len(), 7, "one per train event");
+}
+
+#[test]
+fn a_panic_traps_and_names_the_call_and_message() {
+    let error = hostile_error("panic-in-observe", "");
+    assert!(error.starts_with("observe: trapped"), "{error}");
+    assert!(error.contains("hostile plugin panics on event"), "{error}");
+}
+
+#[test]
+fn an_infinite_loop_in_observe_runs_out_of_fuel() {
+    let error = hostile_error(
+        "loop-in-observe",
+        "[rule.limits]\nfuel_per_call = 50_000_000",
+    );
+    assert_eq!(
+        error,
+        "observe: exceeded its CPU limit of 50000000 fuel per call"
+    );
+}
+
+#[test]
+fn an_infinite_loop_in_the_constructor_runs_out_of_fuel() {
+    let error = hostile_error("loop-in-new", "[rule.limits]\nfuel_per_call = 50_000_000");
+    assert_eq!(
+        error,
+        "constructor: exceeded its CPU limit of 50000000 fuel per call"
+    );
+}
+
+#[test]
+fn unbounded_memory_growth_hits_the_cap() {
+    let error = hostile_error("grow-memory-in-observe", "[rule.limits]\nmemory_mib = 16");
+    assert_eq!(error, "observe: exceeded its memory limit of 16 MiB");
+}
+
+#[test]
+fn a_finding_about_an_unknown_event_is_refused() {
+    let error = hostile_error("stray-finding-in-finish", "");
+    assert_eq!(
+        error,
+        "reported a finding about event `no-such-event`, which is not in the input"
+    );
+}
+
+#[test]
+fn a_bad_configuration_is_the_rule_error_not_a_crash() {
+    let error = hostile_error("teleport", "");
+    assert!(
+        error.starts_with(
+            "rejected its configuration: invalid configuration: unknown variant `teleport`"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_pinned_digest_that_does_not_match_is_refused_before_running() {
+    let pin = "sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"";
+    let dir = tempfile::tempdir().unwrap();
+    let path = policy_with_hostile(dir.path(), "none", "").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "plugin = \"hostile.wasm\"",
+        &format!("plugin = \"hostile.wasm\"\n{pin}"),
+    );
+    std::fs::write(&path, text).unwrap();
+    let report = Audit::new(
+        Policy::load(&path).unwrap(),
+        vec![fixture("compliant.jsonl")],
+    )
+    .run()
+    .unwrap();
+    let hostile = report.rules.iter().find(|r| r.id == "hostile").unwrap();
+    assert!(
+        hostile
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("but the policy pins 0000"),
+        "{:?}",
+        hostile.error
+    );
+}
+
+#[test]
+fn a_file_that_is_not_wasm_is_a_rule_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = policy_with_hostile(dir.path(), "none", "").unwrap();
+    std::fs::write(dir.path().join("hostile.wasm"), b"not wasm at all").unwrap();
+    let report = Audit::new(
+        Policy::load(&path).unwrap(),
+        vec![fixture("compliant.jsonl")],
+    )
+    .run()
+    .unwrap();
+    let hostile = report.rules.iter().find(|r| r.id == "hostile").unwrap();
+    assert!(
+        hostile
+            .error
+            .as_ref()
+            .unwrap()
+            .starts_with("cannot load plugin: not a valid wasm component"),
+        "{:?}",
+        hostile.error
+    );
+}
