@@ -14,8 +14,9 @@
 use anyhow::{Context, Result, anyhow, bail};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
@@ -55,6 +56,7 @@ impl PluginRuntime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
+        refuse_waiting(&mut linker)?;
         Ok(PluginRuntime { engine, linker })
     }
 
@@ -187,6 +189,38 @@ impl RuleInstance {
     }
 }
 
+/// The WASI version whose clock interface [`refuse_waiting`] replaces: the
+/// one `wasmtime-wasi` provides, which newer guests' imports resolve to.
+const WASI_MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Replaces the monotonic clock's timers with functions that trap.
+///
+/// A timer is the one thing in the empty WASI context a plugin could wait
+/// on, and WASI's timers wait in real time on the host, where fuel does not
+/// run out: `std::thread::sleep` would hang the run. With the clock frozen
+/// there is nothing legitimate to wait for.
+fn refuse_waiting(linker: &mut Linker<Sandbox>) -> Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker
+        .instance(WASI_MONOTONIC_CLOCK)
+        .map_err(anyhow::Error::from)?;
+    for timer in ["subscribe-duration", "subscribe-instant"] {
+        clock
+            .func_wrap(
+                timer,
+                move |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+                    Err(wasmtime::Error::msg(format!(
+                        "called {timer}: the sandbox has no clock to wait on"
+                    )))
+                },
+            )
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot replace {WASI_MONOTONIC_CLOCK}#{timer}"))?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
 /// Converts events to the interface's records, once per batch for all rules.
 pub fn to_wit(events: &[events::Event]) -> Vec<wit::Event> {
     events.iter().map(event_to_wit).collect()
@@ -265,7 +299,9 @@ fn explain(call: &str, error: &wasmtime::Error, store: &Store<Sandbox>) -> anyho
                 )
             }
         }
-        None => one_line(&format!("{error:#}")),
+        // A host function refused the call; its own message is the root
+        // cause, beneath the wasm backtrace wasmtime wraps it in.
+        None => one_line(&error.root_cause().to_string()),
     };
     anyhow!("{call}: {reason}")
 }

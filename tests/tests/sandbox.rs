@@ -72,6 +72,15 @@ fn an_infinite_loop_in_the_constructor_runs_out_of_fuel() {
 }
 
 #[test]
+fn sleeping_traps_instead_of_hanging_the_host() {
+    let error = hostile_error("sleep-in-observe", "");
+    assert!(
+        error.contains("called subscribe-duration: the sandbox has no clock to wait on"),
+        "{error}"
+    );
+}
+
+#[test]
 fn unbounded_memory_growth_hits_the_cap() {
     let error = hostile_error("grow-memory-in-observe", "[rule.limits]\nmemory_mib = 16");
     assert_eq!(error, "observe: exceeded its memory limit of 16 MiB");

@@ -130,7 +130,10 @@ mod tests {
     fn banned_list_comes_from_config() {
         let e = event("e1", T, "access").data("d1", "a").purpose("resale");
         assert_eq!(
-            flagged(r#"{"banned_purposes": ["resale"]}"#, std::slice::from_ref(&e)),
+            flagged(
+                r#"{"banned_purposes": ["resale"]}"#,
+                std::slice::from_ref(&e)
+            ),
             ["e1"]
         );
         assert!(flagged("{}", &[e]).is_empty());

@@ -18,6 +18,7 @@ enum Attack {
     LoopInNew,
     PanicInObserve,
     LoopInObserve,
+    SleepInObserve,
     GrowMemoryInObserve,
     StrayFindingInFinish,
 }
@@ -48,6 +49,7 @@ impl Rule for Hostile {
         match self.attack {
             Attack::PanicInObserve => panic!("hostile plugin panics on event {}", event.id),
             Attack::LoopInObserve => spin(),
+            Attack::SleepInObserve => std::thread::sleep(std::time::Duration::from_secs(3600)),
             Attack::GrowMemoryInObserve => loop {
                 self.hoard.push(vec![1u8; 1 << 20]);
             },
