@@ -1,6 +1,8 @@
 //! A misbehaving plugin fails alone: its rule ends with status `error` and
 //! a one-line reason, and every other rule's result is unchanged.
 
+use std::path::Path;
+
 use covenant::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::{Report, Status};
@@ -9,8 +11,20 @@ use covenant_e2e::{fixture, policy_with_hostile, report};
 /// Runs the default rules plus the hostile plugin over a fixture, checks the
 /// other rules are untouched, and returns the hostile rule's error.
 fn hostile_error(attack: &str, limits: &str) -> String {
+    hostile_error_after(attack, limits, |_, _| {})
+}
+
+/// Like [`hostile_error`] with a well-behaved plugin, after `tamper` has
+/// changed the plugin file or the policy (given the folder and the policy).
+fn tampered_hostile_error(tamper: impl FnOnce(&Path, &Path)) -> String {
+    hostile_error_after("none", "", tamper)
+}
+
+fn hostile_error_after(attack: &str, limits: &str, tamper: impl FnOnce(&Path, &Path)) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let policy = Policy::load(&policy_with_hostile(dir.path(), attack, limits).unwrap()).unwrap();
+    let policy_path = policy_with_hostile(dir.path(), attack, limits).unwrap();
+    tamper(dir.path(), &policy_path);
+    let policy = Policy::load(&policy_path).unwrap();
     let inputs = vec![fixture("ai-training-consent.jsonl")];
     let with_hostile = Audit::new(policy, inputs.clone()).run().unwrap();
     let baseline = report(&inputs).unwrap();
@@ -108,51 +122,21 @@ fn a_bad_configuration_is_the_rule_error_not_a_crash() {
 
 #[test]
 fn a_pinned_digest_that_does_not_match_is_refused_before_running() {
-    let pin = "sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"";
-    let dir = tempfile::tempdir().unwrap();
-    let path = policy_with_hostile(dir.path(), "none", "").unwrap();
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "plugin = \"hostile.wasm\"",
-        &format!("plugin = \"hostile.wasm\"\n{pin}"),
-    );
-    std::fs::write(&path, text).unwrap();
-    let report = Audit::new(
-        Policy::load(&path).unwrap(),
-        vec![fixture("compliant.jsonl")],
-    )
-    .run()
-    .unwrap();
-    let hostile = report.rules.iter().find(|r| r.id == "hostile").unwrap();
-    assert!(
-        hostile
-            .error
-            .as_ref()
-            .unwrap()
-            .contains("but the policy pins 0000"),
-        "{:?}",
-        hostile.error
-    );
+    let error = tampered_hostile_error(|_, policy| {
+        let pin = format!("plugin = \"hostile.wasm\"\nsha256 = \"{}\"", "0".repeat(64));
+        let text = std::fs::read_to_string(policy).unwrap();
+        std::fs::write(policy, text.replace("plugin = \"hostile.wasm\"", &pin)).unwrap();
+    });
+    assert!(error.contains("but the policy pins 0000"), "{error}");
 }
 
 #[test]
 fn a_file_that_is_not_wasm_is_a_rule_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = policy_with_hostile(dir.path(), "none", "").unwrap();
-    std::fs::write(dir.path().join("hostile.wasm"), b"not wasm at all").unwrap();
-    let report = Audit::new(
-        Policy::load(&path).unwrap(),
-        vec![fixture("compliant.jsonl")],
-    )
-    .run()
-    .unwrap();
-    let hostile = report.rules.iter().find(|r| r.id == "hostile").unwrap();
+    let error = tampered_hostile_error(|dir, _| {
+        std::fs::write(dir.join("hostile.wasm"), b"not wasm at all").unwrap();
+    });
     assert!(
-        hostile
-            .error
-            .as_ref()
-            .unwrap()
-            .starts_with("cannot load plugin: not a valid wasm component"),
-        "{:?}",
-        hostile.error
+        error.starts_with("cannot load plugin: not a valid wasm component"),
+        "{error}"
     );
 }

@@ -172,11 +172,6 @@ impl EventReader {
         Ok(EventReader { inputs })
     }
 
-    /// The inputs that will be read, in order.
-    pub fn inputs(&self) -> &[Input] {
-        &self.inputs
-    }
-
     /// Reads every input in order, handing each valid event and its location
     /// to `sink`. Stops at the first bad event with an error naming it.
     pub fn read(self, mut sink: impl FnMut(Event) -> Result<()>) -> Result<ReadLog> {
