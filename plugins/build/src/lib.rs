@@ -9,7 +9,8 @@
 use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The target every Covenant plugin is built for.
 pub const WASM_TARGET: &str = "wasm32-wasip2";
@@ -138,18 +139,60 @@ fn ensure_wasm_target() -> Result<(), String> {
         .output()
         .map_err(|e| format!("could not run rustc to find its sysroot: {e}"))?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if sysroot.join("lib/rustlib").join(WASM_TARGET).exists() {
+    let installed = || {
+        sysroot
+            .join("lib/rustlib")
+            .join(WASM_TARGET)
+            .join("lib")
+            .exists()
+    };
+    if installed() {
         return Ok(());
     }
-    let installed = Command::new("rustup")
+    // Several build scripts of one build may get here at once; rustup fails
+    // if two install the same target together, so take turns.
+    let lock_path = env::temp_dir().join(format!("covenant-rustup-{WASM_TARGET}.lock"));
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    if installed() {
+        return Ok(());
+    }
+    let failed = |why: String| {
+        format!(
+            "the {WASM_TARGET} target is not installed and `rustup target add {WASM_TARGET}` {why}; run it yourself, then build again"
+        )
+    };
+    // rustup must not see cargo's jobserver: inside a build script it waits
+    // for tokens that never come and hangs once the download is done.
+    let mut rustup = Command::new("rustup")
         .args(["target", "add", WASM_TARGET])
-        .status()
-        .is_ok_and(|status| status.success());
-    if installed {
-        Ok(())
-    } else {
-        Err(format!(
-            "the {WASM_TARGET} target is not installed and `rustup target add {WASM_TARGET}` failed; run it yourself, then build again"
-        ))
+        .env_remove("CARGO_MAKEFLAGS")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| failed(format!("could not start ({e})")))?;
+    let deadline = Instant::now() + RUSTUP_TIMEOUT;
+    loop {
+        match rustup.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(failed(format!("failed ({status})"))),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Ok(None) => {
+                let _ = rustup.kill();
+                return Err(failed(format!(
+                    "did not finish in {} s",
+                    RUSTUP_TIMEOUT.as_secs()
+                )));
+            }
+            Err(e) => return Err(failed(format!("could not be waited on ({e})"))),
+        }
     }
 }
+
+/// How long installing the target may take before the build gives up.
+const RUSTUP_TIMEOUT: Duration = Duration::from_secs(600);
