@@ -24,6 +24,8 @@ pub struct Audit {
     pub batch_len: usize,
     /// Events held in memory while sorting by time.
     pub sort_run_len: usize,
+    /// List invalid records in the report and go on, instead of failing.
+    pub skip_invalid: bool,
 }
 
 impl Audit {
@@ -35,6 +37,7 @@ impl Audit {
             as_of: None,
             batch_len: DEFAULT_BATCH_LEN,
             sort_run_len: crate::events::DEFAULT_RUN_LEN,
+            skip_invalid: false,
         }
     }
 
@@ -52,7 +55,7 @@ impl Audit {
 
         let reader = EventReader::from_paths(&self.inputs)?;
         let mut order = TimeOrder::new(self.sort_run_len);
-        let log = reader.read(|event| order.push(event))?;
+        let log = reader.read(self.skip_invalid, |event| order.push(event))?;
         let as_of = self.as_of.or(log.index.latest());
         if let (Some(as_of), Some(latest)) = (self.as_of, log.index.latest())
             && as_of < latest

@@ -71,6 +71,11 @@ struct ReportArgs {
     #[arg(long, value_enum)]
     format: Option<Format>,
 
+    /// Do not stop at records that are not valid events: list each one,
+    /// with where it is and why, in the report, and check the rest.
+    #[arg(long)]
+    skip_invalid: bool,
+
     /// Write the report to FILE instead of standard output. The file is
     /// replaced atomically, so an interrupted run never leaves half a report.
     #[arg(short, long, value_name = "FILE")]
@@ -123,6 +128,7 @@ fn report(args: ReportArgs) -> Result<u8> {
     };
     let mut audit = Audit::new(policy, args.events);
     audit.as_of = args.as_of;
+    audit.skip_invalid = args.skip_invalid;
     let report = audit.run()?;
     let format = args
         .format

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use order::{DEFAULT_RUN_LEN, SortedEvents, TimeOrder};
-pub use reader::{EventIndex, EventReader, Input, InputSummary, Location, ReadLog};
+pub use reader::{
+    EventIndex, EventReader, Input, InputSummary, Location, MAX_LINE_BYTES, ReadLog, Rejection,
+};
 pub use timestamp::Timestamp;
 
 /// One recorded operation (schema v1).

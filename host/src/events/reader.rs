@@ -55,7 +55,10 @@ pub struct InputSummary {
     pub name: String,
     /// `jsonl` or `json-array`.
     pub format: &'static str,
+    /// Events read and checked.
     pub events: u64,
+    /// Records rejected under `--skip-invalid`.
+    pub rejected: u64,
     /// Hex SHA-256 of the bytes read, so an auditor can show what was checked.
     pub sha256: String,
 }
@@ -110,6 +113,17 @@ impl EventIndex {
 pub struct ReadLog {
     pub inputs: Vec<InputSummary>,
     pub index: EventIndex,
+    /// Records that were not valid events, in input order (only under
+    /// `--skip-invalid`; otherwise the first one is an error).
+    pub rejected: Vec<Rejection>,
+}
+
+/// A record that was not read as an event, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// `file:line`, or `file element N`.
+    pub location: String,
+    pub reason: String,
 }
 
 impl ReadLog {
@@ -172,12 +186,22 @@ impl EventReader {
         Ok(EventReader { inputs })
     }
 
-    /// Reads every input in order, handing each valid event and its location
-    /// to `sink`. Stops at the first bad event with an error naming it.
-    pub fn read(self, mut sink: impl FnMut(Event) -> Result<()>) -> Result<ReadLog> {
+    /// Reads every input in order, handing each valid event to `sink`.
+    ///
+    /// A record that is not a valid event (malformed JSON, a bad field, a
+    /// duplicate id, an over-long line) stops the read with an error naming
+    /// where and why, unless `skip_invalid` is set: then it is listed in
+    /// [`ReadLog::rejected`] and reading goes on. Nothing is dropped
+    /// silently either way.
+    pub fn read(
+        self,
+        skip_invalid: bool,
+        mut sink: impl FnMut(Event) -> Result<()>,
+    ) -> Result<ReadLog> {
         let mut log = ReadLog {
             inputs: Vec::new(),
             index: EventIndex::default(),
+            rejected: Vec::new(),
         };
         for (number, input) in self.inputs.iter().enumerate() {
             let number = u32::try_from(number).context("more than 2^32 inputs")?;
@@ -190,38 +214,59 @@ impl EventReader {
                     "jsonl"
                 },
                 events: 0,
+                rejected: 0,
                 sha256: String::new(),
             };
-            let mut accept = |event: Event, line: u64, log: &mut ReadLog| -> Result<()> {
-                let location = Location {
-                    input: number,
-                    line,
-                };
-                if let Err(first) = log.index.insert(&event, location) {
-                    let first = if first.input == number {
-                        format!("line {}", first.line)
-                    } else {
-                        log.describe(first)
-                    };
-                    bail!(
-                        "{name}:{line}: field `id`: duplicate event id `{}` (first seen at {first})",
-                        event.id
-                    );
-                }
-                summary.events += 1;
-                sink(event)
+            let at = |line: u64| match input {
+                Input::JsonArray(_) => format!("{name} element {line}"),
+                _ => format!("{name}:{line}"),
             };
+            let mut accept =
+                |record: Result<Event, String>, line: u64, log: &mut ReadLog| -> Result<()> {
+                    let location = Location {
+                        input: number,
+                        line,
+                    };
+                    let checked =
+                        record.and_then(|event| match log.index.insert(&event, location) {
+                            Ok(()) => Ok(event),
+                            Err(first) if first.input == number => Err(format!(
+                                "field `id`: duplicate event id `{}` (first seen at line {})",
+                                event.id, first.line
+                            )),
+                            Err(first) => Err(format!(
+                                "field `id`: duplicate event id `{}` (first seen at {})",
+                                event.id,
+                                log.describe(first)
+                            )),
+                        });
+                    match checked {
+                        Ok(event) => {
+                            summary.events += 1;
+                            sink(event)
+                        }
+                        Err(reason) if skip_invalid => {
+                            summary.rejected += 1;
+                            log.rejected.push(Rejection {
+                                location: at(line),
+                                reason,
+                            });
+                            Ok(())
+                        }
+                        Err(reason) => bail!("{}: {reason}", at(line)),
+                    }
+                };
             let digest = match input {
-                Input::Stdin => read_json_lines(io::stdin().lock(), &name, |e, line| {
-                    accept(e, line, &mut log)
+                Input::Stdin => read_json_lines(io::stdin().lock(), &name, |r, line| {
+                    accept(r, line, &mut log)
                 })?,
                 Input::JsonLines(path) => {
-                    read_json_lines(BufReader::new(open(path)?), &name, |e, line| {
-                        accept(e, line, &mut log)
+                    read_json_lines(BufReader::new(open(path)?), &name, |r, line| {
+                        accept(r, line, &mut log)
                     })?
                 }
                 Input::JsonArray(path) => {
-                    read_json_array(open(path)?, &name, |e, line| accept(e, line, &mut log))?
+                    read_json_array(open(path)?, &name, |r, line| accept(r, line, &mut log))?
                 }
             };
             summary.sha256 = digest;
@@ -270,13 +315,19 @@ fn hex_digest(hasher: Sha256) -> String {
         .collect()
 }
 
+/// The longest line read as an event. Real events are a few hundred bytes;
+/// a longer line is a corrupt or hostile log, and holding it would cost
+/// memory for nothing.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Reads JSON Lines: one event per line. Blank lines are skipped; a UTF-8
 /// byte-order mark on the first line and CRLF line endings are accepted.
-/// Returns the hex SHA-256 of the input.
+/// Each line's event, or why it is not one, goes to `accept` with the line
+/// number. Returns the hex SHA-256 of the input.
 fn read_json_lines(
     reader: impl BufRead,
     name: &str,
-    mut accept: impl FnMut(Event, u64) -> Result<()>,
+    mut accept: impl FnMut(Result<Event, String>, u64) -> Result<()>,
 ) -> Result<String> {
     let mut reader = Hashing {
         inner: reader,
@@ -286,33 +337,73 @@ fn read_json_lines(
     let mut line = 0u64;
     loop {
         buffer.clear();
-        let read = reader
+        let read = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut buffer)
             .with_context(|| format!("{name}: read failed after line {line}"))?;
         if read == 0 {
             break;
         }
         line += 1;
+        if buffer.len() > MAX_LINE_BYTES && buffer.last() != Some(&b'\n') {
+            skip_rest_of_line(&mut reader)
+                .with_context(|| format!("{name}: read failed in line {line}"))?;
+            accept(
+                Err(format!(
+                    "line is longer than the {} MiB limit",
+                    MAX_LINE_BYTES >> 20
+                )),
+                line,
+            )?;
+            continue;
+        }
         let mut bytes = buffer.as_slice();
         if line == 1 {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{name}:{line}: not valid UTF-8 (at byte {})",
-                e.valid_up_to() + 1
-            )
-        })?;
-        let text = text.trim_end_matches(['\n', '\r']);
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text.trim_end_matches(['\n', '\r']),
+            Err(e) => {
+                accept(
+                    Err(format!("not valid UTF-8 (at byte {})", e.valid_up_to() + 1)),
+                    line,
+                )?;
+                continue;
+            }
+        };
         if text.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| anyhow::anyhow!("{name}:{line}: malformed JSON: {e}"))?;
-        let event = parse_event(value).map_err(|e| anyhow::anyhow!("{name}:{line}: {e}"))?;
-        accept(event, line)?;
+        accept(parse_record(text), line)?;
     }
     Ok(hex_digest(reader.hasher))
+}
+
+/// One line's text as an event, or why it is not one.
+fn parse_record(text: &str) -> Result<Event, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
+    parse_event(value).map_err(|e| e.to_string())
+}
+
+/// Consumes input up to and including the next newline, without holding it.
+fn skip_rest_of_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let len = buf.len();
+                reader.consume(len);
+            }
+        }
+    }
 }
 
 /// Reads a `.json` file holding one array of events; locations are 1-based
@@ -320,7 +411,7 @@ fn read_json_lines(
 fn read_json_array(
     file: File,
     name: &str,
-    mut accept: impl FnMut(Event, u64) -> Result<()>,
+    mut accept: impl FnMut(Result<Event, String>, u64) -> Result<()>,
 ) -> Result<String> {
     let mut reader = Hashing {
         inner: BufReader::new(file),
@@ -339,10 +430,7 @@ fn read_json_array(
         bail!("{name}: a .json log must hold an array of events");
     };
     for (i, item) in items.into_iter().enumerate() {
-        let element = i as u64 + 1;
-        let event =
-            parse_event(item).map_err(|e| anyhow::anyhow!("{name} element {element}: {e}"))?;
-        accept(event, element)?;
+        accept(parse_event(item).map_err(|e| e.to_string()), i as u64 + 1)?;
     }
     Ok(hex_digest(reader.hasher))
 }
@@ -352,10 +440,11 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
+    /// Each line's event id, or the reason it was rejected, with its number.
     fn read_lines(text: &[u8]) -> Result<Vec<(String, u64)>> {
         let mut seen = Vec::new();
-        read_json_lines(Cursor::new(text.to_vec()), "log.jsonl", |e, line| {
-            seen.push((e.id, line));
+        read_json_lines(Cursor::new(text.to_vec()), "log.jsonl", |record, line| {
+            seen.push((record.map_or_else(|reason| reason, |e| e.id), line));
             Ok(())
         })?;
         Ok(seen)
@@ -373,16 +462,45 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_line() {
-        let text = format!("{E1}\n{{\"id\": \n");
-        let err = read_lines(text.as_bytes()).unwrap_err().to_string();
-        assert!(err.starts_with("log.jsonl:2: malformed JSON"), "{err}");
+    fn bad_lines_are_reported_with_their_number_and_reading_goes_on() {
+        let mut text = format!("{E1}\n{{\"id\": \n").into_bytes();
+        text.extend_from_slice(b"\xff\n");
+        text.extend_from_slice(format!("{}\n", E1.replace("e1", "e2")).as_bytes());
+        let seen = read_lines(&text).unwrap();
+        assert_eq!(seen[0], ("e1".to_string(), 1));
+        assert!(
+            seen[1].0.starts_with("malformed JSON: EOF while parsing"),
+            "{:?}",
+            seen[1]
+        );
+        assert_eq!(seen[1].1, 2);
+        assert_eq!(seen[2], ("not valid UTF-8 (at byte 1)".to_string(), 3));
+        assert_eq!(seen[3], ("e2".to_string(), 4));
     }
 
     #[test]
-    fn invalid_utf8_is_an_error_with_its_line() {
-        let err = read_lines(b"\xff\xfe\n").unwrap_err().to_string();
-        assert_eq!(err, "log.jsonl:1: not valid UTF-8 (at byte 1)");
+    fn an_over_long_line_is_rejected_without_losing_the_next() {
+        let long = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_LINE_BYTES));
+        let text = format!("{long}\n{E1}\n");
+        let seen = read_lines(text.as_bytes()).unwrap();
+        assert_eq!(
+            seen,
+            [
+                ("line is longer than the 1 MiB limit".to_string(), 1),
+                ("e1".to_string(), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_not_a_stack_overflow() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let seen = read_lines(deep.as_bytes()).unwrap();
+        assert!(
+            seen[0].0.contains("recursion limit exceeded"),
+            "{:?}",
+            seen[0]
+        );
     }
 
     #[test]

@@ -48,6 +48,23 @@ pub(super) fn render(report: &Report) -> String {
             );
         }
     }
+    if !report.rejected.is_empty() {
+        let _ = writeln!(out, "\n## Rejected records\n");
+        let _ = writeln!(
+            out,
+            "{} not checked:\n",
+            plural(report.rejected.len() as u64, "record")
+        );
+        out.push_str("| Location | Reason |\n|---|---|\n");
+        for rejection in &report.rejected {
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                cell(&rejection.location),
+                cell(&rejection.reason)
+            );
+        }
+    }
     out.push_str("\n## Provenance\n\n");
     let _ = writeln!(
         out,

@@ -11,7 +11,7 @@ mod text;
 use serde::Serialize;
 
 use crate::evaluate::RuleOutcome;
-use crate::events::{InputSummary, ReadLog, Timestamp};
+use crate::events::{InputSummary, ReadLog, Rejection, Timestamp};
 use crate::policy::{Policy, RuleSpec};
 
 /// The report format's identifier, bumped on incompatible changes.
@@ -28,14 +28,20 @@ pub struct Report {
     pub summary: Summary,
     pub policy: PolicyProvenance,
     pub inputs: Vec<InputSummary>,
+    /// Records that were not valid events, under `--skip-invalid`.
+    pub rejected: Vec<Rejection>,
     pub rules: Vec<RuleReport>,
 }
 
 /// The verdict at a glance.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// Records read: events checked plus records rejected.
+    pub read: u64,
     /// Events read and checked.
     pub events: u64,
+    /// Records that were not valid events (only under `--skip-invalid`).
+    pub rejected: u64,
     pub findings: u64,
     /// True only when every rule ran to the end and none found anything.
     pub compliant: bool,
@@ -162,7 +168,9 @@ impl Report {
             .collect();
         let count = |status| rules.iter().filter(|r| r.status == status).count() as u64;
         let summary = Summary {
+            read: log.index.len() as u64 + log.rejected.len() as u64,
             events: log.index.len() as u64,
+            rejected: log.rejected.len() as u64,
             findings: rules.iter().map(|r| r.findings.len() as u64).sum(),
             compliant: rules.iter().all(|r| r.status == Status::Pass),
             rules_passed: count(Status::Pass),
@@ -181,6 +189,7 @@ impl Report {
                 sha256: policy.sha256.clone(),
             },
             inputs: log.inputs.clone(),
+            rejected: log.rejected.clone(),
             rules,
         }
     }
@@ -245,8 +254,15 @@ fn verdict(report: &Report) -> String {
     let as_of = report
         .as_of
         .map_or("no events".to_string(), |t| format!("as of {t}"));
+    let rejected = match s.rejected {
+        0 => String::new(),
+        n => format!(
+            " ({} rejected as invalid and not checked)",
+            plural(n, "record")
+        ),
+    };
     format!(
-        "{state}: {} from {} in {}, {as_of}",
+        "{state}: {} from {}{rejected} in {}, {as_of}",
         plural(s.findings, "finding"),
         plural(s.events, "event"),
         plural(report.rules.len() as u64, "rule")

@@ -31,5 +31,15 @@ pub(super) fn render(report: &Report) -> String {
             let _ = writeln!(out, "        {}", finding.message);
         }
     }
+    if !report.rejected.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nREJECTED {} (not checked):",
+            plural(report.rejected.len() as u64, "record")
+        );
+        for rejection in &report.rejected {
+            let _ = writeln!(out, "      {}: {}", rejection.location, rejection.reason);
+        }
+    }
     out
 }
