@@ -3,11 +3,18 @@
 use covenant_plugin_build::{PluginCrate, embed_plugins};
 use std::path::Path;
 
-const TEST_PLUGINS: &[PluginCrate] = &[PluginCrate {
-    package: "covenant-test-hostile",
-    name: "hostile",
-    dir: "tests/plugins/hostile",
-}];
+const TEST_PLUGINS: &[PluginCrate] = &[
+    PluginCrate {
+        package: "covenant-test-hostile",
+        name: "hostile",
+        dir: "tests/plugins/hostile",
+    },
+    PluginCrate {
+        package: "covenant-test-wrong-version",
+        name: "wrong-version",
+        dir: "tests/plugins/wrong-version",
+    },
+];
 
 fn main() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))

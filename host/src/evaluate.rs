@@ -29,24 +29,52 @@ struct Slot {
 }
 
 impl Slot {
-    /// Keeps the findings of a successful call, after checking that each
-    /// names an event that exists; or retires the rule with the reason.
+    /// Keeps the findings of a successful call after checking them against
+    /// the rule's limits and the input; or retires the rule with the reason.
     fn settle(&mut self, result: Result<Vec<Finding>>, index: &EventIndex) {
         let failure = match result {
-            Ok(findings) => match findings.iter().find(|f| index.get(&f.event_id).is_none()) {
-                None => {
+            Ok(findings) => match self.check(&findings, index) {
+                Ok(()) => {
                     self.outcome.findings.extend(findings);
                     return;
                 }
-                Some(stray) => format!(
-                    "reported a finding about event `{}`, which is not in the input",
-                    stray.event_id.chars().take(200).collect::<String>()
-                ),
+                Err(reason) => reason,
             },
             Err(e) => e.to_string(),
         };
         self.outcome.error = Some(failure);
         self.instance = None;
+    }
+
+    fn check(&self, findings: &[Finding], index: &EventIndex) -> Result<(), String> {
+        let limits = self
+            .instance
+            .as_ref()
+            .expect("only live rules are called")
+            .limits();
+        let total = self.outcome.findings.len() as u64 + findings.len() as u64;
+        if total > limits.max_findings {
+            return Err(format!(
+                "reported more than {} findings (limit max_findings)",
+                limits.max_findings
+            ));
+        }
+        for finding in findings {
+            let longest = finding.message.len().max(finding.event_id.len()) as u64;
+            if longest > limits.max_message_bytes {
+                return Err(format!(
+                    "reported a finding of {longest} bytes, over the limit of {} (max_message_bytes)",
+                    limits.max_message_bytes
+                ));
+            }
+            if index.get(&finding.event_id).is_none() {
+                return Err(format!(
+                    "reported a finding about event `{}`, which is not in the input",
+                    finding.event_id
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -76,6 +76,10 @@ pub struct Limits {
     /// Wasm fuel per call: about one unit per instruction executed, so the
     /// default stops a runaway call after a few seconds of CPU.
     pub fuel_per_call: u64,
+    /// Findings the rule may report in the whole run.
+    pub max_findings: u64,
+    /// Bytes a finding's message (or its event id) may have.
+    pub max_message_bytes: u64,
 }
 
 impl Default for Limits {
@@ -83,6 +87,8 @@ impl Default for Limits {
         Limits {
             memory_mib: 256,
             fuel_per_call: 5_000_000_000,
+            max_findings: 100_000,
+            max_message_bytes: 4_096,
         }
     }
 }
@@ -170,7 +176,15 @@ impl Policy {
             {
                 bail!("{at}: sha256 must be 64 hex digits");
             }
-            if entry.limits.memory_mib == 0 || entry.limits.fuel_per_call == 0 {
+            let limits = entry.limits;
+            if [
+                limits.memory_mib,
+                limits.fuel_per_call,
+                limits.max_findings,
+                limits.max_message_bytes,
+            ]
+            .contains(&0)
+            {
                 bail!("{at}: limits must be greater than zero");
             }
             let config = toml_to_json(toml::Value::Table(entry.config.unwrap_or_default()));

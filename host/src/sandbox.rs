@@ -65,6 +65,7 @@ impl PluginRuntime {
     pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| anyhow!("not a valid wasm component: {e}"))?;
+        check_interface_version(&component, &self.engine)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -86,6 +87,42 @@ impl PluginRuntime {
         plugin.metadata = Some(metadata);
         Ok(plugin)
     }
+}
+
+/// The interface this host runs, as components name their export of it.
+pub const RULE_INTERFACE: &str = "covenant:rule/rule";
+
+/// The major version of the interface this host runs; minor versions only
+/// add what older plugins cannot observe.
+pub const INTERFACE_MAJOR: u64 = 1;
+
+/// Refuses a component built for another major version of the interface,
+/// or for none, with a message naming what it was built for.
+fn check_interface_version(component: &Component, engine: &Engine) -> Result<()> {
+    let prefix = format!("{RULE_INTERFACE}@");
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let Some(version) = exports.iter().find_map(|name| name.strip_prefix(&prefix)) else {
+        let found = if exports.is_empty() {
+            "nothing".to_string()
+        } else {
+            exports.join(", ")
+        };
+        bail!("does not implement {RULE_INTERFACE}@{INTERFACE_MAJOR}.x: it exports {found}");
+    };
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u64>().ok());
+    if major != Some(INTERFACE_MAJOR) {
+        bail!(
+            "was built for {RULE_INTERFACE}@{version}, but this host runs {RULE_INTERFACE}@{INTERFACE_MAJOR}.x plugins; rebuild it against wit/v{INTERFACE_MAJOR}"
+        );
+    }
+    Ok(())
 }
 
 /// A compiled plugin, ready to be instantiated for a run.
@@ -135,7 +172,7 @@ impl RulePlugin {
             store,
             bindings,
             evaluator,
-            fuel_per_call: self.limits.fuel_per_call,
+            limits: self.limits,
         })
     }
 }
@@ -145,13 +182,18 @@ pub struct RuleInstance {
     store: Store<Sandbox>,
     bindings: Plugin,
     evaluator: ResourceAny,
-    fuel_per_call: u64,
+    limits: Limits,
 }
 
 impl RuleInstance {
+    /// The limits this rule runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Sends the next batch of events (already in time order).
     pub fn observe(&mut self, batch: &[wit::Event]) -> Result<Vec<Finding>> {
-        self.store.set_fuel(self.fuel_per_call)?;
+        self.store.set_fuel(self.limits.fuel_per_call)?;
         let result = self.bindings.covenant_rule_rule().evaluator().call_observe(
             &mut self.store,
             self.evaluator,
@@ -163,7 +205,7 @@ impl RuleInstance {
     /// Ends the evaluation, for the findings that depend on what never
     /// happened by `as_of`.
     pub fn finish(&mut self, as_of: events::Timestamp) -> Result<Vec<Finding>> {
-        self.store.set_fuel(self.fuel_per_call)?;
+        self.store.set_fuel(self.limits.fuel_per_call)?;
         let as_of = wit::Timestamp {
             seconds: as_of.seconds,
             nanos: as_of.nanos,

@@ -8,9 +8,18 @@ use covenant::report::Report;
 
 include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 
+/// A test plugin's component bytes, by name.
+pub fn test_plugin(name: &str) -> &'static [u8] {
+    PLUGINS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("a test plugin built by build.rs")
+        .1
+}
+
 /// The hostile test plugin's component bytes.
 pub fn hostile_plugin() -> &'static [u8] {
-    PLUGINS[0].1
+    test_plugin("hostile")
 }
 
 /// A fixture's path relative to this package, as reports will show it.

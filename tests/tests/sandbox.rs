@@ -6,7 +6,7 @@ use std::path::Path;
 use covenant::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::{Report, Status};
-use covenant_e2e::{fixture, policy_with_hostile, report};
+use covenant_e2e::{fixture, policy_with_hostile, report, test_plugin};
 
 /// Runs the default rules plus the hostile plugin over a fixture, checks the
 /// other rules are untouched, and returns the hostile rule's error.
@@ -117,6 +117,125 @@ fn a_bad_configuration_is_the_rule_error_not_a_crash() {
             "rejected its configuration: invalid configuration: unknown variant `teleport`"
         ),
         "{error}"
+    );
+}
+
+#[test]
+fn an_infinite_loop_in_finish_runs_out_of_fuel() {
+    let error = hostile_error(
+        "loop-in-finish",
+        "[rule.limits]\nfuel_per_call = 50_000_000",
+    );
+    assert_eq!(
+        error,
+        "finish: exceeded its CPU limit of 50000000 fuel per call"
+    );
+}
+
+#[test]
+fn unreachable_traps() {
+    let error = hostile_error("unreachable", "");
+    assert_eq!(
+        error,
+        "observe: trapped (wasm trap: wasm `unreachable` instruction executed)"
+    );
+}
+
+#[test]
+fn deep_recursion_overflows_the_stack_and_traps() {
+    // Rust keeps its stack in linear memory below the data, so running off
+    // its end is an out-of-bounds access rather than wasm's own stack limit.
+    let error = hostile_error("stack-overflow", "");
+    assert_eq!(
+        error,
+        "observe: trapped (wasm trap: out of bounds memory access)"
+    );
+}
+
+#[test]
+fn one_huge_allocation_hits_the_memory_cap() {
+    let error = hostile_error("huge-allocation", "");
+    assert_eq!(error, "observe: exceeded its memory limit of 256 MiB");
+}
+
+#[test]
+fn the_host_filesystem_is_not_there() {
+    let error = hostile_error("read-file", "");
+    assert!(error.contains("file: "), "{error}");
+    assert!(!error.contains("read a host file"), "{error}");
+    let error = hostile_error("list-directory", "");
+    assert!(error.contains("directory: "), "{error}");
+    assert!(!error.contains("listed the host's root"), "{error}");
+}
+
+#[test]
+fn the_environment_and_arguments_are_empty() {
+    let error = hostile_error("read-env", "");
+    assert!(
+        error.contains("environment: 0 variables, 0 arguments"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sockets_are_refused() {
+    let error = hostile_error("open-socket", "");
+    assert!(error.contains("socket: "), "{error}");
+    assert!(!error.contains("connected to the host"), "{error}");
+}
+
+#[test]
+fn the_clock_is_frozen_at_the_epoch() {
+    let error = hostile_error("read-clock", "");
+    assert!(error.contains("clock: Ok(0)"), "{error}");
+}
+
+#[test]
+fn randomness_is_the_same_every_run() {
+    let first = hostile_error("read-random", "");
+    assert!(first.contains("random: "), "{first}");
+    assert_eq!(first, hostile_error("read-random", ""));
+}
+
+#[test]
+fn a_million_findings_hit_the_findings_limit() {
+    let error = hostile_error("many-findings", "");
+    assert_eq!(
+        error,
+        "reported more than 100000 findings (limit max_findings)"
+    );
+}
+
+#[test]
+fn a_100_mb_message_hits_the_message_limit() {
+    let error = hostile_error("huge-message", "");
+    assert_eq!(
+        error,
+        "reported a finding of 104857600 bytes, over the limit of 4096 (max_message_bytes)"
+    );
+}
+
+#[test]
+fn a_plugin_for_another_major_version_is_refused_by_name() {
+    let error = tampered_hostile_error(|dir, _| {
+        std::fs::write(dir.join("hostile.wasm"), test_plugin("wrong-version")).unwrap();
+    });
+    assert_eq!(
+        error,
+        "cannot load plugin: was built for covenant:rule/rule@2.0.0, but this host runs \
+         covenant:rule/rule@1.x plugins; rebuild it against wit/v1"
+    );
+}
+
+#[test]
+fn a_component_that_implements_nothing_is_refused() {
+    // The smallest valid component: the preamble and no sections.
+    let error = tampered_hostile_error(|dir, _| {
+        std::fs::write(dir.join("hostile.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
+    });
+    assert_eq!(
+        error,
+        "cannot load plugin: does not implement covenant:rule/rule@1.x: it exports nothing"
     );
 }
 

@@ -1,0 +1,44 @@
+//! The same rule interface, but as a hypothetical major version 2: the host
+//! must refuse it by name rather than fail obscurely.
+
+wit_bindgen::generate!({
+    path: "rule-v2.wit",
+    world: "plugin",
+});
+
+use covenant::rule::types::{Event, Finding, Metadata, Timestamp};
+use exports::covenant::rule::rule::{Guest, GuestEvaluator};
+
+struct Plugin;
+
+struct Evaluator;
+
+impl Guest for Plugin {
+    type Evaluator = Evaluator;
+
+    fn describe() -> Metadata {
+        Metadata {
+            id: "from-the-future".to_string(),
+            version: "2.0.0".to_string(),
+            description: String::new(),
+            commitment: String::new(),
+        }
+    }
+}
+
+impl GuestEvaluator for Evaluator {
+    fn new(_config: String) -> Result<Self, String> {
+        Ok(Evaluator)
+    }
+
+    fn observe(&self, _batch: Vec<Event>) -> Result<Vec<Finding>, String> {
+        Ok(Vec::new())
+    }
+
+    fn finish(&self, _as_of: Timestamp) -> Result<Vec<Finding>, String> {
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(target_family = "wasm")]
+export!(Plugin);
