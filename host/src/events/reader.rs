@@ -517,3 +517,56 @@ mod tests {
         );
     }
 }
+
+/// Fuzzing the reader: whatever bytes arrive, it never panics and accounts
+/// for every non-blank line, as an event or as a rejection.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Cursor;
+
+    /// Lines that are mostly near-valid events, to reach deep into parsing.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..200),
+            (any::<u16>(), "[a-z]{0,8}", prop_oneof![Just("2026-01-01T00:00:00Z"), Just("2026-01-01T00:00:60+14:00"), Just("x")])
+                .prop_map(|(n, action, time)| {
+                    format!(r#"{{"id":"e{n}","time":"{time}","action":"{action}","data":{{"sources":[1]}}}}"#).into_bytes()
+                }),
+            "\\PC{0,80}".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        // CI runs the default; set PROPTEST_CASES for a longer run.
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512)
+        ))]
+
+        #[test]
+        fn every_non_blank_line_is_an_event_or_a_rejection(lines in proptest::collection::vec(line(), 0..20)) {
+            let mut text = Vec::new();
+            for line in &lines {
+                text.extend(line.iter().filter(|&&b| b != b'\n'));
+                text.push(b'\n');
+            }
+            let mut seen = 0usize;
+            read_json_lines(Cursor::new(text.clone()), "fuzz", |_, _| {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap();
+            let blank = text
+                .split(|&b| b == b'\n')
+                .take(lines.len())
+                .enumerate()
+                .filter(|(i, l)| {
+                    let l = if *i == 0 { l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l) } else { l };
+                    std::str::from_utf8(l).is_ok_and(|t| t.trim().is_empty())
+                })
+                .count();
+            prop_assert_eq!(seen, lines.len() - blank);
+        }
+    }
+}
