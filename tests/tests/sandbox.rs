@@ -198,6 +198,15 @@ fn randomness_is_the_same_every_run() {
 }
 
 #[test]
+fn exiting_the_process_only_ends_the_plugin() {
+    let error = hostile_error("exit", "");
+    assert!(
+        error.starts_with("observe: ") && error.contains("exit"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_million_findings_hit_the_findings_limit() {
     let error = hostile_error("many-findings", "");
     assert_eq!(

@@ -34,6 +34,7 @@ enum Attack {
     OpenSocket,
     ReadClock,
     ReadRandom,
+    Exit,
     StrayFindingInFinish,
     ManyFindings,
     HugeMessage,
@@ -104,6 +105,7 @@ impl Rule for Hostile {
                 let seeded = std::collections::hash_map::RandomState::new().hash_one(0u8);
                 panic!("random: {seeded}")
             }
+            Attack::Exit => std::process::exit(0),
             Attack::ManyFindings if self.hoard.is_empty() => {
                 self.hoard.push(Vec::new());
                 for _ in 0..1_000_000 {
