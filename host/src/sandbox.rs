@@ -21,7 +21,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::events;
-use crate::policy::{Limits, sha256_hex};
+use crate::policy::Limits;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -72,20 +72,16 @@ impl PluginRuntime {
             .map_err(|e| anyhow!("needs imports the sandbox does not provide: {e}"))?;
         let pre = bindings::PluginPre::new(instance_pre)
             .map_err(|e| anyhow!("does not implement covenant:rule/rule@1.0.0: {e}"))?;
-        let mut plugin = RulePlugin {
-            pre,
-            limits,
-            metadata: None,
-            sha256: sha256_hex(bytes),
-        };
-        let (mut store, bindings) = plugin.instantiate()?;
-        store.set_fuel(limits.fuel_per_call)?;
+        let (mut store, bindings) = instantiate(&pre, limits)?;
         let metadata = bindings
             .covenant_rule_rule()
             .call_describe(&mut store)
             .map_err(|e| explain("describe", &e, &store))?;
-        plugin.metadata = Some(metadata);
-        Ok(plugin)
+        Ok(RulePlugin {
+            pre,
+            limits,
+            metadata,
+        })
     }
 }
 
@@ -129,39 +125,18 @@ fn check_interface_version(component: &Component, engine: &Engine) -> Result<()>
 pub struct RulePlugin {
     pre: bindings::PluginPre<Sandbox>,
     limits: Limits,
-    metadata: Option<Metadata>,
-    sha256: String,
+    metadata: Metadata,
 }
 
 impl RulePlugin {
     /// What the plugin says about itself.
     pub fn metadata(&self) -> &Metadata {
-        self.metadata
-            .as_ref()
-            .expect("metadata is read when the plugin loads")
-    }
-
-    /// Hex SHA-256 of the component's bytes.
-    pub fn sha256(&self) -> &str {
-        &self.sha256
-    }
-
-    fn instantiate(&self) -> Result<(Store<Sandbox>, Plugin)> {
-        let engine = self.pre.engine();
-        let mut store = Store::new(engine, Sandbox::new(self.limits));
-        store.limiter(|sandbox| &mut sandbox.memory);
-        store.set_fuel(self.limits.fuel_per_call)?;
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| explain("instantiation", &e, &store))?;
-        Ok((store, bindings))
+        &self.metadata
     }
 
     /// Starts an evaluation with the rule's configuration (JSON text).
     pub fn start(&self, config: &str) -> Result<RuleInstance> {
-        let (mut store, bindings) = self.instantiate()?;
-        store.set_fuel(self.limits.fuel_per_call)?;
+        let (mut store, bindings) = instantiate(&self.pre, self.limits)?;
         let evaluator = bindings
             .covenant_rule_rule()
             .evaluator()
@@ -175,6 +150,23 @@ impl RulePlugin {
             limits: self.limits,
         })
     }
+}
+
+/// A fresh instance in its own store, with the limits applied and a full
+/// CPU budget for the first call.
+fn instantiate(
+    pre: &bindings::PluginPre<Sandbox>,
+    limits: Limits,
+) -> Result<(Store<Sandbox>, Plugin)> {
+    let mut store = Store::new(pre.engine(), Sandbox::new(limits));
+    store.limiter(|sandbox| &mut sandbox.memory);
+    store.set_fuel(limits.fuel_per_call)?;
+    let bindings = pre
+        .instantiate(&mut store)
+        .map_err(|e| explain("instantiation", &e, &store))?;
+    // Instantiation may have spent some; the next call gets a whole budget.
+    store.set_fuel(limits.fuel_per_call)?;
+    Ok((store, bindings))
 }
 
 /// One running evaluation of a rule inside its sandbox.
