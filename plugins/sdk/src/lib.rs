@@ -40,6 +40,7 @@
 //! Build it with `cargo build --release --target wasm32-wasip2` and point a
 //! policy at the `.wasm` file. PLUGINS.md walks through the whole cycle.
 
+mod settings;
 pub mod testing;
 mod time;
 
@@ -64,6 +65,7 @@ pub mod bindings {
 use bindings::exports::covenant::rule::rule::{Guest, GuestEvaluator};
 
 pub use bindings::covenant::rule::types::{Actor, Attribute, DataItem, Event, Finding, Timestamp};
+pub use settings::{SettingChange, Settings};
 pub use time::format_duration;
 
 /// A rule: the state it keeps while events stream past, and what it reports.

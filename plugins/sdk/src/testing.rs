@@ -65,6 +65,27 @@ impl Event {
         self
     }
 
+    /// Adds an extra attribute with a string value.
+    pub fn extra(mut self, name: &str, value: &str) -> Self {
+        self.extra.push(crate::Attribute {
+            name: name.to_string(),
+            json: serde_json::Value::String(value.to_string()).to_string(),
+        });
+        self
+    }
+
+    /// Sets the region.
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_string());
+        self
+    }
+
+    /// Sets the data item's store, creating the item if needed.
+    pub fn store(mut self, store: &str) -> Self {
+        self.data.get_or_insert_with(empty_data).store = Some(store.to_string());
+        self
+    }
+
     /// Sets the ids the data item was derived from, creating it if needed.
     pub fn sources(mut self, sources: &[&str]) -> Self {
         self.data.get_or_insert_with(empty_data).sources =

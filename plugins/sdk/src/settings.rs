@@ -1,0 +1,105 @@
+//! Reading the extra attributes events carry, and tracking the settings
+//! that `config-change` events record, which several rules depend on.
+//!
+//! A setting change is an event like
+//! `{"action": "config-change", "subscription": "sub-1",
+//!   "setting": "data-collection", "value": "off"}`: the latest value of each
+//! setting per subscription is in effect until the next change.
+
+use std::collections::HashMap;
+
+use crate::{Event, Timestamp};
+
+impl Event {
+    /// The extra attribute `name` (a field the schema does not name), if
+    /// the event has it and it is a JSON string.
+    pub fn attribute(&self, name: &str) -> Option<String> {
+        let attribute = self.extra.iter().find(|a| a.name == name)?;
+        match serde_json::from_str(&attribute.json) {
+            Ok(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The subscription the event belongs to: its `subscription` attribute.
+    pub fn subscription(&self) -> Option<String> {
+        self.attribute("subscription")
+    }
+}
+
+/// A setting's value and the event that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingChange {
+    pub value: String,
+    pub event_id: String,
+    pub time: Timestamp,
+}
+
+/// The settings in effect for each subscription, as `config-change` events
+/// have recorded them so far.
+#[derive(Debug, Default)]
+pub struct Settings {
+    current: HashMap<(String, String), SettingChange>,
+}
+
+impl Settings {
+    /// Records the event if it is a `config-change` with a `subscription`,
+    /// a `setting` and a `value`; returns the change it recorded.
+    pub fn observe(&mut self, event: &Event) -> Option<(String, String, SettingChange)> {
+        if event.action != "config-change" {
+            return None;
+        }
+        let subscription = event.subscription()?;
+        let setting = event.attribute("setting")?;
+        let change = SettingChange {
+            value: event.attribute("value")?,
+            event_id: event.id.clone(),
+            time: event.time,
+        };
+        self.current
+            .insert((subscription.clone(), setting.clone()), change.clone());
+        Some((subscription, setting, change))
+    }
+
+    /// The change currently in effect for `setting` on `subscription`.
+    pub fn get(&self, subscription: &str, setting: &str) -> Option<&SettingChange> {
+        self.current
+            .get(&(subscription.to_string(), setting.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::event;
+
+    #[test]
+    fn the_latest_change_per_subscription_is_in_effect() {
+        let mut settings = Settings::default();
+        let change = |id: &str, sub: &str, value: &str| {
+            event(id, "2026-01-01T00:00:00Z", "config-change")
+                .extra("subscription", sub)
+                .extra("setting", "data-collection")
+                .extra("value", value)
+        };
+        settings.observe(&change("c1", "s1", "off"));
+        settings.observe(&change("c2", "s2", "off"));
+        settings.observe(&change("c3", "s1", "on"));
+        assert_eq!(settings.get("s1", "data-collection").unwrap().value, "on");
+        assert_eq!(
+            settings.get("s2", "data-collection").unwrap().event_id,
+            "c2"
+        );
+        assert!(settings.get("s3", "data-collection").is_none());
+    }
+
+    #[test]
+    fn non_string_attributes_are_absent() {
+        let mut e = event("e", "2026-01-01T00:00:00Z", "collect");
+        e.extra.push(crate::Attribute {
+            name: "subscription".into(),
+            json: "42".into(),
+        });
+        assert_eq!(e.subscription(), None);
+    }
+}
