@@ -66,6 +66,22 @@ impl Settings {
         self.current
             .get(&(subscription.to_string(), setting.to_string()))
     }
+
+    /// The change in effect for `setting` on `subscription` if it switched
+    /// the setting on: its value is not one of `off_values` (compared
+    /// without regard to ASCII case). A setting never changed is off.
+    pub fn enabled(
+        &self,
+        subscription: &str,
+        setting: &str,
+        off_values: &[String],
+    ) -> Option<&SettingChange> {
+        self.get(subscription, setting).filter(|change| {
+            !off_values
+                .iter()
+                .any(|off| off.eq_ignore_ascii_case(&change.value))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,202 @@
+//! `collection-opt-out`: once a subscription turns data collection off, its
+//! machines' data is no longer collected (VM disk snapshots and artifacts
+//! excepted), and collection cannot be turned off while a paid plan needs it.
+
+use covenant_sdk::{Event, Findings, Rule, Settings, export_rule};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rule.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The `config-change` setting that switches collection.
+    pub collection_setting: String,
+    /// The `config-change` setting that names the subscription's plan.
+    pub plan_setting: String,
+    /// Plan values that are not an enhanced-security (paid) plan.
+    pub free_plans: Vec<String>,
+    /// Values of either setting that mean "off".
+    pub off_values: Vec<String>,
+    /// Data categories still collected after collection is turned off.
+    pub exempt_categories: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            collection_setting: "data-collection".to_string(),
+            plan_setting: "defender-plan".to_string(),
+            free_plans: vec!["free".to_string(), "off".to_string()],
+            off_values: vec!["off".to_string()],
+            exempt_categories: vec!["vm-disk-snapshot".to_string(), "artifact".to_string()],
+        }
+    }
+}
+
+/// The rule's state: the settings in effect per subscription.
+pub struct CollectionOptOut {
+    config: Config,
+    settings: Settings,
+}
+
+impl Rule for CollectionOptOut {
+    const ID: &'static str = "collection-opt-out";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "After a subscription turns data collection off, no more data is collected from \
+         its machines except VM disk snapshots and artifacts; and collection is never turned off on a \
+         subscription with a paid plan.";
+    const COMMITMENT: &'static str = "If you aren't using Microsoft Defender for Cloud's enhanced security features, \
+         you can also disable data collection from virtual machines in the Security Policy. Data Collection is \
+         required for subscriptions that are protected by enhanced security features. VM disk snapshots and \
+         artifact collection will still be enabled even if data collection has been disabled.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        Ok(CollectionOptOut {
+            config,
+            settings: Settings::default(),
+        })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        let config = &self.config;
+        if let Some((subscription, setting, change)) = self.settings.observe(event) {
+            let turned_off = config
+                .off_values
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(&change.value));
+            if setting == config.collection_setting && turned_off {
+                let mut free = config.free_plans.clone();
+                free.extend(config.off_values.iter().cloned());
+                if let Some(plan) =
+                    self.settings
+                        .enabled(&subscription, &config.plan_setting, &free)
+                {
+                    findings.report(
+                        &event.id,
+                        format!(
+                            "event {} at {} turned data collection off on subscription {subscription}, which has the \
+                             paid plan `{}` (set by event {} at {}) that requires collection",
+                            event.id, event.time, plan.value, plan.event_id, plan.time
+                        ),
+                    );
+                }
+            }
+            return;
+        }
+        if event.action != "collect" {
+            return;
+        }
+        let Some(subscription) = event.subscription() else {
+            return;
+        };
+        let category = event.data.as_ref().and_then(|d| d.category.as_ref());
+        if category.is_some_and(|c| config.exempt_categories.contains(c)) {
+            return;
+        }
+        let Some(off) = self.settings.get(&subscription, &config.collection_setting) else {
+            return;
+        };
+        if config
+            .off_values
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(&off.value))
+        {
+            findings.report(
+                &event.id,
+                format!(
+                    "event {} at {} collected {} data from subscription {subscription} after event {} turned data \
+                     collection off at {}",
+                    event.id,
+                    event.time,
+                    category.map_or("uncategorised", String::as_str),
+                    off.event_id,
+                    off.time
+                ),
+            );
+        }
+    }
+}
+
+export_rule!(CollectionOptOut);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    fn set(id: &str, time: &str, sub: &str, setting: &str, value: &str) -> Event {
+        event(id, time, "config-change")
+            .extra("subscription", sub)
+            .extra("setting", setting)
+            .extra("value", value)
+    }
+
+    fn collect(id: &str, time: &str, sub: &str, category: &str) -> Event {
+        event(id, time, "collect")
+            .extra("subscription", sub)
+            .data(id, "a")
+            .category(category)
+    }
+
+    fn flagged(events: &[Event]) -> Vec<String> {
+        let findings = evaluate::<CollectionOptOut>("{}", events, "2026-02-01T00:00:00Z").unwrap();
+        event_ids(&findings).into_iter().map(String::from).collect()
+    }
+
+    #[test]
+    fn collection_after_opt_out_is_a_finding_except_snapshots_and_artifacts() {
+        let events = [
+            collect("before", "2026-01-01T00:00:00Z", "s1", "event-log"),
+            set(
+                "off",
+                "2026-01-02T00:00:00Z",
+                "s1",
+                "data-collection",
+                "off",
+            ),
+            collect("after", "2026-01-03T00:00:00Z", "s1", "event-log"),
+            collect("snapshot", "2026-01-03T00:00:00Z", "s1", "vm-disk-snapshot"),
+            collect("artifact", "2026-01-03T00:00:00Z", "s1", "artifact"),
+            collect("other-sub", "2026-01-03T00:00:00Z", "s2", "event-log"),
+            set("on", "2026-01-04T00:00:00Z", "s1", "data-collection", "on"),
+            collect("back-on", "2026-01-05T00:00:00Z", "s1", "event-log"),
+        ];
+        assert_eq!(flagged(&events), ["after"]);
+    }
+
+    #[test]
+    fn turning_collection_off_under_a_paid_plan_is_a_finding() {
+        let events = [
+            set(
+                "plan",
+                "2026-01-01T00:00:00Z",
+                "s1",
+                "defender-plan",
+                "standard",
+            ),
+            set(
+                "off-paid",
+                "2026-01-02T00:00:00Z",
+                "s1",
+                "data-collection",
+                "off",
+            ),
+            set(
+                "free",
+                "2026-01-03T00:00:00Z",
+                "s2",
+                "defender-plan",
+                "free",
+            ),
+            set(
+                "off-free",
+                "2026-01-04T00:00:00Z",
+                "s2",
+                "data-collection",
+                "off",
+            ),
+        ];
+        assert_eq!(flagged(&events), ["off-paid"]);
+    }
+}

@@ -1,0 +1,163 @@
+//! `data-residency`: data collected from machines is stored in the
+//! workspace region the customer chose for the subscription, or, with no
+//! choice made, in a workspace in China (the document's stated default).
+
+use covenant_sdk::{Event, Findings, Rule, Settings, export_rule};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rule.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The `config-change` setting that records the chosen region.
+    pub region_setting: String,
+    /// Where data may be stored when no region was chosen.
+    pub default_regions: Vec<String>,
+    /// Categories of data that come from machines.
+    pub machine_categories: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            region_setting: "workspace-region".to_string(),
+            default_regions: [
+                "chinaeast",
+                "chinaeast2",
+                "chinaeast3",
+                "chinanorth",
+                "chinanorth2",
+                "chinanorth3",
+            ]
+            .map(String::from)
+            .to_vec(),
+            machine_categories: ["event-log", "process-event", "config"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// The rule's state: the settings in effect per subscription.
+pub struct DataResidency {
+    config: Config,
+    settings: Settings,
+}
+
+impl Rule for DataResidency {
+    const ID: &'static str = "data-residency";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Every store of machine data happens in the region chosen for the \
+         subscription's workspace, or in a China region when none was chosen; a store that records no region \
+         cannot be shown to comply.";
+    const COMMITMENT: &'static str = "You can specify the workspace and region where data collected from your \
+         machines is stored. The default is to store data collected from your machines in the nearest workspace \
+         in China.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        if config.default_regions.is_empty() {
+            return Err("default_regions must name at least one region".to_string());
+        }
+        Ok(DataResidency {
+            config,
+            settings: Settings::default(),
+        })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        self.settings.observe(event);
+        let Some(data) = &event.data else { return };
+        let from_machine = data
+            .category
+            .as_ref()
+            .is_some_and(|c| self.config.machine_categories.contains(c));
+        if event.action != "store" || !from_machine {
+            return;
+        }
+        let Some(subscription) = event.subscription() else {
+            return;
+        };
+        let at = format!(
+            "event {} at {} stored data {} of subscription {subscription}",
+            event.id,
+            event.time,
+            data.id.as_deref().unwrap_or("(no id)")
+        );
+        let chosen = self
+            .settings
+            .get(&subscription, &self.config.region_setting);
+        let (allowed, why): (Vec<&str>, String) = match chosen {
+            Some(change) => (
+                vec![change.value.as_str()],
+                format!(
+                    "the customer chose {} in event {} at {}",
+                    change.value, change.event_id, change.time
+                ),
+            ),
+            None => (
+                self.config
+                    .default_regions
+                    .iter()
+                    .map(String::as_str)
+                    .collect(),
+                format!(
+                    "no region was chosen, so the default is China ({})",
+                    self.config.default_regions.join(", ")
+                ),
+            ),
+        };
+        match &event.region {
+            Some(region) if allowed.iter().any(|a| a.eq_ignore_ascii_case(region)) => {}
+            Some(region) => {
+                findings.report(&event.id, format!("{at} in region {region}, but {why}"))
+            }
+            None => findings.report(&event.id, format!("{at} without recording a region; {why}")),
+        }
+    }
+}
+
+export_rule!(DataResidency);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    fn store(id: &str, time: &str, region: Option<&str>) -> Event {
+        let e = event(id, time, "store")
+            .extra("subscription", "s1")
+            .data(id, "a")
+            .category("event-log");
+        match region {
+            Some(r) => e.region(r),
+            None => e,
+        }
+    }
+
+    #[test]
+    fn stores_follow_the_chosen_region_or_the_default() {
+        let choose = event("choose", "2026-01-02T00:00:00Z", "config-change")
+            .extra("subscription", "s1")
+            .extra("setting", "workspace-region")
+            .extra("value", "westeurope");
+        let events = [
+            store("default-ok", "2026-01-01T00:00:00Z", Some("chinanorth")),
+            store("default-bad", "2026-01-01T00:00:01Z", Some("westeurope")),
+            choose,
+            store("chosen-ok", "2026-01-03T00:00:00Z", Some("WestEurope")),
+            store("chosen-bad", "2026-01-03T00:00:01Z", Some("chinanorth")),
+            store("no-region", "2026-01-03T00:00:02Z", None),
+            event("alert", "2026-01-03T00:00:03Z", "store")
+                .extra("subscription", "s1")
+                .data("x", "a")
+                .category("security-alert")
+                .region("mars"),
+        ];
+        let findings = evaluate::<DataResidency>("{}", &events, "2026-02-01T00:00:00Z").unwrap();
+        assert_eq!(
+            event_ids(&findings),
+            ["default-bad", "chosen-bad", "no-region"]
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! `personnel-access`: Microsoft personnel touch customer data only to
+//! provide security recommendations and to investigate potential threats.
+
+use covenant_sdk::{Event, Findings, Rule, export_rule};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rule.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Actor kinds this rule governs.
+    pub actor_kinds: Vec<String>,
+    /// The purposes for which they may touch customer data.
+    pub allowed_purposes: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            actor_kinds: vec!["personnel".to_string()],
+            allowed_purposes: vec![
+                "security-recommendations".to_string(),
+                "threat-investigation".to_string(),
+            ],
+        }
+    }
+}
+
+/// The rule holds only its configuration: each event is judged alone.
+pub struct PersonnelAccess {
+    config: Config,
+}
+
+impl Rule for PersonnelAccess {
+    const ID: &'static str = "personnel-access";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Every event in which personnel touch customer data declares an allowed \
+         purpose: providing security recommendations or investigating threats.";
+    const COMMITMENT: &'static str = "To provide security recommendations and investigate potential security threats, \
+         Microsoft personnel might access information collected or analyzed by Azure services, including \
+         process creation events, AI prompts and other artifacts.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        Ok(PersonnelAccess { config })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        let (Some(data), Some(actor)) = (&event.data, &event.actor) else {
+            return;
+        };
+        if !self.config.actor_kinds.contains(&actor.kind) {
+            return;
+        }
+        let why = match &event.purpose {
+            Some(purpose) if self.config.allowed_purposes.contains(purpose) => return,
+            Some(purpose) => format!("for `{purpose}`"),
+            None => "with no declared purpose".to_string(),
+        };
+        let who = actor.id.as_deref().unwrap_or("(unnamed)");
+        let data_id = data.id.as_deref().unwrap_or("(no id)");
+        findings.report(
+            &event.id,
+            format!(
+                "event {} ({} at {}): {} {who} touched data {data_id} {why}; allowed purposes are {}",
+                event.id,
+                event.action,
+                event.time,
+                actor.kind,
+                self.config.allowed_purposes.join(", ")
+            ),
+        );
+    }
+}
+
+export_rule!(PersonnelAccess);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    const T: &str = "2026-01-01T00:00:00Z";
+
+    fn flagged(events: &[Event]) -> Vec<String> {
+        let findings = evaluate::<PersonnelAccess>("{}", events, T).unwrap();
+        event_ids(&findings).into_iter().map(String::from).collect()
+    }
+
+    #[test]
+    fn allowed_purposes_pass_and_others_do_not() {
+        let read = |id: &str| {
+            event(id, T, "access")
+                .actor("personnel", "p1")
+                .data("d", "a")
+        };
+        let events = [
+            read("ok-1").purpose("security-recommendations"),
+            read("ok-2").purpose("threat-investigation"),
+            read("bad-1").purpose("curiosity"),
+            read("bad-2"),
+        ];
+        assert_eq!(flagged(&events), ["bad-1", "bad-2"]);
+    }
+
+    #[test]
+    fn other_actors_and_events_without_data_are_not_governed() {
+        let events = [
+            event("s", T, "access")
+                .actor("service", "s")
+                .data("d", "a")
+                .purpose("curiosity"),
+            event("p", T, "access")
+                .actor("personnel", "p")
+                .purpose("curiosity"),
+        ];
+        assert!(flagged(&events).is_empty());
+    }
+}

@@ -1,0 +1,189 @@
+//! `resource-graph-inactivity`: with no Defender plan enabled, a
+//! subscription's data leaves Azure Resource Graph after 30 days without
+//! activity in the Defender for Cloud portal.
+//!
+//! The inactivity clock runs from the subscription's latest portal event
+//! (or, before any, its first event of any kind). Serving its data from
+//! Resource Graph more than 30 days after that is a finding; exactly 30
+//! days is not. The document's 24-hour allowance is for data to reappear
+//! after an interaction: it only ever makes serving data compliant, and
+//! serving within 30 days of an interaction already is.
+
+use std::collections::HashMap;
+
+use covenant_sdk::{Event, Findings, Rule, Settings, Timestamp, export_rule, format_duration};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rule.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub inactivity_days: u32,
+    /// The `data.store` that is Azure Resource Graph.
+    pub store: String,
+    /// The `layer` of events that are activity in the portal.
+    pub portal_layer: String,
+    /// The `config-change` setting that names the subscription's plan.
+    pub plan_setting: String,
+    /// Plan values that mean no Defender plan is enabled.
+    pub free_plans: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            inactivity_days: 30,
+            store: "resource-graph".to_string(),
+            portal_layer: "portal".to_string(),
+            plan_setting: "defender-plan".to_string(),
+            free_plans: vec!["free".to_string(), "off".to_string()],
+        }
+    }
+}
+
+/// When and by which event a subscription was last active.
+struct Activity {
+    event_id: String,
+    time: Timestamp,
+    in_portal: bool,
+}
+
+/// The rule's state: per subscription, its last activity and its settings.
+pub struct ResourceGraphInactivity {
+    config: Config,
+    settings: Settings,
+    activity: HashMap<String, Activity>,
+}
+
+impl Rule for ResourceGraphInactivity {
+    const ID: &'static str = "resource-graph-inactivity";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "For a subscription with no Defender plan, Azure Resource Graph serves its data \
+         only within 30 days of its last activity in the Defender for Cloud portal.";
+    const COMMITMENT: &'static str = "If there are no Defender plans enabled on the subscription, data will be \
+         removed from Azure Resource Graph after 30 days of inactivity in the Microsoft Defender for Cloud portal. \
+         After interaction with artifacts in the portal related to the subscription, the data should be visible \
+         again within 24 hours.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        Ok(ResourceGraphInactivity {
+            config,
+            settings: Settings::default(),
+            activity: HashMap::new(),
+        })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        self.settings.observe(event);
+        let Some(subscription) = event.subscription() else {
+            return;
+        };
+        let served = event.action == "access"
+            && event
+                .data
+                .as_ref()
+                .is_some_and(|d| d.store.as_deref() == Some(self.config.store.as_str()));
+        if served
+            && self
+                .settings
+                .enabled(
+                    &subscription,
+                    &self.config.plan_setting,
+                    &self.config.free_plans,
+                )
+                .is_none()
+            && let Some(last) = self.activity.get(&subscription)
+        {
+            let deadline = last.time.plus_days(self.config.inactivity_days);
+            if event.time > deadline {
+                let since = if last.in_portal {
+                    "its last portal activity"
+                } else {
+                    "its first event, with no portal activity since,"
+                };
+                findings.report(
+                    &event.id,
+                    format!(
+                        "event {} at {} served data of subscription {subscription} from Resource Graph {} after \
+                         the {}-day inactivity limit; {since} was event {} at {}",
+                        event.id,
+                        event.time,
+                        format_duration(&deadline, &event.time),
+                        self.config.inactivity_days,
+                        last.event_id,
+                        last.time
+                    ),
+                );
+            }
+        }
+        let in_portal = event.layer.as_deref() == Some(self.config.portal_layer.as_str());
+        if in_portal || !self.activity.contains_key(&subscription) {
+            self.activity.insert(
+                subscription,
+                Activity {
+                    event_id: event.id.clone(),
+                    time: event.time,
+                    in_portal,
+                },
+            );
+        }
+    }
+}
+
+export_rule!(ResourceGraphInactivity);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    fn portal(id: &str, time: &str) -> Event {
+        let mut e = event(id, time, "access").extra("subscription", "s1");
+        e.layer = Some("portal".to_string());
+        e
+    }
+
+    fn served(id: &str, time: &str) -> Event {
+        event(id, time, "access")
+            .extra("subscription", "s1")
+            .data("alerts", "a")
+            .store("resource-graph")
+    }
+
+    fn flagged(events: &[Event]) -> Vec<String> {
+        let findings =
+            evaluate::<ResourceGraphInactivity>("{}", events, "2026-06-01T00:00:00Z").unwrap();
+        event_ids(&findings).into_iter().map(String::from).collect()
+    }
+
+    #[test]
+    fn serving_after_30_days_of_inactivity_is_a_finding() {
+        let events = [
+            portal("visit", "2026-01-01T00:00:00Z"),
+            served("at-limit", "2026-01-31T00:00:00Z"),
+            served("past-limit", "2026-01-31T00:00:01Z"),
+            portal("return", "2026-02-10T00:00:00Z"),
+            served("after-return", "2026-02-10T12:00:00Z"),
+        ];
+        assert_eq!(flagged(&events), ["past-limit"]);
+    }
+
+    #[test]
+    fn a_paid_plan_keeps_the_data() {
+        let plan = event("plan", "2026-01-01T00:00:00Z", "config-change")
+            .extra("subscription", "s1")
+            .extra("setting", "defender-plan")
+            .extra("value", "standard");
+        assert!(flagged(&[plan, served("late", "2026-03-01T00:00:00Z")]).is_empty());
+    }
+
+    #[test]
+    fn without_any_portal_visit_the_clock_runs_from_the_first_event() {
+        let events = [
+            served("first", "2026-01-01T00:00:00Z"),
+            served("later", "2026-02-15T00:00:00Z"),
+        ];
+        assert_eq!(flagged(&events), ["later"]);
+    }
+}

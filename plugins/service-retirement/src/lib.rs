@@ -1,0 +1,102 @@
+//! `service-retirement`: Defender for Cloud in Azure operated by 21Vianet
+//! (the China regions) retires on 2026-08-18; nothing may be processed
+//! there after that.
+
+use covenant_sdk::{Event, Findings, Rule, Timestamp, export_rule};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rule.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The instant of retirement (RFC 3339); processing after it is a
+    /// finding, processing exactly at it is not.
+    pub retired_at: String,
+    /// The regions the retirement covers.
+    pub regions: Vec<String>,
+}
+
+/// The rule holds only its configuration: each event is judged alone.
+pub struct ServiceRetirement {
+    retired_at: Timestamp,
+    regions: Vec<String>,
+}
+
+impl Rule for ServiceRetirement {
+    const ID: &'static str = "service-retirement";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str =
+        "No customer data is processed in the retired regions after the retirement date.";
+    const COMMITMENT: &'static str = "All Microsoft Defender for Cloud features will be officially retired in Azure \
+         in China region on August 18, 2026 per the announcement posted by 21Vianet.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        if config.regions.is_empty() {
+            return Err("regions must name at least one region".to_string());
+        }
+        Ok(ServiceRetirement {
+            retired_at: Timestamp::parse_rfc3339(&config.retired_at)
+                .map_err(|e| format!("retired_at: {e}"))?,
+            regions: config.regions,
+        })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        let (Some(data), Some(region)) = (&event.data, &event.region) else {
+            return;
+        };
+        if event.time > self.retired_at
+            && self.regions.iter().any(|r| r.eq_ignore_ascii_case(region))
+        {
+            findings.report(
+                &event.id,
+                format!(
+                    "event {} ({} at {}) processed data {} in region {region}, where the service retired at {}",
+                    event.id,
+                    event.action,
+                    event.time,
+                    data.id.as_deref().unwrap_or("(no id)"),
+                    self.retired_at
+                ),
+            );
+        }
+    }
+}
+
+export_rule!(ServiceRetirement);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    const CONFIG: &str =
+        r#"{"retired_at": "2026-08-18T00:00:00+08:00", "regions": ["chinanorth"]}"#;
+
+    #[test]
+    fn processing_after_the_instant_in_a_retired_region_is_a_finding() {
+        let at = |id: &str, time: &str, region: &str| {
+            event(id, time, "store").data("d", "a").region(region)
+        };
+        let events = [
+            at("at", "2026-08-17T16:00:00Z", "chinanorth"),
+            at("after", "2026-08-17T16:00:01Z", "ChinaNorth"),
+            at("elsewhere", "2026-09-01T00:00:00Z", "westeurope"),
+        ];
+        let findings =
+            evaluate::<ServiceRetirement>(CONFIG, &events, "2026-09-01T00:00:00Z").unwrap();
+        assert_eq!(event_ids(&findings), ["after"]);
+    }
+
+    #[test]
+    fn a_bad_date_is_a_config_error() {
+        let err = evaluate::<ServiceRetirement>(
+            r#"{"retired_at": "soon", "regions": ["x"]}"#,
+            &[],
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("retired_at: "), "{err}");
+    }
+}

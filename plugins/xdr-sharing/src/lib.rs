@@ -1,0 +1,136 @@
+//! `xdr-sharing`: data goes to Microsoft Defender XDR only from a
+//! subscription with a paid Defender plan in effect.
+
+use covenant_sdk::{Event, Findings, Rule, Settings, export_rule};
+use serde::Deserialize;
+
+/// Configuration from the policy's `[rule.config]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The `config-change` setting that names the subscription's plan.
+    pub plan_setting: String,
+    /// Plan values that are not a paid plan.
+    pub free_plans: Vec<String>,
+    /// The `destination` attribute values of a `share` that mean XDR.
+    pub xdr_destinations: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            plan_setting: "defender-plan".to_string(),
+            free_plans: vec!["free".to_string(), "off".to_string()],
+            xdr_destinations: vec!["defender-xdr".to_string()],
+        }
+    }
+}
+
+/// The rule's state: the settings in effect per subscription.
+pub struct XdrSharing {
+    config: Config,
+    settings: Settings,
+}
+
+impl Rule for XdrSharing {
+    const ID: &'static str = "xdr-sharing";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Every share to Microsoft Defender XDR comes from a subscription with a paid \
+         Defender plan in effect at that moment.";
+    const COMMITMENT: &'static str = "When you enable any of Defender for Cloud's paid plans you automatically gain \
+         all of the benefits of Microsoft Defender XDR. Information from Defender for Cloud will be shared with \
+         Microsoft Defender XDR.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        Ok(XdrSharing {
+            config,
+            settings: Settings::default(),
+        })
+    }
+
+    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+        self.settings.observe(event);
+        let to_xdr = event
+            .attribute("destination")
+            .is_some_and(|d| self.config.xdr_destinations.contains(&d));
+        if event.action != "share" || !to_xdr {
+            return;
+        }
+        let at = format!(
+            "event {} at {} shared data with Defender XDR",
+            event.id, event.time
+        );
+        let Some(subscription) = event.subscription() else {
+            findings.report(
+                &event.id,
+                format!("{at} from no subscription, so no paid plan can cover it"),
+            );
+            return;
+        };
+        if self
+            .settings
+            .enabled(
+                &subscription,
+                &self.config.plan_setting,
+                &self.config.free_plans,
+            )
+            .is_some()
+        {
+            return;
+        }
+        let plan = match self.settings.get(&subscription, &self.config.plan_setting) {
+            Some(change) => format!(
+                "its plan is `{}` since event {} at {}",
+                change.value, change.event_id, change.time
+            ),
+            None => "no plan was ever enabled".to_string(),
+        };
+        findings.report(
+            &event.id,
+            format!("{at} from subscription {subscription}, which has no paid plan: {plan}"),
+        );
+    }
+}
+
+export_rule!(XdrSharing);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_sdk::testing::{evaluate, event, event_ids};
+
+    fn plan(id: &str, time: &str, sub: &str, value: &str) -> Event {
+        event(id, time, "config-change")
+            .extra("subscription", sub)
+            .extra("setting", "defender-plan")
+            .extra("value", value)
+    }
+
+    fn share(id: &str, time: &str, sub: &str) -> Event {
+        event(id, time, "share")
+            .extra("subscription", sub)
+            .extra("destination", "defender-xdr")
+            .data(id, "a")
+    }
+
+    #[test]
+    fn sharing_needs_a_paid_plan_in_effect() {
+        let events = [
+            share("before-plan", "2026-01-01T00:00:00Z", "s1"),
+            plan("paid", "2026-01-02T00:00:00Z", "s1", "standard"),
+            share("with-plan", "2026-01-03T00:00:00Z", "s1"),
+            plan("downgrade", "2026-01-04T00:00:00Z", "s1", "free"),
+            share("after-downgrade", "2026-01-05T00:00:00Z", "s1"),
+            event("elsewhere", "2026-01-05T00:00:00Z", "share")
+                .extra("subscription", "s1")
+                .extra("destination", "sentinel"),
+            event("no-sub", "2026-01-05T00:00:00Z", "share").extra("destination", "defender-xdr"),
+        ];
+        let findings = evaluate::<XdrSharing>("{}", &events, "2026-02-01T00:00:00Z").unwrap();
+        assert_eq!(
+            event_ids(&findings),
+            ["before-plan", "after-downgrade", "no-sub"]
+        );
+    }
+}
