@@ -25,6 +25,36 @@ const BUILTIN_RULES: &[PluginCrate] = &[
         name: "retention",
         dir: "plugins/retention",
     },
+    PluginCrate {
+        package: "covenant-rule-personnel-access",
+        name: "personnel-access",
+        dir: "plugins/personnel-access",
+    },
+    PluginCrate {
+        package: "covenant-rule-collection-opt-out",
+        name: "collection-opt-out",
+        dir: "plugins/collection-opt-out",
+    },
+    PluginCrate {
+        package: "covenant-rule-data-residency",
+        name: "data-residency",
+        dir: "plugins/data-residency",
+    },
+    PluginCrate {
+        package: "covenant-rule-xdr-sharing",
+        name: "xdr-sharing",
+        dir: "plugins/xdr-sharing",
+    },
+    PluginCrate {
+        package: "covenant-rule-resource-graph-inactivity",
+        name: "resource-graph-inactivity",
+        dir: "plugins/resource-graph-inactivity",
+    },
+    PluginCrate {
+        package: "covenant-rule-service-retirement",
+        name: "service-retirement",
+        dir: "plugins/service-retirement",
+    },
 ];
 
 fn main() {

@@ -47,6 +47,17 @@ enum Command {
     /// Exit codes: 0 compliant, 1 findings, 2 bad input or usage, 3 a rule
     /// could not finish.
     Report(ReportArgs),
+
+    /// Print every paragraph of the policy's source document with the rules
+    /// that check it, or why logs cannot show it.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CoverageArgs {
+    /// Policy file (TOML). Defaults to the embedded Defender for Cloud policy.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,14 +129,51 @@ where
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Report(args) => report(args),
+        Command::Coverage(args) => {
+            let policy = load_policy(args.policy.as_deref())?;
+            print!("{}", coverage(&policy));
+            Ok(EXIT_COMPLIANT)
+        }
     }
 }
 
+fn load_policy(path: Option<&Path>) -> Result<Policy> {
+    match path {
+        Some(path) => Policy::load(path),
+        None => Policy::builtin(),
+    }
+}
+
+/// The coverage map as text: each paragraph under the rules that check it.
+pub fn coverage(policy: &Policy) -> String {
+    let checked = policy
+        .coverage
+        .iter()
+        .filter(|c| !c.rules.is_empty())
+        .count();
+    let mut out = format!(
+        "Coverage of {} by {}\n{} paragraphs: {checked} checked by rules, {} that logs cannot show.\n",
+        policy.document.as_deref().unwrap_or("the source document"),
+        policy.source,
+        policy.coverage.len(),
+        policy.coverage.len() - checked
+    );
+    for paragraph in &policy.coverage {
+        let by = if paragraph.rules.is_empty() {
+            "not checkable".to_string()
+        } else {
+            paragraph.rules.join(", ")
+        };
+        out.push_str(&format!("\n[{by}] {}\n", paragraph.text));
+        if let Some(note) = &paragraph.note {
+            out.push_str(&format!("    note: {note}\n"));
+        }
+    }
+    out
+}
+
 fn report(args: ReportArgs) -> Result<u8> {
-    let policy = match &args.policy {
-        Some(path) => Policy::load(path)?,
-        None => Policy::builtin()?,
-    };
+    let policy = load_policy(args.policy.as_deref())?;
     let mut audit = Audit::new(policy, args.events);
     audit.as_of = args.as_of;
     audit.skip_invalid = args.skip_invalid;

@@ -31,6 +31,21 @@ pub struct Policy {
     /// Hex SHA-256 of the policy file's bytes.
     pub sha256: String,
     pub rules: Vec<RuleSpec>,
+    /// Every paragraph of the source document, with what checks it.
+    pub coverage: Vec<Coverage>,
+}
+
+/// One paragraph of the source document and how the policy covers it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coverage {
+    /// The paragraph, quoted.
+    pub text: String,
+    /// The rules that check it; empty when logs cannot show it.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Why logs cannot show it, or what part of it no rule checks.
+    pub note: Option<String>,
 }
 
 /// One rule of a policy.
@@ -99,6 +114,8 @@ struct PolicyFile {
     policy: PolicyHeader,
     #[serde(default)]
     rule: Vec<RuleEntry>,
+    #[serde(default)]
+    coverage: Vec<Coverage>,
 }
 
 #[derive(Deserialize)]
@@ -197,7 +214,17 @@ impl Policy {
                 limits: entry.limits,
             });
         }
+        for (n, entry) in file.coverage.iter().enumerate() {
+            let at = format!("{source}: coverage {}", n + 1);
+            if entry.rules.is_empty() && entry.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                bail!("{at}: a paragraph no rule checks needs a `note` saying why");
+            }
+            if let Some(unknown) = entry.rules.iter().find(|r| !seen.contains(*r)) {
+                bail!("{at}: names rule `{unknown}`, which the policy does not have");
+            }
+        }
         Ok(Policy {
+            coverage: file.coverage,
             title: file.policy.title,
             document: file.policy.document,
             source: source.to_string(),
@@ -252,7 +279,13 @@ mod tests {
                 "segregation",
                 "ai-training-consent",
                 "advertising-ban",
-                "retention"
+                "retention",
+                "personnel-access",
+                "collection-opt-out",
+                "data-residency",
+                "xdr-sharing",
+                "resource-graph-inactivity",
+                "service-retirement"
             ]
         );
         assert!(policy.rules.iter().all(|r| !r.commitment.is_empty()));
@@ -295,6 +328,48 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("64 hex digits")
+        );
+    }
+
+    #[test]
+    fn the_default_coverage_map_quotes_every_paragraph_of_the_source() {
+        let source = include_str!("../../policies/defender-for-cloud.source.txt");
+        let paragraphs: Vec<&str> = source
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains('.') || l.ends_with(':'))
+            .collect();
+        let coverage = Policy::builtin().unwrap().coverage;
+        let quoted: Vec<&str> = coverage.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(quoted, paragraphs);
+        let checked: std::collections::BTreeSet<&str> = coverage
+            .iter()
+            .flat_map(|c| c.rules.iter().map(String::as_str))
+            .collect();
+        assert_eq!(
+            checked.len(),
+            10,
+            "every rule checks some paragraph: {checked:?}"
+        );
+    }
+
+    #[test]
+    fn coverage_must_name_real_rules_or_say_why_not() {
+        let base =
+            "[policy]\ntitle = \"t\"\n[[rule]]\nplugin = \"builtin:x\"\ncommitment = \"c\"\n";
+        let unknown = format!("{base}[[coverage]]\ntext = \"p\"\nrules = [\"y\"]\n");
+        assert!(
+            parse(&unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("names rule `y`")
+        );
+        let silent = format!("{base}[[coverage]]\ntext = \"p\"\n");
+        assert!(
+            parse(&silent)
+                .unwrap_err()
+                .to_string()
+                .contains("needs a `note`")
         );
     }
 

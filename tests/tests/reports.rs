@@ -178,3 +178,64 @@ fn plugin_digests_are_the_embedded_bytes() {
         );
     }
 }
+
+/// Runs the default policy over one fixture, checks exactly which events
+/// the fixture's own rule flags, and snapshots the JSON report.
+fn check_fixture(rule: &str, expected: &[&str]) {
+    let report = report(&[fixture(&format!("{rule}.jsonl"))]).unwrap();
+    assert_eq!(flagged(&report, rule), expected);
+    insta::assert_snapshot!(
+        format!("{}_json", rule.replace('-', "_")),
+        snapshot(Format::Json, &report)
+    );
+}
+
+#[test]
+fn personnel_access_fixture() {
+    check_fixture(
+        "personnel-access",
+        &["pa-03-other-purpose", "pa-04-no-purpose"],
+    );
+}
+
+#[test]
+fn collection_opt_out_fixture() {
+    check_fixture(
+        "collection-opt-out",
+        &["co-03-collect-after-off", "co-10-off-under-paid-plan"],
+    );
+}
+
+#[test]
+fn data_residency_fixture() {
+    check_fixture(
+        "data-residency",
+        &[
+            "dr-02-default-elsewhere",
+            "dr-05-not-chosen",
+            "dr-06-no-region",
+        ],
+    );
+}
+
+#[test]
+fn xdr_sharing_fixture() {
+    check_fixture(
+        "xdr-sharing",
+        &[
+            "xs-01-share-no-plan",
+            "xs-05-share-after-downgrade",
+            "xs-07-no-subscription",
+        ],
+    );
+}
+
+#[test]
+fn resource_graph_inactivity_fixture() {
+    check_fixture("resource-graph-inactivity", &["rg-03-served-after-30d"]);
+}
+
+#[test]
+fn service_retirement_fixture() {
+    check_fixture("service-retirement", &["sr-03-after-retirement"]);
+}

@@ -41,7 +41,10 @@ fn hostile_error_after(attack: &str, limits: &str, tamper: impl FnOnce(&Path, &P
 }
 
 fn assert_same_default_rules(a: &Report, b: &Report) {
-    let json = |r: &Report| serde_json::to_value(&r.rules[..4]).unwrap();
+    let json = |r: &Report| {
+        let others: Vec<_> = r.rules.iter().filter(|rule| rule.id != "hostile").collect();
+        serde_json::to_value(others).unwrap()
+    };
     assert_eq!(json(a), json(b));
 }
 

@@ -65,6 +65,30 @@ pub(super) fn render(report: &Report) -> String {
             );
         }
     }
+    if !report.coverage.is_empty() {
+        let checked = report
+            .coverage
+            .iter()
+            .filter(|c| !c.rules.is_empty())
+            .count();
+        let _ = writeln!(out, "\n## Coverage of the source document\n");
+        let _ = writeln!(
+            out,
+            "{} of {} paragraphs are checked by rules; the rest say why logs cannot show them.\n",
+            checked,
+            report.coverage.len()
+        );
+        out.push_str("| Paragraph | Checked by | Note |\n|---|---|---|\n");
+        for paragraph in &report.coverage {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&paragraph.text),
+                paragraph.rules.join(", "),
+                cell(paragraph.note.as_deref().unwrap_or(""))
+            );
+        }
+    }
     out.push_str("\n## Provenance\n\n");
     let _ = writeln!(
         out,

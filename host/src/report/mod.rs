@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::evaluate::RuleOutcome;
 use crate::events::{InputSummary, ReadLog, Rejection, Timestamp};
-use crate::policy::{Policy, RuleSpec};
+use crate::policy::{Coverage, Policy, RuleSpec};
 
 /// The report format's identifier, bumped on incompatible changes.
 pub const SCHEMA: &str = "covenant/report/v1";
@@ -31,6 +31,9 @@ pub struct Report {
     /// Records that were not valid events, under `--skip-invalid`.
     pub rejected: Vec<Rejection>,
     pub rules: Vec<RuleReport>,
+    /// Every paragraph of the policy's source document, with the rules that
+    /// check it or why logs cannot show it.
+    pub coverage: Vec<Coverage>,
 }
 
 /// The verdict at a glance.
@@ -191,6 +194,7 @@ impl Report {
             inputs: log.inputs.clone(),
             rejected: log.rejected.clone(),
             rules,
+            coverage: policy.coverage.clone(),
         }
     }
 }
