@@ -37,68 +37,60 @@ fn flagged(report: &Report, id: &str) -> Vec<String> {
 
 #[test]
 fn segregation_fixture() {
-    let report = report(&[fixture("segregation.jsonl")]).unwrap();
-    assert_eq!(
-        flagged(&report, "segregation"),
-        [
+    check_fixture(
+        "segregation",
+        &[
             "seg-04-untagged",
             "seg-05-empty-tag",
             "seg-06-no-context",
             "seg-07-empty-context",
             "seg-08-mismatch",
-            "seg-10-derive-cross-tenant"
-        ]
+            "seg-10-derive-cross-tenant",
+        ],
     );
-    insta::assert_snapshot!("segregation_json", snapshot(Format::Json, &report));
 }
 
 #[test]
 fn ai_training_consent_fixture() {
-    let report = report(&[fixture("ai-training-consent.jsonl")]).unwrap();
-    assert_eq!(
-        flagged(&report, "ai-training-consent"),
-        [
+    check_fixture(
+        "ai-training-consent",
+        &[
             "ai-01-train-before-consent",
             "ai-06-train-after-revoke",
             "ai-08-train-service-consent",
             "ai-10-train-other-scope",
-            "ai-13-train-other-tenants-data"
-        ]
+            "ai-13-train-other-tenants-data",
+        ],
     );
-    insta::assert_snapshot!("ai_training_consent_json", snapshot(Format::Json, &report));
 }
 
 #[test]
 fn advertising_ban_fixture() {
-    let report = report(&[fixture("advertising-ban.jsonl")]).unwrap();
-    assert_eq!(
-        flagged(&report, "advertising-ban"),
-        [
+    check_fixture(
+        "advertising-ban",
+        &[
             "ad-01-advertising",
             "ad-02-marketing",
             "ad-03-ad-targeting",
             "ad-04-profiling",
-            "ad-05-upper-case"
-        ]
+            "ad-05-upper-case",
+        ],
     );
-    insta::assert_snapshot!("advertising_ban_json", snapshot(Format::Json, &report));
 }
 
 #[test]
 fn retention_fixture() {
-    let report = report(&[fixture("retention.jsonl")]).unwrap();
     // Sorted by event time: the late delete and the undeleted items are
     // reported on their creating events.
-    assert_eq!(
-        flagged(&report, "retention"),
-        [
+    check_fixture(
+        "retention",
+        &[
             "ret-03-store-raw",
             "ret-05-derive",
             "ret-12-store-never-deleted",
-            "ret-07-read-after-28d"
-        ]
+            "ret-07-read-after-28d",
+        ],
     );
-    insta::assert_snapshot!("retention_json", snapshot(Format::Json, &report));
 }
 
 #[test]
