@@ -2,7 +2,7 @@
 //! machines' data is no longer collected (VM disk snapshots and artifacts
 //! excepted), and collection cannot be turned off while a paid plan needs it.
 
-use covenant_sdk::{Event, Findings, Rule, Settings, export_rule};
+use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -11,10 +11,8 @@ use serde::Deserialize;
 pub struct Config {
     /// The `config-change` setting that switches collection.
     pub collection_setting: String,
-    /// The `config-change` setting that names the subscription's plan.
-    pub plan_setting: String,
-    /// Plan values that are not an enhanced-security (paid) plan.
-    pub free_plans: Vec<String>,
+    /// How to tell whether the subscription has a paid plan.
+    pub plan: PlanSetting,
     /// Values of either setting that mean "off".
     pub off_values: Vec<String>,
     /// Data categories still collected after collection is turned off.
@@ -25,8 +23,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             collection_setting: "data-collection".to_string(),
-            plan_setting: "defender-plan".to_string(),
-            free_plans: vec!["free".to_string(), "off".to_string()],
+            plan: PlanSetting::default(),
             off_values: vec!["off".to_string()],
             exempt_categories: vec!["vm-disk-snapshot".to_string(), "artifact".to_string()],
         }
@@ -66,12 +63,7 @@ impl Rule for CollectionOptOut {
                 .iter()
                 .any(|v| v.eq_ignore_ascii_case(&change.value));
             if setting == config.collection_setting && turned_off {
-                let mut free = config.free_plans.clone();
-                free.extend(config.off_values.iter().cloned());
-                if let Some(plan) =
-                    self.settings
-                        .enabled(&subscription, &config.plan_setting, &free)
-                {
+                if let Some(plan) = self.settings.paid_plan(&subscription, &config.plan) {
                     findings.report(
                         &event.id,
                         format!(

@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 
-use covenant_sdk::{Event, Findings, Rule, Settings, Timestamp, export_rule, format_duration};
+use covenant_sdk::{
+    Event, Findings, PlanSetting, Rule, Settings, Timestamp, export_rule, format_duration,
+};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -23,10 +25,8 @@ pub struct Config {
     pub store: String,
     /// The `layer` of events that are activity in the portal.
     pub portal_layer: String,
-    /// The `config-change` setting that names the subscription's plan.
-    pub plan_setting: String,
-    /// Plan values that mean no Defender plan is enabled.
-    pub free_plans: Vec<String>,
+    /// How to tell whether the subscription has a paid plan.
+    pub plan: PlanSetting,
 }
 
 impl Default for Config {
@@ -35,8 +35,7 @@ impl Default for Config {
             inactivity_days: 30,
             store: "resource-graph".to_string(),
             portal_layer: "portal".to_string(),
-            plan_setting: "defender-plan".to_string(),
-            free_plans: vec!["free".to_string(), "off".to_string()],
+            plan: PlanSetting::default(),
         }
     }
 }
@@ -87,11 +86,7 @@ impl Rule for ResourceGraphInactivity {
         if served
             && self
                 .settings
-                .enabled(
-                    &subscription,
-                    &self.config.plan_setting,
-                    &self.config.free_plans,
-                )
+                .paid_plan(&subscription, &self.config.plan)
                 .is_none()
             && let Some(last) = self.activity.get(&subscription)
         {

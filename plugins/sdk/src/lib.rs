@@ -65,7 +65,7 @@ pub mod bindings {
 use bindings::exports::covenant::rule::rule::{Guest, GuestEvaluator};
 
 pub use bindings::covenant::rule::types::{Actor, Attribute, DataItem, Event, Finding, Timestamp};
-pub use settings::{SettingChange, Settings};
+pub use settings::{PlanSetting, SettingChange, Settings};
 pub use time::format_duration;
 
 /// A rule: the state it keeps while events stream past, and what it reports.

@@ -8,7 +8,29 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
+
 use crate::{Event, Timestamp};
+
+/// Which `config-change` setting names a subscription's Defender plan, and
+/// which of its values are not a paid plan. Rules that depend on the plan
+/// take it as their `plan` configuration table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlanSetting {
+    pub setting: String,
+    /// Values that mean no paid plan, compared without regard to case.
+    pub free: Vec<String>,
+}
+
+impl Default for PlanSetting {
+    fn default() -> Self {
+        PlanSetting {
+            setting: "defender-plan".to_string(),
+            free: vec!["free".to_string(), "off".to_string()],
+        }
+    }
+}
 
 impl Event {
     /// The extra attribute `name` (a field the schema does not name), if
@@ -81,6 +103,11 @@ impl Settings {
                 .iter()
                 .any(|off| off.eq_ignore_ascii_case(&change.value))
         })
+    }
+    /// The change that put `subscription` on a paid plan, if one is in
+    /// effect. A subscription that never set its plan has none.
+    pub fn paid_plan(&self, subscription: &str, plan: &PlanSetting) -> Option<&SettingChange> {
+        self.enabled(subscription, &plan.setting, &plan.free)
     }
 }
 

@@ -1,17 +1,15 @@
 //! `xdr-sharing`: data goes to Microsoft Defender XDR only from a
 //! subscription with a paid Defender plan in effect.
 
-use covenant_sdk::{Event, Findings, Rule, Settings, export_rule};
+use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// The `config-change` setting that names the subscription's plan.
-    pub plan_setting: String,
-    /// Plan values that are not a paid plan.
-    pub free_plans: Vec<String>,
+    /// How to tell whether the subscription has a paid plan.
+    pub plan: PlanSetting,
     /// The `destination` attribute values of a `share` that mean XDR.
     pub xdr_destinations: Vec<String>,
 }
@@ -19,8 +17,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            plan_setting: "defender-plan".to_string(),
-            free_plans: vec!["free".to_string(), "off".to_string()],
+            plan: PlanSetting::default(),
             xdr_destinations: vec!["defender-xdr".to_string()],
         }
     }
@@ -70,16 +67,12 @@ impl Rule for XdrSharing {
         };
         if self
             .settings
-            .enabled(
-                &subscription,
-                &self.config.plan_setting,
-                &self.config.free_plans,
-            )
+            .paid_plan(&subscription, &self.config.plan)
             .is_some()
         {
             return;
         }
-        let plan = match self.settings.get(&subscription, &self.config.plan_setting) {
+        let plan = match self.settings.get(&subscription, &self.config.plan.setting) {
             Some(change) => format!(
                 "its plan is `{}` since event {} at {}",
                 change.value, change.event_id, change.time
