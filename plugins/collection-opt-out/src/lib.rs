@@ -62,17 +62,18 @@ impl Rule for CollectionOptOut {
                 .off_values
                 .iter()
                 .any(|v| v.eq_ignore_ascii_case(&change.value));
-            if setting == config.collection_setting && turned_off {
-                if let Some(plan) = self.settings.paid_plan(&subscription, &config.plan) {
-                    findings.report(
-                        &event.id,
-                        format!(
-                            "event {} at {} turned data collection off on subscription {subscription}, which has the \
-                             paid plan `{}` (set by event {} at {}) that requires collection",
-                            event.id, event.time, plan.value, plan.event_id, plan.time
-                        ),
-                    );
-                }
+            if setting == config.collection_setting
+                && turned_off
+                && let Some(plan) = self.settings.paid_plan(&subscription, &config.plan)
+            {
+                findings.report(
+                    &event.id,
+                    format!(
+                        "event {} at {} turned data collection off on subscription {subscription}, which has the \
+                         paid plan `{}` (set by event {} at {}) that requires collection",
+                        event.id, event.time, plan.value, plan.event_id, plan.time
+                    ),
+                );
             }
             return;
         }
