@@ -6,12 +6,16 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
+use std::collections::HashSet;
+
 use crate::builtin;
 use crate::evaluate::{DEFAULT_BATCH_LEN, evaluate};
-use crate::events::{EventReader, TimeOrder, Timestamp};
-use crate::policy::{PluginRef, Policy, RuleSpec};
+use crate::events::{EventReader, ReadProgress, TimeOrder, Timestamp};
+use crate::policy::{PluginRef, Policy, RuleSpec, Severity};
+use crate::redact::Redactor;
 use crate::report::{PluginProvenance, Report, RuleResult};
-use crate::sandbox::{PluginRuntime, RuleInstance};
+use crate::sandbox::{self, PluginRuntime, RuleInstance};
+use crate::waivers::{Waiver, check_waiver_rules};
 
 /// What to check, against what, as of when.
 pub struct Audit {
@@ -26,6 +30,11 @@ pub struct Audit {
     pub sort_run_len: usize,
     /// List invalid records in the report and go on, instead of failing.
     pub skip_invalid: bool,
+    /// Waivers from files, in force alongside the policy's own.
+    pub waivers: Vec<Waiver>,
+    /// Replace the policy's `[redact]` fields with hashes keyed by this
+    /// (empty for unkeyed hashes); `None` leaves the report as read.
+    pub redact_key: Option<Vec<u8>>,
 }
 
 impl Audit {
@@ -38,24 +47,53 @@ impl Audit {
             batch_len: DEFAULT_BATCH_LEN,
             sort_run_len: crate::events::DEFAULT_RUN_LEN,
             skip_invalid: false,
+            waivers: Vec::new(),
+            redact_key: None,
         }
     }
 
     /// Runs the audit. An error means the input or the request was bad and
     /// nothing was reported; a rule that fails is recorded in the report.
     pub fn run(&self) -> Result<Report> {
+        self.run_watched(None)
+    }
+
+    /// Runs the audit, telling `progress` how reading goes.
+    pub fn run_watched(&self, progress: Option<Box<dyn ReadProgress>>) -> Result<Report> {
+        let mut waivers = self.policy.waivers.clone();
+        waivers.extend(self.waivers.iter().cloned());
+        let rule_ids: HashSet<String> = self.policy.rules.iter().map(|r| r.id.clone()).collect();
+        check_waiver_rules(&waivers, &rule_ids, "waivers")?;
+        if self.redact_key.is_some() && self.policy.redact.is_empty() {
+            bail!(
+                "--redact: the policy names no fields to redact; add `[redact] fields = [\"tenant\", \"data.id\"]` to it"
+            );
+        }
+        let mut redactor = self
+            .redact_key
+            .as_ref()
+            .map(|key| Redactor::new(self.policy.redact.clone(), key));
+
         let runtime = PluginRuntime::new()?;
         let mut provenance = Vec::new();
         let mut instances = Vec::new();
         for spec in &self.policy.rules {
-            let (plugin, description, instance) = start_rule(&runtime, spec);
-            provenance.push((plugin, description));
+            let (plugin, instance) = start_rule(&runtime, spec);
+            provenance.push(plugin);
             instances.push(instance);
         }
 
-        let reader = EventReader::from_paths(&self.inputs)?;
+        let mut reader = EventReader::from_paths(&self.inputs)?;
+        if let Some(progress) = progress {
+            reader = reader.with_progress(progress);
+        }
         let mut order = TimeOrder::new(self.sort_run_len);
-        let log = reader.read(self.skip_invalid, |event| order.push(event))?;
+        let log = reader.read(self.skip_invalid, |event| {
+            if let Some(redactor) = &mut redactor {
+                redactor.observe(&event);
+            }
+            order.push(event)
+        })?;
         let as_of = self.as_of.or(log.index.latest());
         if let (Some(as_of), Some(latest)) = (self.as_of, log.index.latest())
             && as_of < latest
@@ -82,15 +120,28 @@ impl Audit {
             .iter()
             .zip(provenance)
             .zip(outcomes)
-            .map(|((spec, (plugin, description)), outcome)| RuleResult {
+            .map(|((spec, started), outcome)| RuleResult {
                 spec,
-                plugin,
-                description,
+                plugin: started.provenance,
+                description: started.description,
+                default_severity: started.severity,
                 outcome,
             })
             .collect();
-        Ok(Report::build(&self.policy, results, &log, as_of))
+        let mut report = Report::build(&self.policy, results, &log, as_of, &waivers);
+        if let Some(redactor) = redactor {
+            let fields = self.policy.redact.iter().map(|f| f.to_string()).collect();
+            report.redact(&redactor.finish(), fields);
+        }
+        Ok(report)
     }
+}
+
+/// What loading a rule's plugin established, whether or not it started.
+struct StartedRule {
+    provenance: PluginProvenance,
+    description: Option<String>,
+    severity: Option<Severity>,
 }
 
 /// Loads, verifies and starts one rule's plugin. Failure is the rule's
@@ -98,59 +149,52 @@ impl Audit {
 fn start_rule(
     runtime: &PluginRuntime,
     spec: &RuleSpec,
-) -> (
-    PluginProvenance,
-    Option<String>,
-    Result<RuleInstance, String>,
-) {
-    let mut provenance = PluginProvenance {
-        source: spec.plugin.to_string(),
-        ..PluginProvenance::default()
+) -> (StartedRule, Result<RuleInstance, String>) {
+    let mut started = StartedRule {
+        provenance: PluginProvenance {
+            source: spec.plugin.to_string(),
+            ..PluginProvenance::default()
+        },
+        description: None,
+        severity: None,
     };
     let bytes = match &spec.plugin {
         PluginRef::Builtin(name) => match builtin::plugin(name) {
             Some(bytes) => bytes.to_vec(),
             None => {
                 let known = builtin::names().join(", ");
-                return (
-                    provenance,
-                    None,
-                    Err(format!(
-                        "no built-in plugin named `{name}` (there are: {known})"
-                    )),
-                );
+                let reason = format!("no built-in plugin named `{name}` (there are: {known})");
+                return (started, Err(reason));
             }
         },
         PluginRef::File(path) => match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                return (
-                    provenance,
-                    None,
-                    Err(format!("cannot read plugin {}: {e}", path.display())),
-                );
+                let reason = format!("cannot read plugin {}: {e}", path.display());
+                return (started, Err(reason));
             }
         },
     };
     let digest = crate::policy::sha256_hex(&bytes);
-    provenance.sha256 = Some(digest.clone());
+    started.provenance.sha256 = Some(digest.clone());
     if let Some(pinned) = &spec.sha256
         && *pinned != digest
     {
         let reason =
             format!("plugin sha256 is {digest} but the policy pins {pinned}; refusing to run it");
-        return (provenance, None, Err(reason));
+        return (started, Err(reason));
     }
     let plugin = match runtime.load(&bytes, spec.limits) {
         Ok(plugin) => plugin,
-        Err(e) => return (provenance, None, Err(format!("cannot load plugin: {e:#}"))),
+        Err(e) => return (started, Err(format!("cannot load plugin: {e:#}"))),
     };
     let metadata = plugin.metadata();
-    provenance.name = Some(metadata.id.clone());
-    provenance.version = Some(metadata.version.clone());
-    let description = Some(metadata.description.clone());
+    started.provenance.name = Some(metadata.id.clone());
+    started.provenance.version = Some(metadata.version.clone());
+    started.description = Some(metadata.description.clone());
+    started.severity = Some(sandbox::severity(metadata.severity));
     let instance = plugin
         .start(&spec.config.to_string())
         .map_err(|e| format!("{e:#}"));
-    (provenance, description, instance)
+    (started, instance)
 }

@@ -1,28 +1,35 @@
 //! The `covenant` command line: flags, output files and exit codes.
 //!
 //! Exit codes (also in the README):
-//! - 0: compliant: every rule ran and found nothing;
-//! - 1: findings;
+//! - 0: no open finding at or above `--fail-on` (and every rule finished);
+//! - 1: open findings at or above `--fail-on`;
 //! - 2: bad input or usage: nothing was reported;
 //! - 3: a rule could not finish (it failed to load, trapped or hit a limit);
 //!   this wins over 1, because the verdict is incomplete.
+//!
+//! `covenant diff` exits 0 when two reports have the same findings and 1
+//! when they differ.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use crate::audit::Audit;
+use crate::diff::ReportDiff;
 use crate::events::Timestamp;
-use crate::policy::Policy;
+use crate::policy::{Policy, Severity};
+use crate::progress::ProgressBar;
 use crate::report::{Format, Report};
+use crate::waivers::load_waivers;
 
-/// Exit code: every rule ran and found nothing.
+/// Exit code: no open finding at or above `--fail-on`.
 pub const EXIT_COMPLIANT: u8 = 0;
-/// Exit code: at least one finding.
+/// Exit code: open findings at or above `--fail-on` (for `diff`: the
+/// reports differ).
 pub const EXIT_FINDINGS: u8 = 1;
 /// Exit code: bad input or usage; nothing was reported.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -44,13 +51,29 @@ pub struct Cli {
 enum Command {
     /// Check event logs against a policy and report what breaches it.
     ///
-    /// Exit codes: 0 compliant, 1 findings, 2 bad input or usage, 3 a rule
-    /// could not finish.
+    /// Exit codes: 0 no open finding at or above --fail-on, 1 open findings
+    /// at or above it, 2 bad input or usage, 3 a rule could not finish.
     Report(ReportArgs),
 
     /// Print every paragraph of the policy's source document with the rules
     /// that check it, or why logs cannot show it.
     Coverage(CoverageArgs),
+
+    /// List the findings that appeared or disappeared between two JSON
+    /// reports, as a reviewer of a policy or code change wants to see.
+    ///
+    /// Exit codes: 0 same findings, 1 they differ, 2 bad input.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The earlier report (`covenant report -o old.json`).
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The later report.
+    #[arg(value_name = "NEW")]
+    new: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,20 +100,57 @@ struct ReportArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     as_of: Option<Timestamp>,
 
-    /// Output format. Defaults to the output file's extension (`.json`,
-    /// `.md`, `.txt`), or text.
+    /// Output format for every output. Without it, each `-o` file's
+    /// extension decides (`.txt`, `.json`, `.md`, `.html`, `.sarif`, `.csv`,
+    /// `.xml` for JUnit) and standard output gets text.
     #[arg(long, value_enum)]
     format: Option<Format>,
+
+    /// Write the report to FILE; repeat for several formats from one run
+    /// (`-o report.html -o report.sarif`). `-` is standard output. Each file
+    /// is replaced atomically, so an interrupted run never leaves half a
+    /// report. Without `-o`, the report goes to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Vec<PathBuf>,
+
+    /// The lowest severity of open finding that makes the exit code 1.
+    /// Lower findings are still reported.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "info")]
+    fail_on: Severity,
+
+    /// A TOML file of `[[waiver]]` entries, in force alongside the policy's
+    /// own; repeatable.
+    #[arg(long, value_name = "FILE")]
+    waivers: Vec<PathBuf>,
+
+    /// Replace the values of the policy's `[redact] fields` with stable
+    /// hashes in every output. Set COVENANT_REDACT_KEY to key the hashes,
+    /// so that nobody without the key can confirm a guessed identifier.
+    #[arg(long)]
+    redact: bool,
 
     /// Do not stop at records that are not valid events: list each one,
     /// with where it is and why, in the report, and check the rest.
     #[arg(long)]
     skip_invalid: bool,
 
-    /// Write the report to FILE instead of standard output. The file is
-    /// replaced atomically, so an interrupted run never leaves half a report.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Colour in text output: `auto` colours only a terminal (and honours
+    /// NO_COLOR).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
+
+    /// Never show the progress bar (shown on standard error only when it
+    /// is a terminal).
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 fn parse_time(text: &str) -> Result<Timestamp, String> {
@@ -131,10 +191,27 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Report(args) => report(args),
         Command::Coverage(args) => {
             let policy = load_policy(args.policy.as_deref())?;
-            print!("{}", coverage(&policy));
+            write_stdout(&coverage(&policy))?;
             Ok(EXIT_COMPLIANT)
         }
+        Command::Diff(args) => {
+            let diff = ReportDiff::between(&args.old, &args.new)?;
+            write_stdout(&diff.render())?;
+            Ok(if diff.is_empty() {
+                EXIT_COMPLIANT
+            } else {
+                EXIT_FINDINGS
+            })
+        }
     }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to standard output")
 }
 
 fn load_policy(path: Option<&Path>) -> Result<Policy> {
@@ -173,36 +250,110 @@ pub fn coverage(policy: &Policy) -> String {
 }
 
 fn report(args: ReportArgs) -> Result<u8> {
+    // Every output's format is settled before any work, so a typo in a
+    // file name costs nothing.
+    let outputs = outputs(&args.output, args.format)?;
     let policy = load_policy(args.policy.as_deref())?;
     let mut audit = Audit::new(policy, args.events);
     audit.as_of = args.as_of;
     audit.skip_invalid = args.skip_invalid;
-    let report = audit.run()?;
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(Format::from_extension))
-        .unwrap_or(Format::Text);
-    let rendered = format.render(&report);
-    match &args.output {
-        Some(path) => write_atomically(path, rendered.as_bytes())?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(rendered.as_bytes())
-                .context("cannot write the report to stdout")?;
-            stdout
-                .flush()
-                .context("cannot write the report to stdout")?;
+    for path in &args.waivers {
+        audit.waivers.extend(load_waivers(path)?);
+    }
+    if args.redact {
+        let key = std::env::var_os("COVENANT_REDACT_KEY").unwrap_or_default();
+        audit.redact_key = Some(key.into_encoded_bytes());
+    }
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let report = if show_progress {
+        let bar = ProgressBar::start();
+        let report = audit.run_watched(Some(Box::new(bar.clone())));
+        bar.finish();
+        report?
+    } else {
+        audit.run()?
+    };
+
+    let colour = wants_colour(
+        args.color,
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    );
+    for (destination, format) in &outputs {
+        match destination {
+            None => write_stdout(&format.render(&report, colour))?,
+            Some(path) => write_atomically(path, format.render(&report, false).as_bytes())?,
         }
     }
-    Ok(exit_code(&report))
+    if outputs.iter().all(|(destination, _)| destination.is_some()) {
+        eprintln!("covenant: {}", crate::report::verdict(&report));
+    }
+    Ok(exit_code(&report, args.fail_on))
 }
 
-/// The exit code a report calls for.
-pub fn exit_code(report: &Report) -> u8 {
+/// Whether text on standard output gets colour: `auto` colours a terminal
+/// unless NO_COLOR is set (https://no-color.org); files never get colour.
+fn wants_colour(choice: ColorChoice, stdout_is_terminal: bool, no_color: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_is_terminal && !no_color,
+    }
+}
+
+/// Where each output goes (`None` is standard output) and in which format.
+fn outputs(paths: &[PathBuf], format: Option<Format>) -> Result<Vec<(Option<PathBuf>, Format)>> {
+    if paths.is_empty() {
+        return Ok(vec![(None, format.unwrap_or(Format::Text))]);
+    }
+    let mut outputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            if outputs
+                .iter()
+                .any(|(d, _): &(Option<PathBuf>, Format)| d.is_none())
+            {
+                bail!("-o -: standard output is named twice");
+            }
+            outputs.push((None, format.unwrap_or(Format::Text)));
+            continue;
+        }
+        if outputs.iter().any(|(d, _)| d.as_ref() == Some(path)) {
+            bail!("-o {}: the same file is named twice", path.display());
+        }
+        let implied = Format::from_extension(path);
+        let chosen = match (format, implied) {
+            (Some(given), Some(implied)) if given != implied => bail!(
+                "-o {}: the extension says {} but --format says {}; rename the file or drop --format",
+                path.display(),
+                format_name(implied),
+                format_name(given)
+            ),
+            (Some(given), _) => given,
+            (None, Some(implied)) => implied,
+            (None, None) => bail!(
+                "-o {}: cannot tell the format from the extension; use .txt, .json, .md, .html, .sarif, .csv or .xml, or give --format",
+                path.display()
+            ),
+        };
+        outputs.push((Some(path.clone()), chosen));
+    }
+    Ok(outputs)
+}
+
+fn format_name(format: Format) -> String {
+    use clap::ValueEnum;
+    format
+        .to_possible_value()
+        .map_or_else(|| format!("{format:?}"), |v| v.get_name().to_string())
+}
+
+/// The exit code a report calls for, gating on open findings at or above
+/// `fail_on`.
+pub fn exit_code(report: &Report, fail_on: Severity) -> u8 {
     if report.summary.rules_errored > 0 {
         EXIT_RULE_ERROR
-    } else if report.summary.findings > 0 {
+    } else if report.worst_open().is_some_and(|worst| worst >= fail_on) {
         EXIT_FINDINGS
     } else {
         EXIT_COMPLIANT
@@ -223,4 +374,40 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     file.persist(path)
         .with_context(|| format!("{}: cannot replace the report file", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_unless_forced() {
+        assert!(wants_colour(ColorChoice::Auto, true, false));
+        assert!(!wants_colour(ColorChoice::Auto, false, false));
+        assert!(!wants_colour(ColorChoice::Auto, true, true));
+        assert!(wants_colour(ColorChoice::Always, false, true));
+        assert!(!wants_colour(ColorChoice::Never, true, false));
+    }
+
+    #[test]
+    fn outputs_take_their_format_from_the_extension_or_flag() {
+        let paths = [
+            PathBuf::from("a.html"),
+            PathBuf::from("-"),
+            PathBuf::from("b.XML"),
+        ];
+        let chosen = outputs(&paths, None).unwrap();
+        let formats: Vec<Format> = chosen.iter().map(|(_, f)| *f).collect();
+        assert_eq!(formats, [Format::Html, Format::Text, Format::Junit]);
+        assert_eq!(chosen[1].0, None);
+        assert_eq!(
+            outputs(&[], Some(Format::Csv)).unwrap(),
+            [(None, Format::Csv)]
+        );
+        let error = outputs(&[PathBuf::from("r.txt")], Some(Format::Json)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "-o r.txt: the extension says text but --format says json; rename the file or drop --format"
+        );
+    }
 }

@@ -4,14 +4,20 @@
 //! Data flows one way, one module per stage:
 //! [`events`] (read and order) → [`sandbox`] (run plugins within limits) →
 //! [`evaluate`] (drive every rule over the events) → [`report`] (build and
-//! render). [`policy`] says which rules run; [`audit`] wires one run
-//! together; [`cli`] is the command line.
+//! render, after [`waivers`] and, on request, [`redact`]). [`policy`] says
+//! which rules run; [`audit`] wires one run together; [`cli`] is the
+//! command line, with [`progress`] for the terminal and [`diff`] to compare
+//! two reports.
 
 pub mod audit;
 pub mod builtin;
 pub mod cli;
+pub mod diff;
 pub mod evaluate;
 pub mod events;
 pub mod policy;
+pub mod progress;
+pub mod redact;
 pub mod report;
 pub mod sandbox;
+pub mod waivers;

@@ -13,6 +13,9 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::redact::RedactField;
+use crate::waivers::{Waiver, WaiverEntry, check_waiver_rules, parse_waivers};
+
 /// The default policy's text, embedded so the binary needs no other files.
 pub const DEFAULT_POLICY: &str = include_str!("../../policies/defender-for-cloud.toml");
 
@@ -33,6 +36,10 @@ pub struct Policy {
     pub rules: Vec<RuleSpec>,
     /// Every paragraph of the source document, with what checks it.
     pub coverage: Vec<Coverage>,
+    /// Accepted exceptions from the policy's `[[waiver]]` entries.
+    pub waivers: Vec<Waiver>,
+    /// Event fields whose values `--redact` replaces with stable hashes.
+    pub redact: Vec<RedactField>,
 }
 
 /// One paragraph of the source document and how the policy covers it.
@@ -61,6 +68,61 @@ pub struct RuleSpec {
     /// The rule's configuration, handed to the plugin as JSON text.
     pub config: serde_json::Value,
     pub limits: Limits,
+    /// Overrides the plugin's own default severity.
+    pub severity: Option<Severity>,
+    /// The framework controls the rule supports, e.g. `GDPR Art. 5(1)(e)`.
+    pub controls: Vec<String>,
+}
+
+/// How serious a breach is. Ordered: `Info` is the lowest.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    serde::Serialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lowercase name policies and reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where a rule's plugin comes from.
@@ -116,6 +178,17 @@ struct PolicyFile {
     rule: Vec<RuleEntry>,
     #[serde(default)]
     coverage: Vec<Coverage>,
+    #[serde(default)]
+    waiver: Vec<WaiverEntry>,
+    #[serde(default)]
+    redact: Option<RedactTable>,
+}
+
+/// `[redact]`: which event fields `--redact` hides.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactTable {
+    fields: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +210,9 @@ struct RuleEntry {
     config: Option<toml::Table>,
     #[serde(default)]
     limits: Limits,
+    severity: Option<Severity>,
+    #[serde(default)]
+    controls: Vec<String>,
 }
 
 impl Policy {
@@ -212,6 +288,8 @@ impl Policy {
                 commitment: entry.commitment.trim().to_string(),
                 config,
                 limits: entry.limits,
+                severity: entry.severity,
+                controls: entry.controls,
             });
         }
         for (n, entry) in file.coverage.iter().enumerate() {
@@ -223,8 +301,21 @@ impl Policy {
                 bail!("{at}: names rule `{unknown}`, which the policy does not have");
             }
         }
+        let waivers = parse_waivers(file.waiver, source)?;
+        check_waiver_rules(&waivers, &seen, source)?;
+        let redact = match file.redact {
+            Some(table) => table
+                .fields
+                .iter()
+                .map(|name| RedactField::parse(name))
+                .collect::<Result<_>>()
+                .with_context(|| format!("{source}: [redact]"))?,
+            None => Vec::new(),
+        };
         Ok(Policy {
             coverage: file.coverage,
+            waivers,
+            redact,
             title: file.policy.title,
             document: file.policy.document,
             source: source.to_string(),

@@ -1,8 +1,8 @@
 //! The wasm runtime and sandbox: loading rule plugins and calling them
 //! within limits.
 //!
-//! A plugin is a component implementing the `covenant:rule@1.0.0` world
-//! (`wit/v1`). Each rule runs in its own [`Store`] with:
+//! A plugin is a component implementing the `covenant:rule@2.0.0` world
+//! (`wit/v2`). Each rule runs in its own [`Store`] with:
 //! - no filesystem, network, environment variables or arguments: the WASI
 //!   imports that a language's standard library pulls in are satisfied by an
 //!   empty context;
@@ -25,14 +25,14 @@ use crate::policy::Limits;
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit/v1",
+        path: "../wit/v2",
         world: "plugin",
     });
 }
 
 use bindings::Plugin;
 use bindings::covenant::rule::types::{self as wit};
-pub use bindings::covenant::rule::types::{Finding, Metadata};
+pub use bindings::covenant::rule::types::{Finding, Metadata, Severity};
 
 /// How much of a plugin's stderr is kept to explain a trap (a panic message).
 const STDERR_CAPACITY: usize = 4096;
@@ -61,7 +61,7 @@ impl PluginRuntime {
     }
 
     /// Compiles a plugin and reads its metadata. `bytes` must be a
-    /// component exporting `covenant:rule/rule@1.0.0`.
+    /// component exporting `covenant:rule/rule@2.0.0`.
     pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| anyhow!("not a valid wasm component: {e}"))?;
@@ -71,7 +71,7 @@ impl PluginRuntime {
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("needs imports the sandbox does not provide: {e}"))?;
         let pre = bindings::PluginPre::new(instance_pre)
-            .map_err(|e| anyhow!("does not implement covenant:rule/rule@1.0.0: {e}"))?;
+            .map_err(|e| anyhow!("does not implement covenant:rule/rule@2.0.0: {e}"))?;
         let (mut store, bindings) = instantiate(&pre, limits)?;
         let metadata = bindings
             .covenant_rule_rule()
@@ -90,7 +90,7 @@ pub const RULE_INTERFACE: &str = "covenant:rule/rule";
 
 /// The major version of the interface this host runs; minor versions only
 /// add what older plugins cannot observe.
-pub const INTERFACE_MAJOR: u64 = 1;
+pub const INTERFACE_MAJOR: u64 = 2;
 
 /// Refuses a component built for another major version of the interface,
 /// or for none, with a message naming what it was built for.
@@ -119,6 +119,18 @@ fn check_interface_version(component: &Component, engine: &Engine) -> Result<()>
         );
     }
     Ok(())
+}
+
+/// The host's severity for the one a plugin declares.
+pub fn severity(declared: Severity) -> crate::policy::Severity {
+    use crate::policy::Severity as Host;
+    match declared {
+        Severity::Info => Host::Info,
+        Severity::Low => Host::Low,
+        Severity::Medium => Host::Medium,
+        Severity::High => Host::High,
+        Severity::Critical => Host::Critical,
+    }
 }
 
 /// A compiled plugin, ready to be instantiated for a run.

@@ -104,7 +104,11 @@ fn verdicts(report: &Report) -> Value {
     let mut rules = serde_json::to_value(&report.rules).unwrap();
     for rule in rules.as_array_mut().unwrap() {
         for finding in rule["findings"].as_array_mut().unwrap() {
-            finding.as_object_mut().unwrap().remove("location");
+            // Where an event sits in the input changes with the split.
+            let finding = finding.as_object_mut().unwrap();
+            for key in ["location", "file", "line", "element"] {
+                finding.remove(key);
+            }
         }
     }
     rules
@@ -144,6 +148,6 @@ proptest! {
         prop_assert_eq!(verdicts(&first), verdicts(&baseline));
 
         let again = run(split.path(), 1000, 100_000);
-        prop_assert_eq!(Format::Json.render(&first), Format::Json.render(&again));
+        prop_assert_eq!(Format::Json.render(&first, false), Format::Json.render(&again, false));
     }
 }

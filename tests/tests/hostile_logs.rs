@@ -115,7 +115,7 @@ fn skip_invalid_lists_every_bad_record_and_checks_the_rest() {
         (10, 2, 8)
     );
     assert_eq!(report.inputs[0].rejected, 8);
-    let text = Format::Text.render(&report);
+    let text = Format::Text.render(&report, false);
     assert!(
         text.contains("(8 records rejected as invalid and not checked)"),
         "{text}"

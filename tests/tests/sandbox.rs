@@ -234,8 +234,8 @@ fn a_plugin_for_another_major_version_is_refused_by_name() {
     });
     assert_eq!(
         error,
-        "cannot load plugin: was built for covenant:rule/rule@2.0.0, but this host runs \
-         covenant:rule/rule@1.x plugins; rebuild it against wit/v1"
+        "cannot load plugin: was built for covenant:rule/rule@1.0.0, but this host runs \
+         covenant:rule/rule@2.x plugins; rebuild it against wit/v2"
     );
 }
 
@@ -247,7 +247,7 @@ fn a_component_that_implements_nothing_is_refused() {
     });
     assert_eq!(
         error,
-        "cannot load plugin: does not implement covenant:rule/rule@1.x: it exports nothing"
+        "cannot load plugin: does not implement covenant:rule/rule@2.x: it exports nothing"
     );
 }
 

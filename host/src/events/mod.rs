@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 
 pub use order::{DEFAULT_RUN_LEN, SortedEvents, TimeOrder};
 pub use reader::{
-    EventIndex, EventReader, Input, InputSummary, Location, MAX_LINE_BYTES, ReadLog, Rejection,
+    EventIndex, EventReader, IndexEntry, Input, InputSummary, Location, MAX_LINE_BYTES, ReadLog,
+    ReadProgress, Rejection,
 };
 pub use timestamp::Timestamp;
 

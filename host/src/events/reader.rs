@@ -1,9 +1,10 @@
 //! Finding log files and reading events out of them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -63,22 +64,35 @@ pub struct InputSummary {
     pub sha256: String,
 }
 
-/// Every event id read, with when and where it happened: it finds duplicate
-/// ids while reading, lets the host refuse findings about events it never
-/// sent, and places each finding in time and in the log.
+/// Every event id read, with when and where it happened and whose data it
+/// was: it finds duplicate ids while reading, lets the host refuse findings
+/// about events it never sent, and places each finding in time, in the log
+/// and with its tenant and data item (which waivers select on).
 ///
 /// It is the one part of the input the host keeps whole; it grows with the
-/// number of events (about 100 bytes each).
+/// number of events (about 120 bytes each, plus the ids' lengths).
 #[derive(Debug, Default)]
 pub struct EventIndex {
-    entries: HashMap<String, (Timestamp, Location)>,
+    entries: HashMap<String, IndexEntry>,
+    /// Tenants are few and repeat on every event, so each is stored once.
+    tenants: HashSet<Arc<str>>,
     latest: Option<Timestamp>,
 }
 
+/// What the index keeps of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub time: Timestamp,
+    pub location: Location,
+    /// The event's `tenant`, or its data's when the event names none.
+    pub tenant: Option<Arc<str>>,
+    pub data_id: Option<Box<str>>,
+}
+
 impl EventIndex {
-    /// When and where the event `id` happened, if it was read.
-    pub fn get(&self, id: &str) -> Option<(Timestamp, Location)> {
-        self.entries.get(id).copied()
+    /// What was read of the event `id`, if it was read.
+    pub fn get(&self, id: &str) -> Option<&IndexEntry> {
+        self.entries.get(id)
     }
 
     /// The time of the latest event, if any was read.
@@ -98,11 +112,29 @@ impl EventIndex {
 
     /// Records an event, or returns where the same id was first seen.
     fn insert(&mut self, event: &Event, location: Location) -> Result<(), Location> {
-        if let Some((_, first)) = self.entries.get(&event.id) {
-            return Err(*first);
+        if let Some(first) = self.entries.get(&event.id) {
+            return Err(first.location);
         }
-        self.entries
-            .insert(event.id.clone(), (event.time, location));
+        let data = event.data.as_ref();
+        let tenant = event
+            .tenant
+            .as_deref()
+            .or_else(|| data.and_then(|d| d.tenant.as_deref()))
+            .map(|tenant| match self.tenants.get(tenant) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let shared: Arc<str> = Arc::from(tenant);
+                    self.tenants.insert(shared.clone());
+                    shared
+                }
+            });
+        let entry = IndexEntry {
+            time: event.time,
+            location,
+            tenant,
+            data_id: data.and_then(|d| d.id.as_deref()).map(Box::from),
+        };
+        self.entries.insert(event.id.clone(), entry);
         self.latest = self.latest.max(Some(event.time));
         Ok(())
     }
@@ -144,6 +176,30 @@ impl ReadLog {
 /// the line and the field.
 pub struct EventReader {
     inputs: Vec<Input>,
+    progress: Box<dyn ReadProgress>,
+}
+
+/// Told how far reading has got, for a progress display. Calls come from
+/// the reading thread, at most once per buffer fill and once per record.
+pub trait ReadProgress {
+    /// Reading starts; `total_bytes` is known when every input is a file.
+    fn begin(&self, total_bytes: Option<u64>);
+    /// `bytes` more bytes of input were read.
+    fn bytes(&self, bytes: u64);
+    /// One more record (valid or not) was read.
+    fn record(&self);
+    /// Every input has been read; the rules' work goes on.
+    fn done(&self);
+}
+
+/// Progress nobody watches.
+struct Unwatched;
+
+impl ReadProgress for Unwatched {
+    fn begin(&self, _: Option<u64>) {}
+    fn bytes(&self, _: u64) {}
+    fn record(&self) {}
+    fn done(&self) {}
 }
 
 impl EventReader {
@@ -183,7 +239,29 @@ impl EventReader {
         if inputs.is_empty() {
             bail!("no event logs given");
         }
-        Ok(EventReader { inputs })
+        Ok(EventReader {
+            inputs,
+            progress: Box::new(Unwatched),
+        })
+    }
+
+    /// Reports reading progress to `progress`.
+    pub fn with_progress(mut self, progress: Box<dyn ReadProgress>) -> EventReader {
+        self.progress = progress;
+        self
+    }
+
+    /// The bytes there are to read, when every input is a file.
+    fn total_bytes(&self) -> Option<u64> {
+        self.inputs
+            .iter()
+            .map(|input| match input {
+                Input::Stdin => None,
+                Input::JsonLines(path) | Input::JsonArray(path) => {
+                    std::fs::metadata(path).ok().map(|m| m.len())
+                }
+            })
+            .sum()
     }
 
     /// Reads every input in order, handing each valid event to `sink`.
@@ -203,6 +281,8 @@ impl EventReader {
             index: EventIndex::default(),
             rejected: Vec::new(),
         };
+        let progress = self.progress.as_ref();
+        progress.begin(self.total_bytes());
         for (number, input) in self.inputs.iter().enumerate() {
             let number = u32::try_from(number).context("more than 2^32 inputs")?;
             let name = input.name();
@@ -223,6 +303,7 @@ impl EventReader {
             };
             let mut accept =
                 |record: Result<Event, String>, line: u64, log: &mut ReadLog| -> Result<()> {
+                    progress.record();
                     let location = Location {
                         input: number,
                         line,
@@ -257,21 +338,23 @@ impl EventReader {
                     }
                 };
             let digest = match input {
-                Input::Stdin => read_json_lines(io::stdin().lock(), &name, |r, line| {
-                    accept(r, line, &mut log)
-                })?,
+                Input::Stdin => {
+                    let reader = Hashing::new(io::stdin().lock(), progress);
+                    read_json_lines(reader, &name, |r, line| accept(r, line, &mut log))?
+                }
                 Input::JsonLines(path) => {
-                    read_json_lines(BufReader::new(open(path)?), &name, |r, line| {
-                        accept(r, line, &mut log)
-                    })?
+                    let reader = Hashing::new(BufReader::new(open(path)?), progress);
+                    read_json_lines(reader, &name, |r, line| accept(r, line, &mut log))?
                 }
                 Input::JsonArray(path) => {
-                    read_json_array(open(path)?, &name, |r, line| accept(r, line, &mut log))?
+                    let reader = Hashing::new(BufReader::new(open(path)?), progress);
+                    read_json_array(reader, &name, |r, line| accept(r, line, &mut log))?
                 }
             };
             summary.sha256 = digest;
             log.inputs.push(summary);
         }
+        progress.done();
         Ok(log)
     }
 }
@@ -280,21 +363,42 @@ fn open(path: &Path) -> Result<File> {
     File::open(path).with_context(|| format!("{}: cannot open", path.display()))
 }
 
-/// A reader that hashes everything read through it.
-struct Hashing<R> {
+/// A reader that hashes everything read through it and reports progress.
+struct Hashing<'p, R> {
     inner: R,
     hasher: Sha256,
+    progress: &'p dyn ReadProgress,
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl<'p, R> Hashing<'p, R> {
+    fn new(inner: R, progress: &'p dyn ReadProgress) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            progress,
+        }
+    }
+
+    /// The hex SHA-256 of everything read.
+    fn digest(self) -> String {
+        self.hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        self.progress.bytes(n as u64);
         Ok(n)
     }
 }
 
-impl<R: BufRead> BufRead for Hashing<R> {
+impl<R: BufRead> BufRead for Hashing<'_, R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         self.inner.fill_buf()
     }
@@ -303,16 +407,9 @@ impl<R: BufRead> BufRead for Hashing<R> {
         if let Ok(buf) = self.inner.fill_buf() {
             self.hasher.update(&buf[..amount]);
         }
+        self.progress.bytes(amount as u64);
         self.inner.consume(amount);
     }
-}
-
-fn hex_digest(hasher: Sha256) -> String {
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The longest line read as an event. Real events are a few hundred bytes;
@@ -324,15 +421,11 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// byte-order mark on the first line and CRLF line endings are accepted.
 /// Each line's event, or why it is not one, goes to `accept` with the line
 /// number. Returns the hex SHA-256 of the input.
-fn read_json_lines(
-    reader: impl BufRead,
+fn read_json_lines<R: BufRead>(
+    mut reader: Hashing<'_, R>,
     name: &str,
     mut accept: impl FnMut(Result<Event, String>, u64) -> Result<()>,
 ) -> Result<String> {
-    let mut reader = Hashing {
-        inner: reader,
-        hasher: Sha256::new(),
-    };
     let mut buffer = Vec::new();
     let mut line = 0u64;
     loop {
@@ -376,7 +469,7 @@ fn read_json_lines(
         }
         accept(parse_record(text), line)?;
     }
-    Ok(hex_digest(reader.hasher))
+    Ok(reader.digest())
 }
 
 /// One line's text as an event, or why it is not one.
@@ -408,15 +501,11 @@ fn skip_rest_of_line(reader: &mut impl BufRead) -> io::Result<()> {
 
 /// Reads a `.json` file holding one array of events; locations are 1-based
 /// element numbers.
-fn read_json_array(
-    file: File,
+fn read_json_array<R: BufRead>(
+    mut reader: Hashing<'_, R>,
     name: &str,
     mut accept: impl FnMut(Result<Event, String>, u64) -> Result<()>,
 ) -> Result<String> {
-    let mut reader = Hashing {
-        inner: BufReader::new(file),
-        hasher: Sha256::new(),
-    };
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
@@ -432,7 +521,7 @@ fn read_json_array(
     for (i, item) in items.into_iter().enumerate() {
         accept(parse_event(item).map_err(|e| e.to_string()), i as u64 + 1)?;
     }
-    Ok(hex_digest(reader.hasher))
+    Ok(reader.digest())
 }
 
 #[cfg(test)]
@@ -443,10 +532,14 @@ mod tests {
     /// Each line's event id, or the reason it was rejected, with its number.
     fn read_lines(text: &[u8]) -> Result<Vec<(String, u64)>> {
         let mut seen = Vec::new();
-        read_json_lines(Cursor::new(text.to_vec()), "log.jsonl", |record, line| {
-            seen.push((record.map_or_else(|reason| reason, |e| e.id), line));
-            Ok(())
-        })?;
+        read_json_lines(
+            Hashing::new(Cursor::new(text.to_vec()), &Unwatched),
+            "log.jsonl",
+            |record, line| {
+                seen.push((record.map_or_else(|reason| reason, |e| e.id), line));
+                Ok(())
+            },
+        )?;
         Ok(seen)
     }
 
@@ -504,17 +597,22 @@ mod tests {
     }
 
     #[test]
-    fn hashing_covers_every_byte() {
-        let mut reader = Hashing {
-            inner: Cursor::new(b"abc\ndef".to_vec()),
-            hasher: Sha256::new(),
-        };
+    fn hashing_covers_every_byte_and_counts_them() {
+        struct Count(std::cell::Cell<u64>);
+        impl ReadProgress for Count {
+            fn begin(&self, _: Option<u64>) {}
+            fn bytes(&self, bytes: u64) {
+                self.0.set(self.0.get() + bytes);
+            }
+            fn record(&self) {}
+            fn done(&self) {}
+        }
+        let count = Count(std::cell::Cell::new(0));
+        let mut reader = Hashing::new(Cursor::new(b"abc\ndef".to_vec()), &count);
         let mut sink = Vec::new();
         while reader.read_until(b'\n', &mut sink).unwrap() > 0 {}
-        assert_eq!(
-            hex_digest(reader.hasher),
-            hex_digest(Sha256::new_with_prefix(b"abc\ndef"))
-        );
+        assert_eq!(count.0.get(), 7);
+        assert_eq!(reader.digest(), crate::policy::sha256_hex(b"abc\ndef"));
     }
 }
 
@@ -552,7 +650,7 @@ mod fuzz {
                 text.push(b'\n');
             }
             let mut seen = 0usize;
-            read_json_lines(Cursor::new(text.clone()), "fuzz", |_, _| {
+            read_json_lines(Hashing::new(Cursor::new(text.clone()), &Unwatched), "fuzz", |_, _| {
                 seen += 1;
                 Ok(())
             })

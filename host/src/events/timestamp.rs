@@ -32,6 +32,14 @@ impl Timestamp {
         })
     }
 
+    /// The instant `days` whole days (of 86,400 seconds) later.
+    pub fn plus_days(self, days: i64) -> Timestamp {
+        Timestamp {
+            seconds: self.seconds.saturating_add(days.saturating_mul(86_400)),
+            nanos: self.nanos,
+        }
+    }
+
     /// RFC 3339 in UTC, with only as many fractional digits as needed.
     pub fn to_rfc3339(self) -> String {
         DateTime::from_timestamp(self.seconds, self.nanos)

@@ -2,26 +2,51 @@
 
 use std::fmt::Write;
 
-use super::{Report, Status, plural, verdict};
+use super::{Report, WaiverStatus, plural, severity_line, verdict};
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Covenant report: {}\n", cell(&report.policy.title));
     let _ = writeln!(out, "**{}**\n", verdict(report));
-    out.push_str("| Rule | Status | Findings |\n|---|---|---|\n");
+    if let Some(line) = severity_line(report) {
+        let _ = writeln!(out, "{line}\n");
+    }
+    out.push_str("| Rule | Severity | Status | Open | Waived |\n|---|---|---|---|---|\n");
     for rule in &report.rules {
+        let open = rule.open().count();
         let _ = writeln!(
             out,
-            "| [{}](#{}) | {} | {} |",
+            "| [{}](#{}) | {} | {} | {} | {} |",
             rule.id,
             rule.id,
-            status(rule.status),
-            rule.findings.len()
+            rule.severity.map_or("-", |s| s.as_str()),
+            rule.status.as_str(),
+            open,
+            rule.findings.len() - open
         );
+    }
+    if !report.controls.is_empty() {
+        out.push_str("\n## Controls\n\n| Control | Status | Rules | Open |\n|---|---|---|---|\n");
+        for control in &report.controls {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&control.id),
+                control.status.as_str(),
+                control.rules.join(", "),
+                control.open
+            );
+        }
     }
     for rule in &report.rules {
         let _ = writeln!(out, "\n## {}\n", rule.id);
-        let _ = writeln!(out, "Status: **{}**\n", status(rule.status));
+        let _ = writeln!(out, "Status: **{}**\n", rule.status.as_str());
+        if let Some(severity) = rule.severity {
+            let _ = writeln!(out, "Severity: {severity}\n");
+        }
+        if !rule.controls.is_empty() {
+            let _ = writeln!(out, "Controls: {}\n", cell(&rule.controls.join(", ")));
+        }
         let _ = writeln!(out, "> {}\n", cell(&rule.commitment));
         if let Some(description) = &rule.description {
             let _ = writeln!(out, "{}\n", cell(description));
@@ -30,21 +55,47 @@ pub(super) fn render(report: &Report) -> String {
             let _ = writeln!(out, "Error: `{}`\n", error.replace('`', "'"));
         }
         if rule.findings.is_empty() {
-            if rule.status == Status::Pass {
+            if rule.error.is_none() {
                 out.push_str("No findings.\n");
             }
             continue;
         }
         let _ = writeln!(out, "{}:\n", plural(rule.findings.len() as u64, "finding"));
-        out.push_str("| Event | Time | Location | Finding |\n|---|---|---|---|\n");
+        out.push_str("| Event | Time | Location | Finding | Waived |\n|---|---|---|---|---|\n");
         for finding in &rule.findings {
+            let waived = finding
+                .waived
+                .as_ref()
+                .map_or(String::new(), |by| format!("{}: {}", by.waiver, by.reason));
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} |",
                 cell(&finding.event_id),
                 finding.time,
                 cell(&finding.location),
-                cell(&finding.message)
+                cell(&finding.message),
+                cell(&waived)
+            );
+        }
+    }
+    if !report.waivers.is_empty() {
+        out.push_str("\n## Waivers\n\n| Waiver | Rule | Status | Findings | Expires | Approver | Reason |\n|---|---|---|---|---|---|---|\n");
+        for waiver in &report.waivers {
+            let status = match waiver.status {
+                WaiverStatus::Active => "active",
+                WaiverStatus::Expired => "**expired**",
+                WaiverStatus::Stale => "**stale**",
+            };
+            let w = &waiver.waiver;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {status} | {} | {} | {} | {} |",
+                cell(&w.id),
+                w.rule,
+                waiver.findings,
+                w.expires,
+                cell(&w.approver),
+                cell(&w.reason)
             );
         }
     }
@@ -89,6 +140,13 @@ pub(super) fn render(report: &Report) -> String {
             );
         }
     }
+    if !report.redacted.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRedacted: values of {} are replaced by hashes.",
+            report.redacted.join(", ")
+        );
+    }
     out.push_str("\n## Provenance\n\n");
     let _ = writeln!(
         out,
@@ -123,14 +181,6 @@ pub(super) fn render(report: &Report) -> String {
         );
     }
     out
-}
-
-fn status(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Error => "error",
-    }
 }
 
 /// Text made safe for a table cell or a single line: no pipes or breaks.

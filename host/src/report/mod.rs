@@ -1,18 +1,26 @@
 //! Reports: what a run found, with everything needed to trust and repeat it.
 //!
-//! A [`Report`] is built once from the policy, the rules' outcomes and what
-//! was read, then rendered as JSON, Markdown or text. Everything in it is
-//! sorted and nothing depends on the wall clock, so the same inputs always
-//! give the same bytes.
+//! A [`Report`] is built once from the policy, the rules' outcomes, what
+//! was read and the waivers in force, then (optionally) redacted and
+//! rendered in any [`Format`]. Everything in it is sorted and nothing
+//! depends on the wall clock, so the same inputs always give the same bytes.
 
+mod csv;
+mod html;
+mod junit;
 mod markdown;
+mod sarif;
 mod text;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::evaluate::RuleOutcome;
 use crate::events::{InputSummary, ReadLog, Rejection, Timestamp};
-use crate::policy::{Coverage, Policy, RuleSpec};
+use crate::policy::{Coverage, Policy, RuleSpec, Severity};
+use crate::redact::Redaction;
+use crate::waivers::{FindingFacts, Waiver};
 
 /// The report format's identifier, bumped on incompatible changes.
 pub const SCHEMA: &str = "covenant/report/v1";
@@ -23,7 +31,8 @@ pub struct Report {
     pub schema: &'static str,
     pub covenant_version: &'static str,
     /// The instant the report is taken as of: `--as-of`, or the latest
-    /// event's time; `null` for an empty log without `--as-of`.
+    /// event's time; `null` for an empty log without `--as-of`. Waiver
+    /// expiry is judged at this instant too.
     pub as_of: Option<Timestamp>,
     pub summary: Summary,
     pub policy: PolicyProvenance,
@@ -31,9 +40,16 @@ pub struct Report {
     /// Records that were not valid events, under `--skip-invalid`.
     pub rejected: Vec<Rejection>,
     pub rules: Vec<RuleReport>,
+    /// The framework controls the policy maps rules to, by control id.
+    pub controls: Vec<ControlReport>,
+    /// Every waiver in force, with what became of it.
+    pub waivers: Vec<WaiverReport>,
     /// Every paragraph of the policy's source document, with the rules that
     /// check it or why logs cannot show it.
     pub coverage: Vec<Coverage>,
+    /// The event fields whose values `--redact` replaced with hashes; empty
+    /// when the report is not redacted.
+    pub redacted: Vec<String>,
 }
 
 /// The verdict at a glance.
@@ -45,12 +61,23 @@ pub struct Summary {
     pub events: u64,
     /// Records that were not valid events (only under `--skip-invalid`).
     pub rejected: u64,
+    /// Every finding, waived or not.
     pub findings: u64,
-    /// True only when every rule ran to the end and none found anything.
+    /// Findings no waiver covers: the ones that count.
+    pub open: u64,
+    /// Findings an active waiver covers.
+    pub waived: u64,
+    /// Open findings by severity, every severity listed.
+    pub open_by_severity: BTreeMap<Severity, u64>,
+    /// True only when every rule ran to the end and no finding is open.
     pub compliant: bool,
     pub rules_passed: u64,
     pub rules_failed: u64,
     pub rules_errored: u64,
+    /// Waivers past their expiry: their findings are open again.
+    pub waivers_expired: u64,
+    /// Active waivers that matched no finding.
+    pub waivers_stale: u64,
 }
 
 /// Which policy was applied.
@@ -69,6 +96,11 @@ pub struct RuleReport {
     pub status: Status,
     /// Why the rule could not finish, when `status` is `error`.
     pub error: Option<String>,
+    /// The policy's override, else the plugin's default; absent only when
+    /// the plugin never loaded and the policy sets none.
+    pub severity: Option<Severity>,
+    /// The framework controls the policy says the rule supports.
+    pub controls: Vec<String>,
     /// The commitment checked, as the policy quotes it.
     pub commitment: String,
     /// What the plugin says it checks; absent if it never loaded.
@@ -78,17 +110,35 @@ pub struct RuleReport {
     pub findings: Vec<FindingReport>,
 }
 
-/// Whether a rule held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+impl RuleReport {
+    /// Findings no waiver covers.
+    pub fn open(&self) -> impl Iterator<Item = &FindingReport> {
+        self.findings.iter().filter(|f| f.waived.is_none())
+    }
+}
+
+/// Whether a rule (or a control) held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
-    /// The rule ran over every event and found nothing.
+    /// Every rule ran over every event and no finding is open.
     Pass,
-    /// The rule ran over every event and found breaches.
+    /// Every rule ran over every event and some finding is open.
     Fail,
-    /// The rule could not finish; see `error`. Findings it made before
+    /// A rule could not finish; see its `error`. Findings it made before
     /// failing are kept.
     Error,
+}
+
+impl Status {
+    /// The lowercase name reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
 }
 
 /// Which plugin ran a rule.
@@ -109,7 +159,60 @@ pub struct FindingReport {
     pub time: Timestamp,
     /// `file:line` (or `file element N` for a `.json` array).
     pub location: String,
+    /// The input the event was read from, as `inputs` names it.
+    pub file: String,
+    /// The 1-based line, for a JSON Lines input.
+    pub line: Option<u64>,
+    /// The 1-based array element, for a `.json` input.
+    pub element: Option<u64>,
+    /// The event's tenant (its data's, when the event names none).
+    pub tenant: Option<String>,
+    pub data_id: Option<String>,
     pub message: String,
+    /// Set when an active waiver covers the finding.
+    pub waived: Option<Waived>,
+}
+
+/// The waiver that covers a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waived {
+    pub waiver: String,
+    pub reason: String,
+    pub approver: String,
+    pub expires: String,
+}
+
+/// One framework control and how the rules that support it fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlReport {
+    pub id: String,
+    pub status: Status,
+    pub rules: Vec<String>,
+    /// Open findings of those rules.
+    pub open: u64,
+}
+
+/// A waiver and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverReport {
+    #[serde(flatten)]
+    pub waiver: Waiver,
+    pub status: WaiverStatus,
+    /// Findings it waived; for an expired waiver, the findings it would
+    /// have waived, which are open again.
+    pub findings: u64,
+}
+
+/// What became of a waiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaiverStatus {
+    /// In force, and it waived at least one finding.
+    Active,
+    /// Past its expiry at the report's as-of time: it waives nothing.
+    Expired,
+    /// In force, but it matched no finding: it can probably go.
+    Stale,
 }
 
 /// One rule's inputs to the report.
@@ -117,6 +220,8 @@ pub struct RuleResult<'a> {
     pub spec: &'a RuleSpec,
     pub plugin: PluginProvenance,
     pub description: Option<String>,
+    /// The plugin's own default severity, once loaded.
+    pub default_severity: Option<Severity>,
     pub outcome: RuleOutcome,
 }
 
@@ -128,7 +233,9 @@ impl Report {
         results: Vec<RuleResult<'_>>,
         log: &ReadLog,
         as_of: Option<Timestamp>,
+        waivers: &[Waiver],
     ) -> Report {
+        let mut waived_counts = vec![0u64; waivers.len()];
         let rules: Vec<RuleReport> = results
             .into_iter()
             .map(|result| {
@@ -137,15 +244,23 @@ impl Report {
                     .findings
                     .into_iter()
                     .map(|finding| {
-                        let (time, location) = log
+                        let entry = log
                             .index
                             .get(&finding.event_id)
                             .expect("evaluation keeps only findings about events in the index");
+                        let json_array =
+                            log.inputs[entry.location.input as usize].format == "json-array";
                         FindingReport {
+                            time: entry.time,
+                            location: log.describe(entry.location),
+                            file: log.inputs[entry.location.input as usize].name.clone(),
+                            line: (!json_array).then_some(entry.location.line),
+                            element: json_array.then_some(entry.location.line),
+                            tenant: entry.tenant.as_deref().map(str::to_string),
+                            data_id: entry.data_id.as_deref().map(str::to_string),
                             event_id: finding.event_id,
-                            time,
-                            location: log.describe(location),
                             message: finding.message,
+                            waived: None,
                         }
                     })
                     .collect();
@@ -153,7 +268,36 @@ impl Report {
                     (a.time, &a.event_id, &a.message).cmp(&(b.time, &b.event_id, &b.message))
                 });
                 findings.dedup();
-                let status = match (&result.outcome.error, findings.is_empty()) {
+                for finding in &mut findings {
+                    let facts = FindingFacts {
+                        rule: &result.spec.id,
+                        event_id: &finding.event_id,
+                        time: finding.time,
+                        tenant: finding.tenant.as_deref(),
+                        data_id: finding.data_id.as_deref(),
+                    };
+                    // Every matching waiver is counted, so that none is
+                    // called stale while it covers findings; the first
+                    // active one (in the order given) is credited.
+                    for (n, waiver) in waivers.iter().enumerate() {
+                        if !waiver.matches(&facts) {
+                            continue;
+                        }
+                        waived_counts[n] += 1;
+                        if finding.waived.is_none() && !waiver.expired_by(as_of) {
+                            finding.waived = Some(Waived {
+                                waiver: waiver.id.clone(),
+                                reason: waiver.reason.clone(),
+                                approver: waiver.approver.clone(),
+                                expires: waiver.expires.clone(),
+                            });
+                        }
+                    }
+                }
+                let status = match (
+                    &result.outcome.error,
+                    findings.iter().all(|f| f.waived.is_some()),
+                ) {
                     (Some(_), _) => Status::Error,
                     (None, true) => Status::Pass,
                     (None, false) => Status::Fail,
@@ -162,6 +306,8 @@ impl Report {
                     id: result.spec.id.clone(),
                     status,
                     error: result.outcome.error,
+                    severity: result.spec.severity.or(result.default_severity),
+                    controls: result.spec.controls.clone(),
                     commitment: result.spec.commitment.clone(),
                     description: result.description,
                     plugin: result.plugin,
@@ -169,16 +315,55 @@ impl Report {
                 }
             })
             .collect();
+
+        let waivers: Vec<WaiverReport> = waivers
+            .iter()
+            .zip(waived_counts)
+            .map(|(waiver, findings)| WaiverReport {
+                status: if waiver.expired_by(as_of) {
+                    WaiverStatus::Expired
+                } else if findings == 0 {
+                    WaiverStatus::Stale
+                } else {
+                    WaiverStatus::Active
+                },
+                waiver: waiver.clone(),
+                findings,
+            })
+            .collect();
+
         let count = |status| rules.iter().filter(|r| r.status == status).count() as u64;
+        let mut open_by_severity: BTreeMap<Severity, u64> =
+            Severity::ALL.iter().map(|&s| (s, 0)).collect();
+        for rule in &rules {
+            // A rule with no known severity never loaded, so it errored and
+            // has no findings to count.
+            if let Some(severity) = rule.severity {
+                *open_by_severity.entry(severity).or_default() += rule.open().count() as u64;
+            }
+        }
+        let findings: u64 = rules.iter().map(|r| r.findings.len() as u64).sum();
+        let open: u64 = rules.iter().map(|r| r.open().count() as u64).sum();
         let summary = Summary {
             read: log.index.len() as u64 + log.rejected.len() as u64,
             events: log.index.len() as u64,
             rejected: log.rejected.len() as u64,
-            findings: rules.iter().map(|r| r.findings.len() as u64).sum(),
+            findings,
+            open,
+            waived: findings - open,
+            open_by_severity,
             compliant: rules.iter().all(|r| r.status == Status::Pass),
             rules_passed: count(Status::Pass),
             rules_failed: count(Status::Fail),
             rules_errored: count(Status::Error),
+            waivers_expired: waivers
+                .iter()
+                .filter(|w| w.status == WaiverStatus::Expired)
+                .count() as u64,
+            waivers_stale: waivers
+                .iter()
+                .filter(|w| w.status == WaiverStatus::Stale)
+                .count() as u64,
         };
         Report {
             schema: SCHEMA,
@@ -193,36 +378,145 @@ impl Report {
             },
             inputs: log.inputs.clone(),
             rejected: log.rejected.clone(),
+            controls: controls(&rules),
             rules,
+            waivers,
             coverage: policy.coverage.clone(),
+            redacted: Vec::new(),
         }
     }
+
+    /// The highest severity among open findings, if any is open.
+    pub fn worst_open(&self) -> Option<Severity> {
+        self.summary
+            .open_by_severity
+            .iter()
+            .rev()
+            .find(|(_, count)| **count > 0)
+            .map(|(severity, _)| *severity)
+    }
+
+    /// Replaces customer identifiers everywhere they can appear: in finding
+    /// ids, tenants, data ids and messages, rejected records, waivers'
+    /// selectors, and input names. `fields` is recorded in the report.
+    pub fn redact(&mut self, redaction: &Redaction, fields: Vec<String>) {
+        for rule in &mut self.rules {
+            for finding in &mut rule.findings {
+                for text in [
+                    &mut finding.event_id,
+                    &mut finding.message,
+                    &mut finding.location,
+                    &mut finding.file,
+                ] {
+                    redaction.redact(text);
+                }
+                for text in [&mut finding.tenant, &mut finding.data_id]
+                    .into_iter()
+                    .flatten()
+                {
+                    redaction.redact(text);
+                }
+                if let Some(waived) = &mut finding.waived {
+                    redaction.redact(&mut waived.reason);
+                    redaction.redact(&mut waived.approver);
+                }
+            }
+            if let Some(error) = &mut rule.error {
+                redaction.redact(error);
+            }
+            // Redaction can change the order of ids within the same
+            // instant; the report's order must not leak it.
+            rule.findings.sort_by(|a, b| {
+                (a.time, &a.event_id, &a.message).cmp(&(b.time, &b.event_id, &b.message))
+            });
+        }
+        for rejection in &mut self.rejected {
+            redaction.redact(&mut rejection.location);
+            redaction.redact(&mut rejection.reason);
+        }
+        for input in &mut self.inputs {
+            redaction.redact(&mut input.name);
+        }
+        for report in &mut self.waivers {
+            let waiver = &mut report.waiver;
+            redaction.redact(&mut waiver.reason);
+            redaction.redact(&mut waiver.approver);
+            for text in waiver
+                .event_ids
+                .iter_mut()
+                .chain(&mut waiver.data_ids)
+                .chain(&mut waiver.tenants)
+            {
+                redaction.redact(text);
+            }
+        }
+        self.redacted = fields;
+    }
+}
+
+/// Groups rules by the controls they support, sorted by control id.
+fn controls(rules: &[RuleReport]) -> Vec<ControlReport> {
+    let mut by_control: BTreeMap<&str, Vec<&RuleReport>> = BTreeMap::new();
+    for rule in rules {
+        for control in &rule.controls {
+            by_control.entry(control).or_default().push(rule);
+        }
+    }
+    by_control
+        .into_iter()
+        .map(|(id, rules)| ControlReport {
+            id: id.to_string(),
+            status: if rules.iter().any(|r| r.status == Status::Error) {
+                Status::Error
+            } else if rules.iter().any(|r| r.status == Status::Fail) {
+                Status::Fail
+            } else {
+                Status::Pass
+            },
+            open: rules.iter().map(|r| r.open().count() as u64).sum(),
+            rules: rules.iter().map(|r| r.id.clone()).collect(),
+        })
+        .collect()
 }
 
 /// The ways a report can be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// For a terminal.
+    /// For a terminal (`.txt`).
     Text,
-    /// For machines: the `covenant/report/v1` schema.
+    /// For machines: the `covenant/report/v1` schema (`.json`).
     Json,
-    /// For people: headings and tables, to paste into a ticket or a wiki.
+    /// For people: headings and tables, to paste into a ticket or a wiki
+    /// (`.md`).
     Markdown,
+    /// For people: one self-contained page with a chart (`.html`).
+    Html,
+    /// For code-scanning tools: SARIF 2.1.0 (`.sarif`).
+    Sarif,
+    /// For spreadsheets: one row per finding (`.csv`).
+    Csv,
+    /// For CI test views: JUnit XML, a suite per rule (`.xml`).
+    Junit,
 }
 
 impl Format {
     /// The format a file name's extension implies, if any.
     pub fn from_extension(path: &std::path::Path) -> Option<Format> {
-        match path.extension()?.to_str()? {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
             "md" | "markdown" => Some(Format::Markdown),
             "txt" => Some(Format::Text),
+            "html" | "htm" => Some(Format::Html),
+            "sarif" => Some(Format::Sarif),
+            "csv" => Some(Format::Csv),
+            "xml" => Some(Format::Junit),
             _ => None,
         }
     }
 
-    /// Renders `report` in this format.
-    pub fn render(self, report: &Report) -> String {
+    /// Renders `report` in this format. `colour` asks for ANSI colour,
+    /// which only the text format uses.
+    pub fn render(self, report: &Report, colour: bool) -> String {
         match self {
             Format::Json => {
                 let mut json =
@@ -231,7 +525,11 @@ impl Format {
                 json
             }
             Format::Markdown => markdown::render(report),
-            Format::Text => text::render(report),
+            Format::Text => text::render(report, colour),
+            Format::Html => html::render(report),
+            Format::Sarif => sarif::render(report),
+            Format::Csv => csv::render(report),
+            Format::Junit => junit::render(report),
         }
     }
 }
@@ -245,8 +543,21 @@ fn plural(count: u64, noun: &str) -> String {
     }
 }
 
-/// The one-line verdict both human formats open with.
-fn verdict(report: &Report) -> String {
+/// "Open: 1 critical, 2 medium", or nothing when no finding is open.
+fn severity_line(report: &Report) -> Option<String> {
+    let counts: Vec<String> = report
+        .summary
+        .open_by_severity
+        .iter()
+        .rev()
+        .filter(|(_, count)| **count > 0)
+        .map(|(severity, count)| format!("{count} {severity}"))
+        .collect();
+    (!counts.is_empty()).then(|| format!("Open findings by severity: {}", counts.join(", ")))
+}
+
+/// The one-line verdict the human formats open with.
+pub fn verdict(report: &Report) -> String {
     let s = &report.summary;
     let state = if s.compliant {
         "COMPLIANT"
@@ -265,9 +576,13 @@ fn verdict(report: &Report) -> String {
             plural(n, "record")
         ),
     };
+    let waived = match s.waived {
+        0 => String::new(),
+        n => format!(" (and {n} waived)"),
+    };
     format!(
-        "{state}: {} from {}{rejected} in {}, {as_of}",
-        plural(s.findings, "finding"),
+        "{state}: {}{waived} from {}{rejected} in {}, {as_of}",
+        plural(s.open, "open finding"),
         plural(s.events, "event"),
         plural(report.rules.len() as u64, "rule")
     )

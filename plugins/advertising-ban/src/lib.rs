@@ -1,7 +1,7 @@
 //! `advertising-ban`: customer data is never used, nor anything derived from
 //! it, for advertising or similar commercial purposes.
 
-use covenant_sdk::{Event, Findings, Rule, export_rule};
+use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -37,6 +37,7 @@ impl Rule for AdvertisingBan {
          commercial purpose.";
     const COMMITMENT: &'static str = "Microsoft won't use Customer Data or derive information from it for any \
          advertising or similar commercial purposes.";
+    const SEVERITY: Severity = Severity::Critical;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use covenant_sdk::{Event, Findings, Rule, Timestamp, export_rule};
+use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -70,6 +70,7 @@ impl Rule for AiTrainingConsent {
          granted by the customer and not since revoked.";
     const COMMITMENT: &'static str = "Microsoft Defender for Cloud does not use Customer Data to train AI models \
          without user consent.";
+    const SEVERITY: Severity = Severity::High;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

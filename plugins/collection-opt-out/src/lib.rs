@@ -2,7 +2,7 @@
 //! machines' data is no longer collected (VM disk snapshots and artifacts
 //! excepted), and collection cannot be turned off while a paid plan needs it.
 
-use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, export_rule};
+use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -46,6 +46,7 @@ impl Rule for CollectionOptOut {
          you can also disable data collection from virtual machines in the Security Policy. Data Collection is \
          required for subscriptions that are protected by enhanced security features. VM disk snapshots and \
          artifact collection will still be enabled even if data collection has been disabled.";
+    const SEVERITY: Severity = Severity::Medium;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

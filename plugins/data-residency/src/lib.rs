@@ -2,7 +2,7 @@
 //! workspace region the customer chose for the subscription, or, with no
 //! choice made, in a workspace in China (the document's stated default).
 
-use covenant_sdk::{Event, Findings, Rule, Settings, export_rule};
+use covenant_sdk::{Event, Findings, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -53,6 +53,7 @@ impl Rule for DataResidency {
     const COMMITMENT: &'static str = "You can specify the workspace and region where data collected from your \
          machines is stored. The default is to store data collected from your machines in the nearest workspace \
          in China.";
+    const SEVERITY: Severity = Severity::High;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

@@ -1,7 +1,7 @@
 //! `personnel-access`: Microsoft personnel touch customer data only to
 //! provide security recommendations and to investigate potential threats.
 
-use covenant_sdk::{Event, Findings, Rule, export_rule};
+use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -39,6 +39,7 @@ impl Rule for PersonnelAccess {
     const COMMITMENT: &'static str = "To provide security recommendations and investigate potential security threats, \
          Microsoft personnel might access information collected or analyzed by Azure services, including \
          process creation events, AI prompts and other artifacts.";
+    const SEVERITY: Severity = Severity::High;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use covenant_sdk::{
-    Event, Findings, PlanSetting, Rule, Settings, Timestamp, export_rule, format_duration,
+    Event, Findings, PlanSetting, Rule, Settings, Severity, Timestamp, export_rule, format_duration,
 };
 use serde::Deserialize;
 
@@ -63,6 +63,7 @@ impl Rule for ResourceGraphInactivity {
          removed from Azure Resource Graph after 30 days of inactivity in the Microsoft Defender for Cloud portal. \
          After interaction with artifacts in the portal related to the subscription, the data should be visible \
          again within 24 hours.";
+    const SEVERITY: Severity = Severity::Low;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

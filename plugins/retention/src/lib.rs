@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use covenant_sdk::{Event, Findings, Rule, Timestamp, export_rule, format_duration};
+use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule, format_duration};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -95,6 +95,7 @@ impl Rule for Retention {
          it retains the data for a 14 day period. After 14 days, the data is deleted. \
          Calculated data, might be kept for an additional 14 days. [...] The data is stored \
          securely [...] and stored for a duration of 30 days.";
+    const SEVERITY: Severity = Severity::Medium;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

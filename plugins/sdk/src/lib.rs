@@ -6,7 +6,7 @@
 //! rule author only deals with plain Rust types.
 //!
 //! ```no_run
-//! use covenant_sdk::{Event, Findings, Rule, export_rule};
+//! use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
 //! use serde::Deserialize;
 //!
 //! /// Flags every `share` of customer data to a partner.
@@ -20,6 +20,7 @@
 //!     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 //!     const DESCRIPTION: &'static str = "Customer data is never shared with partners.";
 //!     const COMMITMENT: &'static str = "We do not share your data with partners.";
+//!     const SEVERITY: Severity = Severity::High;
 //!     type Config = Config;
 //!
 //!     fn new(_config: Config) -> Result<Self, String> {
@@ -49,12 +50,12 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
-/// The raw bindings generated from `wit/v1`. Rule authors do not need them;
+/// The raw bindings generated from `wit/v2`. Rule authors do not need them;
 /// they are public only so that [`export_rule!`] can reach them.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v1",
+        path: "../../wit/v2",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin",
@@ -64,7 +65,9 @@ pub mod bindings {
 
 use bindings::exports::covenant::rule::rule::{Guest, GuestEvaluator};
 
-pub use bindings::covenant::rule::types::{Actor, Attribute, DataItem, Event, Finding, Timestamp};
+pub use bindings::covenant::rule::types::{
+    Actor, Attribute, DataItem, Event, Finding, Severity, Timestamp,
+};
 pub use settings::{PlanSetting, SettingChange, Settings};
 pub use time::format_duration;
 
@@ -83,6 +86,9 @@ pub trait Rule: Sized + 'static {
     const DESCRIPTION: &'static str;
     /// The published commitment the rule checks, quoted.
     const COMMITMENT: &'static str;
+    /// How serious a finding is unless the policy overrides it: `Critical`
+    /// and `High` make SARIF errors, `Medium` warnings, the rest notes.
+    const SEVERITY: Severity;
 
     /// The rule's configuration, deserialised from the policy's `config`
     /// table. Mark fields `#[serde(default)]` to give the seed's values, and
@@ -154,6 +160,7 @@ impl<R: Rule> Guest for Plugin<R> {
             version: R::VERSION.to_string(),
             description: R::DESCRIPTION.to_string(),
             commitment: R::COMMITMENT.to_string(),
+            severity: R::SEVERITY,
         }
     }
 }

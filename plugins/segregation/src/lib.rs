@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use covenant_sdk::{Event, Findings, Rule, export_rule};
+use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -36,6 +36,7 @@ impl Rule for Segregation {
          the same organisation's data unless the purpose is an allowed cross-tenant one.";
     const COMMITMENT: &'static str = "All data is tagged per organization. This tagging persists throughout the data \
          lifecycle, and it's enforced at each layer of the service.";
+    const SEVERITY: Severity = Severity::Critical;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

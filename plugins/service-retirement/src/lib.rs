@@ -2,7 +2,7 @@
 //! (the China regions) retires on 2026-08-18; nothing may be processed
 //! there after that.
 
-use covenant_sdk::{Event, Findings, Rule, Timestamp, export_rule};
+use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -29,6 +29,7 @@ impl Rule for ServiceRetirement {
         "No customer data is processed in the retired regions after the retirement date.";
     const COMMITMENT: &'static str = "All Microsoft Defender for Cloud features will be officially retired in Azure \
          in China region on August 18, 2026 per the announcement posted by 21Vianet.";
+    const SEVERITY: Severity = Severity::Low;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

@@ -1,7 +1,7 @@
 //! `xdr-sharing`: data goes to Microsoft Defender XDR only from a
 //! subscription with a paid Defender plan in effect.
 
-use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, export_rule};
+use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -37,6 +37,7 @@ impl Rule for XdrSharing {
     const COMMITMENT: &'static str = "When you enable any of Defender for Cloud's paid plans you automatically gain \
          all of the benefits of Microsoft Defender XDR. Information from Defender for Cloud will be shared with \
          Microsoft Defender XDR.";
+    const SEVERITY: Severity = Severity::Medium;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

@@ -6,7 +6,7 @@
 //! and then panic with what they saw, so the test can check the exact
 //! outcome in the rule's error.
 
-use covenant_sdk::{Event, Findings, Rule, Timestamp, export_rule};
+use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +50,7 @@ impl Rule for Hostile {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Misbehaves as configured, to test the sandbox.";
     const COMMITMENT: &'static str = "None: this is a test plugin.";
+    const SEVERITY: Severity = Severity::Info;
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {

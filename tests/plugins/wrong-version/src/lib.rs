@@ -1,8 +1,9 @@
-//! The same rule interface, but as a hypothetical major version 2: the host
-//! must refuse it by name rather than fail obscurely.
+//! A plugin built for the previous major version of the interface
+//! (`wit/v1`, `covenant:rule@1.0.0`): the host must refuse it by name
+//! rather than fail obscurely.
 
 wit_bindgen::generate!({
-    path: "rule-v2.wit",
+    path: "../../../wit/v1",
     world: "plugin",
 });
 
@@ -18,8 +19,8 @@ impl Guest for Plugin {
 
     fn describe() -> Metadata {
         Metadata {
-            id: "from-the-future".to_string(),
-            version: "2.0.0".to_string(),
+            id: "from-the-past".to_string(),
+            version: "1.0.0".to_string(),
             description: String::new(),
             commitment: String::new(),
         }

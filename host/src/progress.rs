@@ -1,0 +1,90 @@
+//! The progress bar `covenant report` shows on a terminal while it reads:
+//! bytes read, events per second and the time left; then a spinner while
+//! the rules finish their work.
+//!
+//! It draws on standard error only, and the command shows it only when
+//! standard error is a terminal, so piped or redirected output never
+//! carries it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use crate::events::ReadProgress;
+
+/// A terminal progress bar fed by the event reader. Clones share one bar.
+#[derive(Clone)]
+pub struct ProgressBar {
+    bar: indicatif::ProgressBar,
+    records: Arc<AtomicU64>,
+}
+
+impl ProgressBar {
+    /// A hidden bar that appears once reading begins.
+    pub fn start() -> ProgressBar {
+        let bar = indicatif::ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        ProgressBar {
+            bar,
+            records: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Clears the bar, leaving the terminal as it was.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn style(&self, total_known: bool) -> ProgressStyle {
+        let template = if total_known {
+            "{spinner} reading {bytes}/{total_bytes} {events} {wide_bar} {eta} left"
+        } else {
+            "{spinner} reading {bytes} {events}"
+        };
+        let records = self.records.clone();
+        ProgressStyle::with_template(template)
+            .expect("the template is valid")
+            .with_key(
+                "events",
+                move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                    let count = records.load(Ordering::Relaxed);
+                    let seconds = state.elapsed().as_secs_f64();
+                    let rate = if seconds > 0.0 {
+                        count as f64 / seconds
+                    } else {
+                        0.0
+                    };
+                    let _ = write!(out, "{count} events ({rate:.0}/s)");
+                },
+            )
+    }
+}
+
+impl ReadProgress for ProgressBar {
+    fn begin(&self, total_bytes: Option<u64>) {
+        self.bar.set_style(self.style(total_bytes.is_some()));
+        if let Some(total) = total_bytes {
+            self.bar.set_length(total);
+        }
+        self.bar.enable_steady_tick(Duration::from_millis(200));
+    }
+
+    fn bytes(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn record(&self) {
+        self.records.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn done(&self) {
+        let template = "{spinner} read {bytes}, {msg}";
+        self.bar
+            .set_style(ProgressStyle::with_template(template).expect("the template is valid"));
+        let records = self.records.load(Ordering::Relaxed);
+        self.bar.set_message(format!(
+            "{records} records; checking them against the rules"
+        ));
+    }
+}

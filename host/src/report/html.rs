@@ -1,0 +1,1263 @@
+//! HTML: one self-contained page for people, to open in a browser or attach
+//! to an audit ticket.
+//!
+//! The page fetches nothing: its style and script are inline and its
+//! Content-Security-Policy forbids every network request, so it can be
+//! opened offline and cannot leak what it shows. The chart of findings over
+//! time is SVG drawn here, so it shows even without JavaScript.
+//!
+//! A report can hold 10^5 findings, too many for one table, so the findings
+//! are embedded once as JSON and a small script pages through them (100
+//! rows at a time, with a filter box). Everything shown comes from plugins
+//! and logs and is untrusted: markup is escaped here, the JSON is made safe
+//! to sit inside `<script>`, and the script builds rows with `textContent`.
+//!
+//! Like every format, the page depends only on the report: the same report
+//! always gives the same bytes.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::{Report, RuleReport, Status, WaiverStatus, plural, verdict};
+use crate::events::Timestamp;
+
+/// Findings rows the script shows per page; the test of long reports
+/// relies on a page being small.
+const PAGE_ROWS: usize = 100;
+
+/// Rejected records listed in the page; the rest are counted, and every
+/// one is in the JSON report.
+const MAX_REJECTED_ROWS: usize = 1000;
+
+/// At most this many bars along the chart's time axis.
+const MAX_BUCKETS: i64 = 40;
+
+/// The chart's series colours, in the order rules with findings appear.
+/// Distinct from each other and legible on white; a policy with more
+/// rules than colours reuses them in order.
+const PALETTE: [&str; 12] = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#17becf", "#8c564b", "#bcbd22",
+];
+
+/// The page's policy: nothing may be fetched, only inline style and script
+/// run, and images may only be `data:` URLs.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
+                   img-src data:; base-uri 'none'; form-action 'none'";
+
+/// Renders the whole page.
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    head(&mut out, report);
+    out.push_str("<body>\n<main>\n");
+    summary(&mut out, report);
+    chart(&mut out, report);
+    rules(&mut out, report);
+    controls(&mut out, report);
+    waivers(&mut out, report);
+    rejected(&mut out, report);
+    coverage(&mut out, report);
+    provenance(&mut out, report);
+    out.push_str("</main>\n");
+    let _ = writeln!(
+        out,
+        "<script type=\"application/json\" id=\"findings-data\">{}</script>",
+        findings_json(report)
+    );
+    let _ = writeln!(out, "<script>{SCRIPT}</script>");
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// Text made safe for HTML content and for quoted attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The doctype and `<head>`: encoding, security policy, title and style.
+fn head(out: &mut String, report: &Report) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"Covenant {}\">\n\
+         <title>Covenant report: {}</title>\n<style>{STYLE}</style>\n</head>\n",
+        escape(report.covenant_version),
+        escape(&report.policy.title)
+    );
+}
+
+/// The verdict's CSS class: pass, fail, or error for an incomplete run.
+fn verdict_class(report: &Report) -> &'static str {
+    if report.summary.compliant {
+        "pass"
+    } else if report.summary.rules_errored > 0 {
+        "error"
+    } else {
+        "fail"
+    }
+}
+
+/// The heading, verdict, headline numbers, the tables by rule and by
+/// severity, and the sections' table of contents.
+fn summary(out: &mut String, report: &Report) {
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "<header id=\"summary\">\n<h1>Covenant report: {}</h1>",
+        escape(&report.policy.title)
+    );
+    let _ = writeln!(
+        out,
+        "<p id=\"verdict\" class=\"verdict {}\">{}</p>",
+        verdict_class(report),
+        escape(&verdict(report))
+    );
+    if !report.redacted.is_empty() {
+        let fields: Vec<String> = report
+            .redacted
+            .iter()
+            .map(|f| format!("<code>{}</code>", escape(f)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p id=\"redacted\" class=\"note\">Redacted: values of {} are replaced by hashes.</p>",
+            fields.join(", ")
+        );
+    }
+    let as_of = report
+        .as_of
+        .map_or("no events".to_string(), |t| t.to_string());
+    out.push_str("<div class=\"cards\">\n");
+    card(out, "open", &s.open.to_string(), "open findings");
+    card(out, "waived", &s.waived.to_string(), "waived findings");
+    card(out, "events", &s.events.to_string(), "events checked");
+    card(out, "read", &s.read.to_string(), "records read");
+    if s.rejected > 0 {
+        card(out, "rejected", &s.rejected.to_string(), "records rejected");
+    }
+    card(
+        out,
+        "rules",
+        &format!(
+            "{} / {} / {}",
+            s.rules_passed, s.rules_failed, s.rules_errored
+        ),
+        "rules passed / failed / errored",
+    );
+    card(out, "as-of", &as_of, "as of (UTC)");
+    out.push_str("</div>\n");
+    if s.waivers_expired > 0 || s.waivers_stale > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Waivers: {} expired (their findings are open again), {} stale \
+             (matching no finding). See <a href=\"#waivers\">Waivers</a>.</p>",
+            s.waivers_expired, s.waivers_stale
+        );
+    }
+    out.push_str("<div class=\"split\">\n");
+    rule_table(out, report);
+    severity_table(out, report);
+    out.push_str("</div>\n");
+    toc(out, report);
+    out.push_str("</header>\n");
+}
+
+/// One headline number with its label.
+fn card(out: &mut String, id: &str, value: &str, label: &str) {
+    let _ = writeln!(
+        out,
+        "<div class=\"card\" id=\"card-{id}\"><span class=\"num\">{}</span>\
+         <span class=\"label\">{}</span></div>",
+        escape(value),
+        escape(label)
+    );
+}
+
+/// Counts by rule: severity, status, open and waived findings.
+fn rule_table(out: &mut String, report: &Report) {
+    out.push_str(
+        "<table id=\"by-rule\" class=\"counts\"><caption>Findings by rule</caption>\n\
+         <thead><tr><th>Rule</th><th>Severity</th><th>Status</th>\
+         <th class=\"num\">Open</th><th class=\"num\">Waived</th></tr></thead>\n<tbody>\n",
+    );
+    for rule in &report.rules {
+        let open = rule.open().count();
+        let _ = writeln!(
+            out,
+            "<tr><td><a href=\"#rule-{id}\">{id}</a></td><td>{}</td><td>{}</td>\
+             <td class=\"num\">{open}</td><td class=\"num\">{}</td></tr>",
+            severity_badge(rule),
+            status_badge(rule.status),
+            rule.findings.len() - open,
+            id = escape(&rule.id),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Open findings by severity, highest first, every severity listed.
+fn severity_table(out: &mut String, report: &Report) {
+    out.push_str(
+        "<table id=\"by-severity\" class=\"counts\"><caption>Open findings by severity</caption>\n\
+         <thead><tr><th>Severity</th><th class=\"num\">Open</th></tr></thead>\n<tbody>\n",
+    );
+    for (severity, count) in report.summary.open_by_severity.iter().rev() {
+        let _ = writeln!(
+            out,
+            "<tr><td><span class=\"sev sev-{severity}\">{severity}</span></td>\
+             <td class=\"num\">{count}</td></tr>"
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Links to the page's sections; only sections with content are listed.
+fn toc(out: &mut String, report: &Report) {
+    let sections = [
+        ("chart", "Findings over time", true),
+        ("rules", "Rules", true),
+        ("controls", "Controls", !report.controls.is_empty()),
+        ("waivers", "Waivers", !report.waivers.is_empty()),
+        ("rejected", "Rejected records", !report.rejected.is_empty()),
+        ("coverage", "Coverage", !report.coverage.is_empty()),
+        ("provenance", "Provenance", true),
+    ];
+    out.push_str("<nav class=\"toc\">");
+    for (id, title, shown) in sections {
+        if shown {
+            let _ = write!(out, "<a href=\"#{id}\">{title}</a>");
+        }
+    }
+    out.push_str("</nav>\n");
+}
+
+/// A status as a coloured badge.
+fn status_badge(status: Status) -> String {
+    let status = status.as_str();
+    format!("<span class=\"badge status-{status}\">{status}</span>")
+}
+
+/// A rule's severity as a badge, or a dash when it is unknown.
+fn severity_badge(rule: &RuleReport) -> String {
+    rule.severity.map_or("-".to_string(), |s| {
+        format!("<span class=\"sev sev-{s}\">{s}</span>")
+    })
+}
+
+/// The time axis of the chart: `count` buckets of `width` seconds from
+/// `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TimeAxis {
+    start: i64,
+    width: i64,
+    count: i64,
+}
+
+/// Bucket widths the chart may use, in seconds: round durations, so the
+/// axis reads "one bar per hour" rather than "per 4,137 seconds".
+const WIDTHS: [i64; 24] = [
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+    172_800, 604_800, 1_209_600, 2_592_000, 7_862_400, 31_536_000,
+];
+
+impl TimeAxis {
+    /// The narrowest round bucket width that covers `first..=last` (in
+    /// seconds since the epoch) in at most [`MAX_BUCKETS`] buckets. Buckets
+    /// start on a multiple of their width, or at midnight UTC for widths
+    /// of more than a day.
+    fn new(first: i64, last: i64) -> TimeAxis {
+        let fits = |width: i64| {
+            let start = first - first.rem_euclid(width.min(86_400));
+            let count = (last - start) / width + 1;
+            (count <= MAX_BUCKETS).then_some(TimeAxis {
+                start,
+                width,
+                count,
+            })
+        };
+        WIDTHS
+            .iter()
+            .copied()
+            .chain((2..).map(|years| years * 31_536_000))
+            .find_map(fits)
+            .expect("some width of whole years fits any span")
+    }
+
+    /// The bucket an instant falls in.
+    fn bucket(&self, time: Timestamp) -> usize {
+        ((time.seconds - self.start) / self.width).clamp(0, self.count - 1) as usize
+    }
+
+    /// The bucket width in words: "day", "15 minutes".
+    fn width_label(&self) -> String {
+        let (count, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+            .into_iter()
+            .find(|(unit, _)| self.width % unit == 0)
+            .map_or((self.width, "second"), |(secs, unit)| {
+                (self.width / secs, unit)
+            });
+        if count == 1 {
+            unit.to_string()
+        } else {
+            plural(count as u64, unit)
+        }
+    }
+
+    /// A bucket's start, as precise as the width needs.
+    fn label(&self, bucket: i64) -> String {
+        let format = if self.width % 86_400 == 0 {
+            "%Y-%m-%d"
+        } else if self.width % 60 == 0 {
+            "%Y-%m-%d %H:%M"
+        } else {
+            "%Y-%m-%d %H:%M:%S"
+        };
+        let seconds = self.start + bucket * self.width;
+        chrono::DateTime::from_timestamp(seconds, 0)
+            .map_or(seconds.to_string(), |t| t.format(format).to_string())
+    }
+}
+
+/// The chart's geometry, in SVG user units.
+const CHART_WIDTH: f64 = 1000.0;
+const PLOT_LEFT: f64 = 56.0;
+const PLOT_RIGHT: f64 = 740.0;
+const PLOT_TOP: f64 = 16.0;
+const PLOT_BOTTOM: f64 = 270.0;
+const LEGEND_LEFT: f64 = 764.0;
+const LEGEND_ROW: f64 = 20.0;
+/// Legend labels longer than this are cut (the full id is in a tooltip).
+const LEGEND_CHARS: usize = 26;
+
+/// One rule's bars: its findings counted per bucket.
+struct Series<'a> {
+    rule: &'a RuleReport,
+    colour: &'static str,
+    counts: Vec<u64>,
+}
+
+/// The chart of findings (open and waived) over time, stacked by rule, or
+/// a note when there are none.
+fn chart(out: &mut String, report: &Report) {
+    out.push_str("<section id=\"chart\">\n<h2>Findings over time</h2>\n");
+    let times = report
+        .rules
+        .iter()
+        .flat_map(|r| &r.findings)
+        .map(|f| f.time);
+    let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+        out.push_str("<p class=\"no-findings\">No findings.</p>\n</section>\n");
+        return;
+    };
+    let axis = TimeAxis::new(first.seconds, last.seconds);
+    let series: Vec<Series> = report
+        .rules
+        .iter()
+        .filter(|r| !r.findings.is_empty())
+        .enumerate()
+        .map(|(n, rule)| {
+            let mut counts = vec![0; axis.count as usize];
+            for finding in &rule.findings {
+                counts[axis.bucket(finding.time)] += 1;
+            }
+            Series {
+                rule,
+                colour: PALETTE[n % PALETTE.len()],
+                counts,
+            }
+        })
+        .collect();
+    let tallest = (0..axis.count as usize)
+        .map(|b| series.iter().map(|s| s.counts[b]).sum::<u64>())
+        .max()
+        .unwrap_or(0);
+    let step = tick_step(tallest);
+    let top = tallest.div_ceil(step).max(1) * step;
+    let height = (PLOT_BOTTOM + 56.0).max(PLOT_TOP + LEGEND_ROW * (series.len() as f64 + 1.0));
+    out.push_str("<figure>\n");
+    let _ = writeln!(
+        out,
+        "<svg id=\"findings-chart\" xmlns=\"http://www.w3.org/2000/svg\" \
+         viewBox=\"0 0 {CHART_WIDTH} {height}\" role=\"img\" aria-labelledby=\"chart-title\">\n\
+         <title id=\"chart-title\">Findings per {} by rule</title>",
+        axis.width_label()
+    );
+    chart_y_axis(out, top, step);
+    chart_x_axis(out, &axis);
+    for n in 0..series.len() {
+        chart_bars(out, &series[n], &series[..n], &axis, top);
+    }
+    chart_legend(out, &series);
+    out.push_str("</svg>\n");
+    let _ = writeln!(
+        out,
+        "<figcaption>Findings, open and waived, per {} (UTC) from {} to {}, stacked by rule.\
+         </figcaption>\n</figure>\n</section>",
+        axis.width_label(),
+        escape(&axis.label(0)),
+        escape(&axis.label(axis.count - 1))
+    );
+}
+
+/// A round step for at most five gridlines up to `max`: 1, 2 or 5 times a
+/// power of ten.
+fn tick_step(max: u64) -> u64 {
+    let mut power = 1u64;
+    loop {
+        for factor in [1, 2, 5] {
+            let step = factor * power;
+            if max.div_ceil(step) <= 5 {
+                return step;
+            }
+        }
+        power *= 10;
+    }
+}
+
+/// The vertical position of a count on a scale up to `top`.
+fn y_of(count: u64, top: u64) -> f64 {
+    PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * count as f64 / top as f64
+}
+
+/// Gridlines, tick labels and the title of the count axis.
+fn chart_y_axis(out: &mut String, top: u64, step: u64) {
+    out.push_str("<g class=\"axis y-axis\">\n");
+    for tick in (0..=top).step_by(step as usize) {
+        let y = y_of(tick, top);
+        let _ = writeln!(
+            out,
+            "<line class=\"grid\" x1=\"{PLOT_LEFT}\" x2=\"{PLOT_RIGHT}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{tick}</text>",
+            PLOT_LEFT - 6.0,
+            y + 4.0
+        );
+    }
+    let middle = (PLOT_TOP + PLOT_BOTTOM) / 2.0;
+    let _ = writeln!(
+        out,
+        "<text class=\"axis-title\" x=\"14\" y=\"{middle:.1}\" text-anchor=\"middle\" \
+         transform=\"rotate(-90 14 {middle:.1})\">Findings</text>\n</g>"
+    );
+}
+
+/// The baseline, tick labels (at most seven) and title of the time axis.
+fn chart_x_axis(out: &mut String, axis: &TimeAxis) {
+    let slot = (PLOT_RIGHT - PLOT_LEFT) / axis.count as f64;
+    let _ = writeln!(
+        out,
+        "<g class=\"axis x-axis\">\n<line class=\"baseline\" x1=\"{PLOT_LEFT}\" \
+         x2=\"{PLOT_RIGHT}\" y1=\"{PLOT_BOTTOM}\" y2=\"{PLOT_BOTTOM}\"/>"
+    );
+    let every = (axis.count + 6) / 7;
+    for bucket in (0..axis.count).step_by(every as usize) {
+        let x = PLOT_LEFT + slot * (bucket as f64 + 0.5);
+        let _ = writeln!(
+            out,
+            "<line class=\"tick\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{PLOT_BOTTOM}\" y2=\"{:.1}\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            PLOT_BOTTOM + 5.0,
+            PLOT_BOTTOM + 18.0,
+            escape(&axis.label(bucket))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<text class=\"axis-title\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">\
+         Time (UTC), one bar per {}</text>\n</g>",
+        (PLOT_LEFT + PLOT_RIGHT) / 2.0,
+        PLOT_BOTTOM + 42.0,
+        axis.width_label()
+    );
+}
+
+/// One rule's bars, stacked on the bars of the series `below` it.
+fn chart_bars(out: &mut String, series: &Series, below: &[Series], axis: &TimeAxis, top: u64) {
+    let slot = (PLOT_RIGHT - PLOT_LEFT) / axis.count as f64;
+    let bar = (slot * 0.8).max(1.0);
+    let _ = writeln!(
+        out,
+        "<g class=\"series\" data-rule=\"{}\" fill=\"{}\">",
+        escape(&series.rule.id),
+        series.colour
+    );
+    for (bucket, &count) in series.counts.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let base: u64 = below.iter().map(|s| s.counts[bucket]).sum();
+        let (y_top, y_base) = (y_of(base + count, top), y_of(base, top));
+        let _ = writeln!(
+            out,
+            "<rect x=\"{:.1}\" y=\"{y_top:.1}\" width=\"{bar:.1}\" height=\"{:.1}\">\
+             <title>{}: {} from {}</title></rect>",
+            PLOT_LEFT + slot * bucket as f64 + (slot - bar) / 2.0,
+            y_base - y_top,
+            escape(&series.rule.id),
+            plural(count, "finding"),
+            escape(&axis.label(bucket as i64))
+        );
+    }
+    out.push_str("</g>\n");
+}
+
+/// The legend: a swatch, the rule id and its count of findings per series.
+fn chart_legend(out: &mut String, series: &[Series]) {
+    out.push_str("<g class=\"legend\">\n");
+    for (n, s) in series.iter().enumerate() {
+        let y = PLOT_TOP + LEGEND_ROW * n as f64;
+        let id: String = if s.rule.id.chars().count() > LEGEND_CHARS {
+            s.rule
+                .id
+                .chars()
+                .take(LEGEND_CHARS - 1)
+                .chain(['…'])
+                .collect()
+        } else {
+            s.rule.id.clone()
+        };
+        let _ = writeln!(
+            out,
+            "<g class=\"legend-item\"><title>{}</title>\
+             <rect x=\"{LEGEND_LEFT}\" y=\"{y:.1}\" width=\"12\" height=\"12\" fill=\"{}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{} ({})</text></g>",
+            escape(&s.rule.id),
+            s.colour,
+            LEGEND_LEFT + 18.0,
+            y + 10.5,
+            escape(&id),
+            s.rule.findings.len()
+        );
+    }
+    out.push_str("</g>\n");
+}
+
+/// A section per rule, each with an empty findings table the script fills.
+fn rules(out: &mut String, report: &Report) {
+    out.push_str("<section id=\"rules\">\n<h2>Rules</h2>\n");
+    if report.rules.iter().any(|r| !r.findings.is_empty()) {
+        out.push_str(
+            "<noscript><p class=\"note\">The findings tables need JavaScript. The same \
+             findings are in the JSON and CSV formats (<code>--format json</code>, \
+             <code>--format csv</code>).</p></noscript>\n",
+        );
+    }
+    for (index, rule) in report.rules.iter().enumerate() {
+        rule_section(out, index, rule);
+    }
+    out.push_str("</section>\n");
+}
+
+/// One rule: what it checks, how it fared, and its findings.
+fn rule_section(out: &mut String, index: usize, rule: &RuleReport) {
+    let id = escape(&rule.id);
+    let _ = writeln!(
+        out,
+        "<section class=\"rule\" id=\"rule-{id}\" data-rule=\"{id}\">\n\
+         <h3><span class=\"rule-id\">{id}</span> {} {}</h3>",
+        status_badge(rule.status),
+        severity_badge(rule)
+    );
+    if !rule.controls.is_empty() {
+        let controls: Vec<String> = rule.controls.iter().map(|c| escape(c)).collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"controls\">Controls: {}</p>",
+            controls.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<blockquote class=\"commitment\">{}</blockquote>",
+        escape(&rule.commitment)
+    );
+    if let Some(description) = &rule.description {
+        let _ = writeln!(out, "<p class=\"description\">{}</p>", escape(description));
+    }
+    if let Some(error) = &rule.error {
+        let _ = writeln!(
+            out,
+            "<p>The rule could not finish:</p>\n<pre class=\"error\">{}</pre>",
+            escape(error)
+        );
+    }
+    if rule.findings.is_empty() {
+        if rule.error.is_none() {
+            out.push_str("<p class=\"no-findings\">No findings.</p>\n");
+        }
+        out.push_str("</section>\n");
+        return;
+    }
+    let open = rule.open().count() as u64;
+    let total = rule.findings.len() as u64;
+    let _ = writeln!(
+        out,
+        "<p class=\"finding-count\">{}: {open} open, {} waived.</p>",
+        plural(total, "finding"),
+        total - open
+    );
+    let _ = writeln!(
+        out,
+        "<div class=\"pager\" hidden><input type=\"search\" class=\"filter\" \
+         placeholder=\"Filter findings\" aria-label=\"Filter the findings of {id}\">\
+         <button type=\"button\" class=\"prev\">Previous</button>\
+         <span class=\"pager-label\" aria-live=\"polite\"></span>\
+         <button type=\"button\" class=\"next\">Next</button></div>\n\
+         <table class=\"findings\" data-index=\"{index}\"><thead><tr><th>Event</th>\
+         <th>Time</th><th>Location</th><th>Finding</th><th>Waived by</th></tr></thead>\
+         <tbody></tbody></table>\n</section>"
+    );
+}
+
+/// Each control with its status, the rules supporting it, and their open
+/// findings.
+fn controls(out: &mut String, report: &Report) {
+    if report.controls.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"controls\">\n<h2>Controls</h2>\n<table class=\"controls\">\
+         <thead><tr><th>Control</th><th>Status</th><th>Rules</th><th class=\"num\">Open</th>\
+         </tr></thead>\n<tbody>\n",
+    );
+    for control in &report.controls {
+        let rules: Vec<String> = control
+            .rules
+            .iter()
+            .map(|r| format!("<a href=\"#rule-{id}\">{id}</a>", id = escape(r)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            escape(&control.id),
+            status_badge(control.status),
+            rules.join(", "),
+            control.open
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// Every waiver in force and what became of it.
+fn waivers(out: &mut String, report: &Report) {
+    if report.waivers.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"waivers\">\n<h2>Waivers</h2>\n<table class=\"waivers\">\
+         <thead><tr><th>Waiver</th><th>Rule</th><th>Status</th><th class=\"num\">Findings</th>\
+         <th>Expires</th><th>Approver</th><th>Reason</th><th>Applies to</th></tr></thead>\n\
+         <tbody>\n",
+    );
+    for entry in &report.waivers {
+        let w = &entry.waiver;
+        let status = match entry.status {
+            WaiverStatus::Active => "active",
+            WaiverStatus::Expired => "expired",
+            WaiverStatus::Stale => "stale",
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><a href=\"#rule-{rule}\">{rule}</a></td>\
+             <td><span class=\"badge waiver-{status}\">{status}</span></td>\
+             <td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&w.id),
+            entry.findings,
+            escape(&w.expires),
+            escape(&w.approver),
+            escape(&w.reason),
+            escape(&waiver_scope(entry)),
+            rule = escape(&w.rule),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// What a waiver selects, in words: "tenants: a, b; from 2026-03-01".
+fn waiver_scope(entry: &super::WaiverReport) -> String {
+    let w = &entry.waiver;
+    let mut parts = Vec::new();
+    for (name, values) in [
+        ("events", &w.event_ids),
+        ("data", &w.data_ids),
+        ("tenants", &w.tenants),
+    ] {
+        if !values.is_empty() {
+            parts.push(format!("{name}: {}", values.join(", ")));
+        }
+    }
+    if let Some(from) = w.from {
+        parts.push(format!("from {from}"));
+    }
+    if let Some(until) = w.until {
+        parts.push(format!("until {until}"));
+    }
+    if parts.is_empty() {
+        "every finding of the rule".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Records that were not valid events, up to [`MAX_REJECTED_ROWS`].
+fn rejected(out: &mut String, report: &Report) {
+    if report.rejected.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"rejected\">\n<h2>Rejected records</h2>\n<p>{} not checked.</p>",
+        plural(report.rejected.len() as u64, "record")
+    );
+    out.push_str(
+        "<table class=\"rejected\"><thead><tr><th>Location</th><th>Reason</th></tr></thead>\n\
+         <tbody>\n",
+    );
+    for rejection in report.rejected.iter().take(MAX_REJECTED_ROWS) {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(&rejection.location),
+            escape(&rejection.reason)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    if report.rejected.len() > MAX_REJECTED_ROWS {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">The first {MAX_REJECTED_ROWS} are listed; the JSON format \
+             lists all {}.</p>",
+            report.rejected.len()
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+/// Every paragraph of the policy's source document, with the rules that
+/// check it or why logs cannot show it.
+fn coverage(out: &mut String, report: &Report) {
+    if report.coverage.is_empty() {
+        return;
+    }
+    let checked = report
+        .coverage
+        .iter()
+        .filter(|c| !c.rules.is_empty())
+        .count();
+    let _ = writeln!(
+        out,
+        "<section id=\"coverage\">\n<h2>Coverage of the source document</h2>\n\
+         <p>{checked} of {} paragraphs are checked by rules; the rest say why logs cannot \
+         show them.</p>",
+        report.coverage.len()
+    );
+    out.push_str(
+        "<table class=\"coverage\"><thead><tr><th>Paragraph</th><th>Checked by</th>\
+         <th>Note</th></tr></thead>\n<tbody>\n",
+    );
+    for paragraph in &report.coverage {
+        let rules: Vec<String> = paragraph
+            .rules
+            .iter()
+            .map(|r| format!("<a href=\"#rule-{id}\">{id}</a>", id = escape(r)))
+            .collect();
+        let class = if paragraph.rules.is_empty() {
+            "unchecked"
+        } else {
+            "checked"
+        };
+        let _ = writeln!(
+            out,
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&paragraph.text),
+            rules.join(", "),
+            escape(paragraph.note.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// What produced the report: Covenant, the policy, each input and each
+/// rule's plugin, with digests.
+fn provenance(out: &mut String, report: &Report) {
+    let policy = &report.policy;
+    let _ = writeln!(
+        out,
+        "<section id=\"provenance\">\n<h2>Provenance</h2>\n<dl class=\"facts\">\
+         <dt>Covenant</dt><dd>{}</dd><dt>Report schema</dt><dd><code>{}</code></dd>\
+         <dt>Policy</dt><dd>{}</dd><dt>Policy source</dt><dd><code>{}</code></dd>\
+         <dt>Policy sha256</dt><dd><code>{}</code></dd>",
+        escape(report.covenant_version),
+        escape(report.schema),
+        escape(&policy.title),
+        escape(&policy.source),
+        escape(&policy.sha256)
+    );
+    if let Some(document) = &policy.document {
+        let _ = writeln!(out, "<dt>Source document</dt><dd>{}</dd>", escape(document));
+    }
+    out.push_str("</dl>\n");
+    out.push_str(
+        "<h3>Inputs</h3>\n<table class=\"inputs\"><thead><tr><th>Input</th><th>Format</th>\
+         <th class=\"num\">Events</th><th class=\"num\">Rejected</th><th>sha256</th></tr>\
+         </thead>\n<tbody>\n",
+    );
+    for input in &report.inputs {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td><code>{}</code></td></tr>",
+            escape(&input.name),
+            escape(input.format),
+            input.events,
+            input.rejected,
+            escape(&input.sha256)
+        );
+    }
+    out.push_str(
+        "</tbody>\n</table>\n<h3>Plugins</h3>\n<table class=\"plugins\"><thead><tr>\
+         <th>Rule</th><th>Source</th><th>Plugin</th><th>Version</th><th>sha256</th></tr>\
+         </thead>\n<tbody>\n",
+    );
+    for rule in &report.rules {
+        let plugin = &rule.plugin;
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&rule.id),
+            escape(&plugin.source),
+            escape(plugin.name.as_deref().unwrap_or("(not loaded)")),
+            escape(plugin.version.as_deref().unwrap_or("-")),
+            escape(plugin.sha256.as_deref().unwrap_or("-"))
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// The findings the script pages through: per rule (in report order, so a
+/// table's `data-index` finds its rows), one array per finding in the
+/// table's column order.
+#[derive(Serialize)]
+struct FindingsData<'a> {
+    page: usize,
+    rules: Vec<RuleRows<'a>>,
+}
+
+/// One rule's findings rows.
+#[derive(Serialize)]
+struct RuleRows<'a> {
+    id: &'a str,
+    /// Event id, time, location, message, and the waiver with its reason
+    /// (`null` when open).
+    rows: Vec<(&'a str, Timestamp, &'a str, &'a str, Option<String>)>,
+}
+
+/// Every finding as JSON, made safe to sit inside a `<script>` element:
+/// `</` and `<!--` can only occur inside JSON strings, where `<\/` and
+/// `<\u0021--` mean the same and cannot end or confuse the element.
+fn findings_json(report: &Report) -> String {
+    let data = FindingsData {
+        page: PAGE_ROWS,
+        rules: report
+            .rules
+            .iter()
+            .map(|rule| RuleRows {
+                id: &rule.id,
+                rows: rule
+                    .findings
+                    .iter()
+                    .map(|f| {
+                        let waived = f
+                            .waived
+                            .as_ref()
+                            .map(|w| format!("{}: {}", w.waiver, w.reason));
+                        (
+                            f.event_id.as_str(),
+                            f.time,
+                            f.location.as_str(),
+                            f.message.as_str(),
+                            waived,
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_string(&data).expect("findings always serialise");
+    json.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+}
+
+/// The page's style: system fonts only, nothing fetched.
+const STYLE: &str = r#"
+:root { --fg: #1d2330; --muted: #5b6473; --line: #d9dee7; --bg: #f5f6f8; --pass: #1a7f37; --fail: #c62828; --error: #a64d00; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: var(--bg); }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 32px 64px; }
+h1 { font-size: 24px; margin: 0 0 12px; }
+h2 { font-size: 19px; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 16px; margin: 0 0 8px; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+a { color: #1f5fbf; }
+code, pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
+.verdict { margin: 0 0 12px; padding: 12px 16px; border-radius: 8px; border-left: 6px solid; background: #fff; font-size: 16px; font-weight: 600; }
+.verdict.pass { border-color: var(--pass); color: var(--pass); }
+.verdict.fail { border-color: var(--fail); color: var(--fail); }
+.verdict.error { border-color: var(--error); color: var(--error); }
+.note { color: var(--muted); }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; min-width: 130px; }
+.card .num { display: block; font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.card .label { color: var(--muted); font-size: 12px; }
+#card-open .num { color: var(--fail); }
+.split { display: grid; grid-template-columns: 2fr 1fr; gap: 16px; align-items: start; }
+@media (max-width: 800px) { .split { grid-template-columns: 1fr; } }
+table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { background: #eef1f5; font-size: 13px; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.toc { margin: 20px 0 0; display: flex; flex-wrap: wrap; gap: 6px 18px; }
+.badge, .sev { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .03em; }
+.badge { color: #fff; }
+.status-pass, .waiver-active { background: var(--pass); }
+.status-fail, .waiver-expired { background: var(--fail); }
+.status-error { background: var(--error); }
+.waiver-stale { background: #8a6d00; }
+.sev { border: 1px solid; }
+.sev-critical { color: #8e0000; } .sev-high { color: #c43e00; } .sev-medium { color: #8a6d00; } .sev-low { color: #35506b; } .sev-info { color: var(--muted); }
+figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+figcaption { color: var(--muted); font-size: 13px; }
+#findings-chart { display: block; width: 100%; height: auto; }
+#findings-chart text { font: 12px system-ui, sans-serif; fill: #333; }
+#findings-chart .axis-title { font-weight: 600; }
+#findings-chart line { stroke: #777; }
+#findings-chart line.grid { stroke: #e3e6ec; }
+section.rule { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px; margin: 14px 0; }
+.rule-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+blockquote { margin: 8px 0; padding: 8px 14px; border-left: 4px solid #9aa5b8; background: #f3f5f8; }
+.controls, .description { margin: 6px 0; }
+pre.error { white-space: pre-wrap; background: #fff4e5; border: 1px solid #f0c36d; padding: 8px; }
+.pager { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
+.pager[hidden] { display: none; }
+.filter { flex: 0 1 320px; padding: 4px 8px; font: inherit; }
+.pager-label { color: var(--muted); font-variant-numeric: tabular-nums; }
+table.findings td { font-size: 13px; overflow-wrap: break-word; }
+table.findings td:nth-child(2) { white-space: nowrap; }
+table.findings td code { white-space: nowrap; word-break: normal; }
+table.findings tr.waived td { color: var(--muted); }
+tr.unchecked td:first-child { color: var(--muted); }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
+dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
+#provenance h3 { margin-top: 20px; }
+@media print { .pager, .toc { display: none; } }
+"#;
+
+/// The page's script: pages and filters each rule's findings from the
+/// embedded JSON, building rows with `textContent` only.
+const SCRIPT: &str = r#"
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("findings-data").textContent);
+  var tables = document.querySelectorAll("table.findings");
+  for (var i = 0; i < tables.length; i++) setUp(tables[i]);
+
+  function setUp(table) {
+    var rows = data.rules[Number(table.getAttribute("data-index"))].rows;
+    var section = table.closest("section");
+    var pager = section.querySelector(".pager");
+    var filter = pager.querySelector(".filter");
+    var prev = pager.querySelector(".prev");
+    var next = pager.querySelector(".next");
+    var label = pager.querySelector(".pager-label");
+    var shown = rows, page = 0, haystacks = null;
+
+    function cell(tr, text, code) {
+      var td = document.createElement("td");
+      if (code) {
+        var c = document.createElement("code");
+        c.textContent = text;
+        td.appendChild(c);
+      } else {
+        td.textContent = text === null ? "" : text;
+      }
+      tr.appendChild(td);
+    }
+
+    function row(f) {
+      var tr = document.createElement("tr");
+      if (f[4] !== null) tr.className = "waived";
+      cell(tr, f[0], true);
+      for (var c = 1; c < 5; c++) cell(tr, f[c], false);
+      return tr;
+    }
+
+    function draw() {
+      var pages = Math.max(1, Math.ceil(shown.length / data.page));
+      page = Math.min(page, pages - 1);
+      var start = page * data.page;
+      var end = Math.min(shown.length, start + data.page);
+      var body = document.createElement("tbody");
+      for (var r = start; r < end; r++) body.appendChild(row(shown[r]));
+      table.replaceChild(body, table.tBodies[0]);
+      var of = shown === rows ? "" : " (filtered from " + rows.length + ")";
+      label.textContent = shown.length === 0
+        ? "no rows match" + of
+        : "rows " + (start + 1) + "\u2013" + end + " of " + shown.length + of;
+      prev.disabled = page === 0;
+      next.disabled = end >= shown.length;
+    }
+
+    filter.addEventListener("input", function () {
+      var query = filter.value.trim().toLowerCase();
+      if (haystacks === null) {
+        haystacks = rows.map(function (f) { return f.join("\n").toLowerCase(); });
+      }
+      shown = query === "" ? rows : rows.filter(function (f, n) {
+        return haystacks[n].indexOf(query) !== -1;
+      });
+      page = 0;
+      draw();
+    });
+    prev.addEventListener("click", function () { page -= 1; draw(); });
+    next.addEventListener("click", function () { page += 1; draw(); });
+    pager.hidden = false;
+    draw();
+  }
+})();
+"#;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::events::InputSummary;
+    use crate::policy::Severity;
+    use crate::report::{FindingReport, PluginProvenance, PolicyProvenance, Summary, Waived};
+
+    const HOSTILE: &str = "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>\"'&";
+
+    fn time(seconds: i64) -> Timestamp {
+        Timestamp { seconds, nanos: 0 }
+    }
+
+    fn finding(event: &str, seconds: i64, message: &str) -> FindingReport {
+        FindingReport {
+            event_id: event.to_string(),
+            time: time(seconds),
+            location: format!("log.jsonl:{seconds}"),
+            file: "log.jsonl".to_string(),
+            line: Some(1),
+            element: None,
+            tenant: None,
+            data_id: None,
+            message: message.to_string(),
+            waived: None,
+        }
+    }
+
+    fn rule(id: &str, findings: Vec<FindingReport>) -> RuleReport {
+        RuleReport {
+            id: id.to_string(),
+            status: if findings.is_empty() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            error: None,
+            severity: Some(Severity::High),
+            controls: vec!["GDPR Art. 5".to_string()],
+            commitment: format!("commitment of {id}"),
+            description: Some(format!("description of {id}")),
+            plugin: PluginProvenance {
+                source: format!("builtin:{id}"),
+                name: Some(id.to_string()),
+                version: Some("0.1.0".to_string()),
+                sha256: Some("ab".repeat(32)),
+            },
+            findings,
+        }
+    }
+
+    /// A report of `rules`, its summary left at zero.
+    fn report(rules: Vec<RuleReport>) -> Report {
+        Report {
+            schema: super::super::SCHEMA,
+            covenant_version: "0.1.0",
+            as_of: Some(time(86_400 * 20)),
+            summary: Summary {
+                read: 0,
+                events: 0,
+                rejected: 0,
+                findings: 0,
+                open: 0,
+                waived: 0,
+                open_by_severity: Severity::ALL
+                    .iter()
+                    .map(|&s| (s, 0))
+                    .collect::<BTreeMap<_, _>>(),
+                compliant: false,
+                rules_passed: 0,
+                rules_failed: 0,
+                rules_errored: 0,
+                waivers_expired: 0,
+                waivers_stale: 0,
+            },
+            policy: PolicyProvenance {
+                title: "Test policy".to_string(),
+                document: None,
+                source: "policy.toml".to_string(),
+                sha256: "cd".repeat(32),
+            },
+            inputs: vec![InputSummary {
+                name: "log.jsonl".to_string(),
+                format: "jsonl",
+                events: 3,
+                rejected: 0,
+                sha256: "ef".repeat(32),
+            }],
+            rejected: Vec::new(),
+            rules,
+            controls: Vec::new(),
+            waivers: Vec::new(),
+            coverage: Vec::new(),
+            redacted: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn escape_replaces_every_special_character() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_escaped_everywhere() {
+        let mut hostile = finding(HOSTILE, 100, HOSTILE);
+        hostile.location = HOSTILE.to_string();
+        hostile.waived = Some(Waived {
+            waiver: HOSTILE.to_string(),
+            reason: HOSTILE.to_string(),
+            approver: HOSTILE.to_string(),
+            expires: "2030-01-01".to_string(),
+        });
+        let mut bad = rule(HOSTILE, vec![hostile]);
+        bad.commitment = HOSTILE.to_string();
+        bad.description = Some(HOSTILE.to_string());
+        bad.error = Some(HOSTILE.to_string());
+        bad.controls = vec![HOSTILE.to_string()];
+        let mut report = report(vec![bad]);
+        report.policy.title = HOSTILE.to_string();
+        report.redacted = vec![HOSTILE.to_string()];
+        let html = render(&report);
+        let open = "id=\"findings-data\">";
+        let start = html.find(open).unwrap() + open.len();
+        let end = start + html[start..].find("</script>").unwrap();
+        let (json, markup) = (&html[start..end], [&html[..start], &html[end..]].concat());
+        // The JSON can neither end its element nor open a comment in it...
+        assert!(!json.contains("</") && !json.contains("<!--"), "{json}");
+        // ...and outside it there is only the page's own markup.
+        assert_eq!(markup.matches("<script").count(), 2, "{markup}");
+        assert_eq!(markup.matches("</script>").count(), 2);
+        assert!(!markup.contains("<img") && !markup.contains("<!--"));
+        assert!(markup.contains("&lt;/script&gt;&lt;script&gt;alert(1)"));
+        // The JSON still says exactly what the report says.
+        let data: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(data["rules"][0]["id"], HOSTILE);
+        assert_eq!(data["rules"][0]["rows"][0][3], HOSTILE);
+    }
+
+    #[test]
+    fn the_page_fetches_nothing() {
+        let html = render(&report(vec![rule("a", vec![finding("e1", 5, "m")])]));
+        assert!(html.contains(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"
+        ));
+        for attribute in ["src=", "href=\"http", "href=\"//", "url("] {
+            assert!(!html.contains(attribute), "{attribute}");
+        }
+    }
+
+    #[test]
+    fn no_findings_gives_a_note_instead_of_a_chart() {
+        let html = render(&report(vec![rule("a", Vec::new())]));
+        assert!(!html.contains("<svg"));
+        assert!(html.contains("<p class=\"no-findings\">No findings.</p>"));
+        assert!(!html.contains("<table class=\"findings\""));
+    }
+
+    #[test]
+    fn the_chart_has_one_coloured_series_per_rule_with_findings() {
+        let report = report(vec![
+            rule(
+                "a",
+                vec![finding("e1", 0, "m"), finding("e2", 86_400 * 3, "m")],
+            ),
+            rule("quiet", Vec::new()),
+            rule("b", vec![finding("e3", 86_400 * 29 + 5, "m")]),
+        ]);
+        let html = render(&report);
+        assert!(html.contains("<svg id=\"findings-chart\""));
+        assert_eq!(html.matches("<g class=\"series\"").count(), 2);
+        assert!(html.contains(&format!("data-rule=\"a\" fill=\"{}\"", PALETTE[0])));
+        assert!(html.contains(&format!("data-rule=\"b\" fill=\"{}\"", PALETTE[1])));
+        assert!(html.contains("one bar per day"));
+    }
+
+    #[test]
+    fn the_time_axis_uses_round_widths_and_at_most_forty_buckets() {
+        assert_eq!(
+            TimeAxis::new(10, 10),
+            TimeAxis {
+                start: 10,
+                width: 1,
+                count: 1
+            }
+        );
+        let hours = TimeAxis::new(86_400 + 3_600, 86_400 * 20);
+        assert_eq!(
+            (hours.start, hours.width, hours.count),
+            (86_400, 43_200, 39)
+        );
+        let days = TimeAxis::new(86_400 + 3_600, 86_400 * 30);
+        assert_eq!((days.start, days.width, days.count), (86_400, 86_400, 30));
+        assert_eq!(days.width_label(), "day");
+        assert_eq!(days.label(1), "1970-01-03");
+        let years = TimeAxis::new(0, 31_536_000 * 100);
+        assert!(years.count <= MAX_BUCKETS && years.width % 31_536_000 == 0);
+        for span in [0, 59, 3_600, 86_399, 1_000_000, 99_999_999] {
+            let axis = TimeAxis::new(1_772_000_123, 1_772_000_123 + span);
+            assert!(axis.count <= MAX_BUCKETS, "{span}: {axis:?}");
+            assert_eq!(
+                axis.bucket(time(1_772_000_123 + span)),
+                axis.count as usize - 1
+            );
+        }
+    }
+
+    #[test]
+    fn tick_steps_are_round() {
+        let steps: Vec<u64> = [0, 1, 5, 6, 11, 40, 100_000].map(tick_step).to_vec();
+        assert_eq!(steps, [1, 1, 1, 2, 5, 10, 20_000]);
+    }
+
+    #[test]
+    fn the_same_report_gives_the_same_bytes() {
+        let report = report(vec![rule("a", vec![finding("e1", 5, "m")])]);
+        assert_eq!(render(&report), render(&report));
+    }
+}
