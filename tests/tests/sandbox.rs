@@ -117,7 +117,7 @@ fn a_bad_configuration_is_the_rule_error_not_a_crash() {
     let error = hostile_error("teleport", "");
     assert!(
         error.starts_with(
-            "rejected its configuration: invalid configuration: unknown variant `teleport`"
+            "rejected its configuration: rule hostile: config.attack: unknown variant `teleport`"
         ),
         "{error}"
     );

@@ -41,9 +41,14 @@ impl Rule for AdvertisingBan {
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, String> {
-        if let Some(empty) = config.banned_purposes.iter().find(|p| p.trim().is_empty()) {
+        if let Some((i, empty)) = config
+            .banned_purposes
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.trim().is_empty())
+        {
             return Err(format!(
-                "banned_purposes contains an empty purpose ({empty:?})"
+                "config.banned_purposes[{i}]: {empty:?} is an empty purpose; name a purpose or remove it"
             ));
         }
         Ok(AdvertisingBan { config })
@@ -142,7 +147,20 @@ mod tests {
 
     #[test]
     fn empty_banned_purpose_is_a_config_error() {
-        let err = evaluate::<AdvertisingBan>(r#"{"banned_purposes": [" "]}"#, &[], T).unwrap_err();
-        assert!(err.contains("empty purpose"), "{err}");
+        let err =
+            evaluate::<AdvertisingBan>(r#"{"banned_purposes": ["ads", " "]}"#, &[], T).unwrap_err();
+        assert_eq!(
+            err,
+            r#"rule advertising-ban: config.banned_purposes[1]: " " is an empty purpose; name a purpose or remove it"#
+        );
+    }
+
+    #[test]
+    fn unknown_config_field_is_rejected() {
+        let err = evaluate::<AdvertisingBan>(r#"{"banned": []}"#, &[], T).unwrap_err();
+        assert!(
+            err.starts_with("rule advertising-ban: config.banned: unknown field `banned`"),
+            "{err}"
+        );
     }
 }

@@ -6,9 +6,7 @@
 //! Only grants from the customer count; a revocation counts whoever records
 //! it, and at the same instant a revocation outweighs a grant.
 
-use std::collections::HashMap;
-
-use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule};
+use covenant_sdk::{Event, Findings, PerKey, Rule, Severity, Timestamp, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -36,13 +34,6 @@ impl Default for Config {
     }
 }
 
-/// The latest consent decision recorded for one organisation.
-struct Decision {
-    granted: bool,
-    event_id: String,
-    time: Timestamp,
-}
-
 /// A training use waiting until every event at its instant has been seen,
 /// because a consent event at the same instant counts even if its id sorts
 /// later.
@@ -52,12 +43,13 @@ struct TrainingUse {
     tenant: Option<String>,
 }
 
-/// The rule's state: each organisation's latest decision, the latest
-/// grant that did not count, and the uses at the current instant.
+/// The rule's state: each organisation's latest decision (granted or not),
+/// the latest grant that did not count (with who made it), and the uses at
+/// the current instant.
 pub struct AiTrainingConsent {
     config: Config,
-    decisions: HashMap<String, Decision>,
-    ignored_grants: HashMap<String, String>,
+    decisions: PerKey<bool>,
+    ignored_grants: PerKey<String>,
     pending: Vec<TrainingUse>,
     pending_time: Option<Timestamp>,
 }
@@ -76,8 +68,8 @@ impl Rule for AiTrainingConsent {
     fn new(config: Config) -> Result<Self, String> {
         Ok(AiTrainingConsent {
             config,
-            decisions: HashMap::new(),
-            ignored_grants: HashMap::new(),
+            decisions: PerKey::default(),
+            ignored_grants: PerKey::default(),
             pending: Vec::new(),
             pending_time: None,
         })
@@ -149,31 +141,18 @@ impl AiTrainingConsent {
             let actor = event.actor.as_ref().map(|a| a.kind.as_str());
             if !actor.is_some_and(|kind| self.config.consenting_actors.iter().any(|c| c == kind)) {
                 let by = actor.map_or("no actor".to_string(), |kind| format!("a {kind} actor"));
-                self.ignored_grants.insert(
-                    tenant,
-                    format!(
-                        "the grant in event {} came from {by} and does not count",
-                        event.id
-                    ),
-                );
+                self.ignored_grants.record(tenant, by, event);
                 return;
             }
             let revoked_now = self
                 .decisions
                 .get(&tenant)
-                .is_some_and(|d| !d.granted && d.time == event.time);
+                .is_some_and(|d| !d.value && d.time == event.time);
             if revoked_now {
                 return;
             }
         }
-        self.decisions.insert(
-            tenant,
-            Decision {
-                granted,
-                event_id: event.id.clone(),
-                time: event.time,
-            },
-        );
+        self.decisions.record(tenant, granted, event);
     }
 
     fn judge_pending(&mut self, findings: &mut Findings) {
@@ -189,17 +168,22 @@ impl AiTrainingConsent {
                 continue;
             };
             let reason = match self.decisions.get(tenant) {
-                Some(d) if d.granted => continue,
+                Some(d) if d.value => continue,
                 Some(d) => format!(
-                    "tenant {tenant} revoked AI-training consent in event {} at {}",
-                    d.event_id, d.time
+                    "tenant {tenant} revoked AI-training consent in {}",
+                    d.cite()
                 ),
                 None => format!("tenant {tenant} never granted AI-training consent"),
             };
             let ignored = self
                 .ignored_grants
                 .get(tenant)
-                .map(|note| format!("; {note}"))
+                .map(|grant| {
+                    format!(
+                        "; the grant in event {} came from {} and does not count",
+                        grant.event_id, grant.value
+                    )
+                })
                 .unwrap_or_default();
             findings.report(
                 &using.event_id,
@@ -349,6 +333,16 @@ mod tests {
                 .data("d1", "b"),
         ];
         assert_eq!(flagged(&events), ["t1"]);
+    }
+
+    #[test]
+    fn unknown_config_field_is_rejected() {
+        let err = evaluate::<AiTrainingConsent>(r#"{"scopes": []}"#, &[], "2026-01-01T00:00:00Z")
+            .unwrap_err();
+        assert!(
+            err.starts_with("rule ai-training-consent: config.scopes: unknown field `scopes`"),
+            "{err}"
+        );
     }
 
     #[test]

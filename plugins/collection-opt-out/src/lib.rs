@@ -30,6 +30,16 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// Whether a setting's value means "off" (compared without regard to
+    /// ASCII case).
+    fn is_off(&self, value: &str) -> bool {
+        self.off_values
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(value))
+    }
+}
+
 /// The rule's state: the settings in effect per subscription.
 pub struct CollectionOptOut {
     config: Config,
@@ -59,20 +69,19 @@ impl Rule for CollectionOptOut {
     fn observe(&mut self, event: &Event, findings: &mut Findings) {
         let config = &self.config;
         if let Some((subscription, setting, change)) = self.settings.observe(event) {
-            let turned_off = config
-                .off_values
-                .iter()
-                .any(|v| v.eq_ignore_ascii_case(&change.value));
             if setting == config.collection_setting
-                && turned_off
+                && config.is_off(&change.value)
                 && let Some(plan) = self.settings.paid_plan(&subscription, &config.plan)
             {
                 findings.report(
                     &event.id,
                     format!(
                         "event {} at {} turned data collection off on subscription {subscription}, which has the \
-                         paid plan `{}` (set by event {} at {}) that requires collection",
-                        event.id, event.time, plan.value, plan.event_id, plan.time
+                         paid plan `{}` (set by {}) that requires collection",
+                        event.id,
+                        event.time,
+                        plan.value,
+                        plan.cite()
                     ),
                 );
             }
@@ -91,11 +100,7 @@ impl Rule for CollectionOptOut {
         let Some(off) = self.settings.get(&subscription, &config.collection_setting) else {
             return;
         };
-        if config
-            .off_values
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case(&off.value))
-        {
+        if config.is_off(&off.value) {
             findings.report(
                 &event.id,
                 format!(
@@ -157,6 +162,16 @@ mod tests {
             collect("back-on", "2026-01-05T00:00:00Z", "s1", "event-log"),
         ];
         assert_eq!(flagged(&events), ["after"]);
+    }
+
+    #[test]
+    fn unknown_config_field_is_rejected() {
+        let err = evaluate::<CollectionOptOut>(r#"{"off_value": []}"#, &[], "2026-01-01T00:00:00Z")
+            .unwrap_err();
+        assert!(
+            err.starts_with("rule collection-opt-out: config.off_value: unknown field `off_value`"),
+            "{err}"
+        );
     }
 
     #[test]

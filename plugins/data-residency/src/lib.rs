@@ -58,7 +58,7 @@ impl Rule for DataResidency {
 
     fn new(config: Config) -> Result<Self, String> {
         if config.default_regions.is_empty() {
-            return Err("default_regions must name at least one region".to_string());
+            return Err("config.default_regions: must name at least one region".to_string());
         }
         Ok(DataResidency {
             config,
@@ -91,10 +91,7 @@ impl Rule for DataResidency {
         let (allowed, why): (Vec<&str>, String) = match chosen {
             Some(change) => (
                 vec![change.value.as_str()],
-                format!(
-                    "the customer chose {} in event {} at {}",
-                    change.value, change.event_id, change.time
-                ),
+                format!("the customer chose {} in {}", change.value, change.cite()),
             ),
             None => (
                 self.config
@@ -134,6 +131,23 @@ mod tests {
             Some(r) => e.region(r),
             None => e,
         }
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        let err = |config: &str| {
+            evaluate::<DataResidency>(config, &[], "2026-01-01T00:00:00Z").unwrap_err()
+        };
+        assert_eq!(
+            err(r#"{"default_regions": []}"#),
+            "rule data-residency: config.default_regions: must name at least one region"
+        );
+        assert!(
+            err(r#"{"default_region": []}"#)
+                .starts_with("rule data-residency: config.default_region: unknown field"),
+            "{}",
+            err(r#"{"default_region": []}"#)
+        );
     }
 
     #[test]

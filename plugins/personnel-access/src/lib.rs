@@ -105,6 +105,15 @@ mod tests {
     }
 
     #[test]
+    fn unknown_config_field_is_rejected() {
+        let err = evaluate::<PersonnelAccess>(r#"{"allowed": []}"#, &[], T).unwrap_err();
+        assert!(
+            err.starts_with("rule personnel-access: config.allowed: unknown field `allowed`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn other_actors_and_events_without_data_are_not_governed() {
         let events = [
             event("s", T, "access")

@@ -9,10 +9,8 @@
 //! after an interaction: it only ever makes serving data compliant, and
 //! serving within 30 days of an interaction already is.
 
-use std::collections::HashMap;
-
 use covenant_sdk::{
-    Event, Findings, PlanSetting, Rule, Settings, Severity, Timestamp, export_rule, format_duration,
+    Deadline, Event, Findings, PerKey, PlanSetting, Rule, Settings, Severity, export_rule,
 };
 use serde::Deserialize;
 
@@ -20,6 +18,7 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Days without portal activity after which the data is gone.
     pub inactivity_days: u32,
     /// The `data.store` that is Azure Resource Graph.
     pub store: String,
@@ -40,18 +39,14 @@ impl Default for Config {
     }
 }
 
-/// When and by which event a subscription was last active.
-struct Activity {
-    event_id: String,
-    time: Timestamp,
-    in_portal: bool,
-}
-
-/// The rule's state: per subscription, its last activity and its settings.
+/// The rule's state: its settings, and per subscription the event its
+/// inactivity clock runs from, with whether that event was in the portal
+/// (its latest portal event) or not (its first event, before any portal
+/// activity).
 pub struct ResourceGraphInactivity {
     config: Config,
     settings: Settings,
-    activity: HashMap<String, Activity>,
+    activity: PerKey<bool>,
 }
 
 impl Rule for ResourceGraphInactivity {
@@ -70,7 +65,7 @@ impl Rule for ResourceGraphInactivity {
         Ok(ResourceGraphInactivity {
             config,
             settings: Settings::default(),
-            activity: HashMap::new(),
+            activity: PerKey::default(),
         })
     }
 
@@ -90,39 +85,30 @@ impl Rule for ResourceGraphInactivity {
                 .paid_plan(&subscription, &self.config.plan)
                 .is_none()
             && let Some(last) = self.activity.get(&subscription)
+            && let Some(late) =
+                Deadline::days_after(last.time, self.config.inactivity_days).late_by(event.time)
         {
-            let deadline = last.time.plus_days(self.config.inactivity_days);
-            if event.time > deadline {
-                let since = if last.in_portal {
-                    "its last portal activity"
-                } else {
-                    "its first event, with no portal activity since,"
-                };
-                findings.report(
-                    &event.id,
-                    format!(
-                        "event {} at {} served data of subscription {subscription} from Resource Graph {} after \
-                         the {}-day inactivity limit; {since} was event {} at {}",
-                        event.id,
-                        event.time,
-                        format_duration(&deadline, &event.time),
-                        self.config.inactivity_days,
-                        last.event_id,
-                        last.time
-                    ),
-                );
-            }
-        }
-        let in_portal = event.layer.as_deref() == Some(self.config.portal_layer.as_str());
-        if in_portal || !self.activity.contains_key(&subscription) {
-            self.activity.insert(
-                subscription,
-                Activity {
-                    event_id: event.id.clone(),
-                    time: event.time,
-                    in_portal,
-                },
+            let since = if last.value {
+                "its last portal activity"
+            } else {
+                "its first event, with no portal activity since,"
+            };
+            findings.report(
+                &event.id,
+                format!(
+                    "event {} at {} served data of subscription {subscription} from Resource Graph {late} after \
+                     the {}-day inactivity limit; {since} was {}",
+                    event.id,
+                    event.time,
+                    self.config.inactivity_days,
+                    last.cite()
+                ),
             );
+        }
+        if event.layer.as_deref() == Some(self.config.portal_layer.as_str()) {
+            self.activity.record(subscription, true, event);
+        } else {
+            self.activity.record_first(subscription, false, event);
         }
     }
 }
@@ -135,9 +121,9 @@ mod tests {
     use covenant_sdk::testing::{evaluate, event, event_ids};
 
     fn portal(id: &str, time: &str) -> Event {
-        let mut e = event(id, time, "access").extra("subscription", "s1");
-        e.layer = Some("portal".to_string());
-        e
+        event(id, time, "access")
+            .extra("subscription", "s1")
+            .layer("portal")
     }
 
     fn served(id: &str, time: &str) -> Event {
@@ -172,6 +158,22 @@ mod tests {
             .extra("setting", "defender-plan")
             .extra("value", "standard");
         assert!(flagged(&[plan, served("late", "2026-03-01T00:00:00Z")]).is_empty());
+    }
+
+    #[test]
+    fn unknown_config_field_is_rejected() {
+        let err = evaluate::<ResourceGraphInactivity>(
+            r#"{"plan": {"settings": "x"}}"#,
+            &[],
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with(
+                "rule resource-graph-inactivity: config.plan.settings: unknown field `settings`"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! the report's as-of time (also on the creating event), and any other event
 //! that touches the item after the limit (reported on that event).
 
-use std::collections::HashMap;
-
-use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule, format_duration};
+use covenant_sdk::{
+    Deadline, Event, Findings, PerKey, Recorded, Rule, Severity, Timestamp, export_rule,
+};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -40,49 +40,37 @@ impl Default for Config {
     }
 }
 
-/// What is known of one data item since its clock started.
+/// What is known of one data item since its clock started. The event that
+/// started it (its first `store` or `derive`) is the [`Recorded`] around it.
 struct Item {
-    created_by: String,
-    created_action: String,
-    start: Timestamp,
+    /// "stored" or "derived", for messages.
+    created: &'static str,
     limit_days: u32,
     limit_kind: &'static str,
+    deadline: Deadline,
     deleted: bool,
     late_delete_reported: bool,
 }
 
-impl Item {
-    fn deadline(&self) -> Timestamp {
-        self.start.plus_days(self.limit_days)
-    }
-
-    /// "created by store e1 at T (14-day limit for collected data, deadline D)".
-    fn origin(&self) -> String {
-        format!(
-            "{} by event {} at {} ({}-day limit for {}, deadline {})",
-            past_tense(&self.created_action),
-            self.created_by,
-            self.start,
-            self.limit_days,
-            self.limit_kind,
-            self.deadline()
-        )
-    }
+/// "stored by event e1 at T (14-day limit for collected data, deadline D)".
+fn origin(item: &Recorded<Item>) -> String {
+    let limit = &item.value;
+    format!(
+        "{} by {} ({}-day limit for {}, deadline {})",
+        limit.created,
+        item.cite(),
+        limit.limit_days,
+        limit.limit_kind,
+        limit.deadline
+    )
 }
 
-fn past_tense(action: &str) -> &'static str {
-    if action == "derive" {
-        "derived"
-    } else {
-        "stored"
-    }
-}
-
-/// The rule's state: one [`Item`] per data id whose clock has started. It
-/// grows with the number of distinct data items in the log.
+/// The rule's state: one [`Item`] per data id whose clock has started, with
+/// the event that started it. It grows with the number of distinct data
+/// items in the log.
 pub struct Retention {
     config: Config,
-    items: HashMap<String, Item>,
+    items: PerKey<Item>,
 }
 
 impl Rule for Retention {
@@ -101,7 +89,7 @@ impl Rule for Retention {
     fn new(config: Config) -> Result<Self, String> {
         Ok(Retention {
             config,
-            items: HashMap::new(),
+            items: PerKey::default(),
         })
     }
 
@@ -110,64 +98,54 @@ impl Rule for Retention {
         let Some(data_id) = &data.id else { return };
         let Some(item) = self.items.get_mut(data_id) else {
             if event.action == "store" || event.action == "derive" {
-                let (limit_days, limit_kind) = self.limit_for(event);
-                self.items.insert(
-                    data_id.clone(),
-                    Item {
-                        created_by: event.id.clone(),
-                        created_action: event.action.clone(),
-                        start: event.time,
-                        limit_days,
-                        limit_kind,
-                        deleted: false,
-                        late_delete_reported: false,
-                    },
-                );
+                let item = self.new_item(event);
+                self.items.record(data_id.clone(), item, event);
             }
             return;
         };
 
-        let deadline = item.deadline();
-        let late = event.time > deadline;
+        let late = item.value.deadline.late_by(event.time);
         if event.action == "delete" {
-            item.deleted = true;
-            if late && !item.late_delete_reported {
-                item.late_delete_reported = true;
+            item.value.deleted = true;
+            if let Some(late) = late
+                && !item.value.late_delete_reported
+            {
+                item.value.late_delete_reported = true;
                 findings.report(
-                    &item.created_by,
+                    &item.event_id,
                     format!(
-                        "data {data_id} {} was deleted by event {} at {}, {} after its deadline",
-                        item.origin(),
+                        "data {data_id} {} was deleted by event {} at {}, {late} after its deadline",
+                        origin(item),
                         event.id,
                         event.time,
-                        format_duration(&deadline, &event.time)
                     ),
                 );
             }
-        } else if late {
+        } else if let Some(late) = late {
             findings.report(
                 &event.id,
                 format!(
-                    "event {} ({} at {}) touches data {data_id} {} after its deadline; the data was {}",
+                    "event {} ({} at {}) touches data {data_id} {late} after its deadline; the data was {}",
                     event.id,
                     event.action,
                     event.time,
-                    format_duration(&deadline, &event.time),
-                    item.origin()
+                    origin(item)
                 ),
             );
         }
     }
 
     fn finish(&mut self, as_of: Timestamp, findings: &mut Findings) {
-        for (data_id, item) in &self.items {
-            if !item.deleted && as_of > item.deadline() {
+        for (data_id, item) in self.items.iter() {
+            if item.value.deleted {
+                continue;
+            }
+            if let Some(late) = item.value.deadline.late_by(as_of) {
                 findings.report(
-                    &item.created_by,
+                    &item.event_id,
                     format!(
-                        "data {data_id} {} was still not deleted at {as_of}, {} after its deadline",
-                        item.origin(),
-                        format_duration(&item.deadline(), &as_of)
+                        "data {data_id} {} was still not deleted at {as_of}, {late} after its deadline",
+                        origin(item)
                     ),
                 );
             }
@@ -176,10 +154,12 @@ impl Rule for Retention {
 }
 
 impl Retention {
-    fn limit_for(&self, event: &Event) -> (u32, &'static str) {
+    /// The item `event` creates, with the limit that applies to it.
+    fn new_item(&self, event: &Event) -> Item {
         let category = event.data.as_ref().and_then(|d| d.category.as_ref());
         let config = &self.config;
-        if category.is_some_and(|c| config.ai_categories.contains(c)) {
+        let (limit_days, limit_kind) = if category.is_some_and(|c| config.ai_categories.contains(c))
+        {
             (config.ai_days, "AI prompts and responses")
         } else if event.action == "derive"
             || category.is_some_and(|c| config.calculated_categories.contains(c))
@@ -187,6 +167,18 @@ impl Retention {
             (config.calculated_days, "calculated data")
         } else {
             (config.default_days, "collected data")
+        };
+        Item {
+            created: if event.action == "derive" {
+                "derived"
+            } else {
+                "stored"
+            },
+            limit_days,
+            limit_kind,
+            deadline: Deadline::days_after(event.time, limit_days),
+            deleted: false,
+            late_delete_reported: false,
         }
     }
 }
@@ -303,6 +295,22 @@ mod tests {
             findings[0].message.contains("17 days after its deadline"),
             "{}",
             findings[0].message
+        );
+    }
+
+    #[test]
+    fn a_bad_limit_names_its_key() {
+        let err = evaluate::<Retention>(r#"{"default_days": "x"}"#, &[], "2026-01-01T00:00:00Z")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            r#"rule retention: config.default_days: invalid type: string "x", expected u32"#
+        );
+        let err = evaluate::<Retention>(r#"{"default_day": 1}"#, &[], "2026-01-01T00:00:00Z")
+            .unwrap_err();
+        assert!(
+            err.starts_with("rule retention: config.default_day: unknown field `default_day`"),
+            "{err}"
         );
     }
 

@@ -3,45 +3,51 @@
 //! A Covenant rule checks one published commitment against recorded
 //! data-handling events. It runs inside the Covenant host as a sandboxed
 //! WebAssembly component; this crate hides the component bindings so that a
-//! rule author only deals with plain Rust types.
+//! rule author only deals with plain Rust types:
 //!
-//! ```no_run
-//! use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
-//! use serde::Deserialize;
+//! - [`Rule`]: the trait a rule implements, with its typed configuration
+//!   ([`Rule::Config`]); [`export_rule!`] makes it the component's export.
+//! - [`Event`], [`Findings`]: what a rule reads and what it reports.
+//! - [`PerKey`] and [`Recorded`]: state per tenant, subscription or data
+//!   item, with the event that recorded it, for the message.
+//! - [`Deadline`], [`Timestamp`] arithmetic and [`format_duration`]:
+//!   "within 14 days", exactly-at-is-in-time, and how late in words.
+//! - [`Settings`] and [`PlanSetting`]: the subscription settings that
+//!   `config-change` events record.
+//! - [`testing`]: event builders and a native runner for unit tests.
 //!
-//! /// Flags every `share` of customer data to a partner.
-//! struct NoPartnerSharing;
+//! # A complete rule
 //!
-//! #[derive(Deserialize)]
-//! struct Config {}
+//! The `lib.rs` of a rule crate (`crate-type = ["cdylib", "rlib"]`,
+//! depending on `covenant-sdk` and `serde` with `derive`), with its unit
+//! tests. Its configuration has defaults, so a policy may give only what
+//! it changes, and rejects unknown keys, so a typo is an error rather than
+//! a silently ignored setting; it keeps one [`Deadline`] per tenant in a
+//! [`PerKey`].
 //!
-//! impl Rule for NoPartnerSharing {
-//!     const ID: &'static str = "no-partner-sharing";
-//!     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-//!     const DESCRIPTION: &'static str = "Customer data is never shared with partners.";
-//!     const COMMITMENT: &'static str = "We do not share your data with partners.";
-//!     const SEVERITY: Severity = Severity::High;
-//!     type Config = Config;
-//!
-//!     fn new(_config: Config) -> Result<Self, String> {
-//!         Ok(NoPartnerSharing)
-//!     }
-//!
-//!     fn observe(&mut self, event: &Event, findings: &mut Findings) {
-//!         let to_partner = event.actor.as_ref().is_some_and(|a| a.kind == "partner");
-//!         if event.action == "share" && event.data.is_some() && to_partner {
-//!             findings.report(&event.id, format!("event {} shares customer data with a partner", event.id));
-//!         }
-//!     }
-//! }
-//!
-//! export_rule!(NoPartnerSharing);
-//! ```
+#![doc = concat!("```rust\n", include_str!("../examples/offboarding_erasure.rs"), "```")]
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2` and point a
-//! policy at the `.wasm` file. PLUGINS.md walks through the whole cycle.
+//! policy at the `.wasm` file; run its tests natively with `cargo test`.
+//! PLUGINS.md walks through the whole cycle.
+//!
+//! # Configuration errors
+//!
+//! The host hands the rule its policy's `[rule.config]` table as JSON. When
+//! it does not fit [`Rule::Config`], the rule is not run, and its error
+//! names the rule and the offending key's path, then says what was wrong
+//! (see [`parse_config`]):
+//!
+//! ```text
+//! rule offboarding-erasure: config.grace_days: invalid type: string "30", expected u32
+//! rule offboarding-erasure: config.grace_day: unknown field `grace_day`, expected `grace_days` or `offboard_action`
+//! ```
 
+#![warn(missing_docs)]
+
+mod config;
 mod settings;
+mod state;
 pub mod testing;
 mod time;
 
@@ -68,8 +74,10 @@ use bindings::exports::covenant::rule::rule::{Guest, GuestEvaluator};
 pub use bindings::covenant::rule::types::{
     Actor, Attribute, DataItem, Event, Finding, Severity, Timestamp,
 };
-pub use settings::{PlanSetting, SettingChange, Settings};
-pub use time::format_duration;
+pub use config::parse_config;
+pub use settings::{PlanSetting, Settings};
+pub use state::{PerKey, Recorded};
+pub use time::{Deadline, format_duration};
 
 /// A rule: the state it keeps while events stream past, and what it reports.
 ///
@@ -90,12 +98,25 @@ pub trait Rule: Sized + 'static {
     /// and `High` make SARIF errors, `Medium` warnings, the rest notes.
     const SEVERITY: Severity;
 
-    /// The rule's configuration, deserialised from the policy's `config`
-    /// table. Mark fields `#[serde(default)]` to give the seed's values, and
-    /// the struct `#[serde(deny_unknown_fields)]` so typos are errors.
+    /// The rule's configuration, deserialised from the policy's
+    /// `[rule.config]` table (`{}` when the policy has none).
+    ///
+    /// Mark the struct `#[serde(deny_unknown_fields)]`, so that a misspelt
+    /// key is an error naming it rather than a setting silently ignored,
+    /// and give defaults (`#[serde(default)]` with a `Default` impl, or
+    /// `#[serde(default = "...")]` per field) holding the commitment's own
+    /// values, so a policy states only what it changes. A field can be a
+    /// [`Timestamp`] (RFC 3339 in the policy) or a [`PlanSetting`]. When
+    /// the table does not fit, the rule is rejected with the key's path:
+    /// see [`parse_config`].
     type Config: DeserializeOwned;
 
-    /// Builds the rule from its configuration; an error message rejects it.
+    /// Builds the rule from its configuration, checking what serde cannot
+    /// (a list that must not be empty, say); an error message rejects it.
+    ///
+    /// The SDK puts `rule ID: ` in front of the message, so write it like
+    /// the configuration errors: the key's path, then what is wrong with
+    /// it, as in `config.regions: must name at least one region`.
     fn new(config: Self::Config) -> Result<Self, String>;
 
     /// Looks at the next event, reporting any breach it shows.
@@ -108,7 +129,9 @@ pub trait Rule: Sized + 'static {
     }
 }
 
-/// The findings a rule reports from one call.
+/// The findings a rule reports from one call, handed to
+/// [`Rule::observe`] and [`Rule::finish`] to add to with
+/// [`Findings::report`].
 #[derive(Debug, Default)]
 pub struct Findings(Vec<Finding>);
 
@@ -122,23 +145,24 @@ impl Findings {
         });
     }
 
-    /// The findings reported so far, in the order they were reported.
+    /// The findings reported so far, in the order they were reported: for
+    /// a unit test that calls [`Rule::observe`] itself rather than through
+    /// [`testing::evaluate`].
     pub fn as_slice(&self) -> &[Finding] {
         &self.0
     }
 
     /// Takes the findings out, leaving this empty.
-    pub fn take(&mut self) -> Vec<Finding> {
+    pub(crate) fn take(&mut self) -> Vec<Finding> {
         std::mem::take(&mut self.0)
     }
 }
 
-/// Parses a rule's configuration from the JSON text the host passes.
-///
-/// Exposed so that rule unit tests can build a rule exactly as the host
-/// does, from the same text a policy would produce.
-pub fn parse_config<C: DeserializeOwned>(json: &str) -> Result<C, String> {
-    serde_json::from_str(json).map_err(|e| format!("invalid configuration: {e}"))
+/// Builds rule `R` from its configuration's JSON text as the host does:
+/// [`parse_config`], then [`Rule::new`], whose error gets the same
+/// `rule ID: ` prefix as a configuration error.
+pub(crate) fn build<R: Rule>(config: &str) -> Result<R, String> {
+    R::new(parse_config::<R>(config)?).map_err(|e| format!("rule {}: {e}", R::ID))
 }
 
 /// Connects a [`Rule`] to the component's exports. Use [`export_rule!`].
@@ -167,9 +191,8 @@ impl<R: Rule> Guest for Plugin<R> {
 
 impl<R: Rule> GuestEvaluator for Evaluator<R> {
     fn new(config: String) -> Result<Self, String> {
-        let config = parse_config::<R::Config>(&config)?;
         Ok(Evaluator {
-            rule: RefCell::new(R::new(config)?),
+            rule: RefCell::new(build::<R>(&config)?),
         })
     }
 

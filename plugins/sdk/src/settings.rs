@@ -6,18 +6,18 @@
 //!   "setting": "data-collection", "value": "off"}`: the latest value of each
 //! setting per subscription is in effect until the next change.
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 
-use crate::{Event, Timestamp};
+use crate::{Event, PerKey, Recorded};
 
 /// Which `config-change` setting names a subscription's Defender plan, and
 /// which of its values are not a paid plan. Rules that depend on the plan
-/// take it as their `plan` configuration table.
+/// take it as their `plan` configuration table, so that every such rule
+/// reads the plan the same way and a policy configures it the same way.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlanSetting {
+    /// The `config-change` setting that records the plan.
     pub setting: String,
     /// Values that mean no paid plan, compared without regard to case.
     pub free: Vec<String>,
@@ -34,7 +34,8 @@ impl Default for PlanSetting {
 
 impl Event {
     /// The extra attribute `name` (a field the schema does not name), if
-    /// the event has it and it is a JSON string.
+    /// the event has it and it is a JSON string. Logs carry what the schema
+    /// does not name this way, such as a `share`'s `destination`.
     pub fn attribute(&self, name: &str) -> Option<String> {
         let attribute = self.extra.iter().find(|a| a.name == name)?;
         match serde_json::from_str(&attribute.json) {
@@ -43,71 +44,61 @@ impl Event {
         }
     }
 
-    /// The subscription the event belongs to: its `subscription` attribute.
+    /// The subscription the event belongs to: its `subscription` attribute,
+    /// which the subscription-level commitments key their state by.
     pub fn subscription(&self) -> Option<String> {
         self.attribute("subscription")
     }
 }
 
-/// A setting's value and the event that set it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingChange {
-    pub value: String,
-    pub event_id: String,
-    pub time: Timestamp,
-}
-
 /// The settings in effect for each subscription, as `config-change` events
 /// have recorded them so far.
+///
+/// Subscription-level commitments depend on settings (the plan, data
+/// collection, the workspace region); feed every event to
+/// [`Settings::observe`] and ask what is in effect when a later event needs
+/// it. Each value comes with the event that set it, for the message.
 #[derive(Debug, Default)]
 pub struct Settings {
-    current: HashMap<(String, String), SettingChange>,
+    current: PerKey<String, (String, String)>,
 }
 
 impl Settings {
     /// Records the event if it is a `config-change` with a `subscription`,
-    /// a `setting` and a `value`; returns the change it recorded.
-    pub fn observe(&mut self, event: &Event) -> Option<(String, String, SettingChange)> {
+    /// a `setting` and a `value`; returns the subscription, the setting and
+    /// the change it recorded, for a rule that judges the change itself.
+    pub fn observe(&mut self, event: &Event) -> Option<(String, String, Recorded<String>)> {
         if event.action != "config-change" {
             return None;
         }
         let subscription = event.subscription()?;
         let setting = event.attribute("setting")?;
-        let change = SettingChange {
-            value: event.attribute("value")?,
-            event_id: event.id.clone(),
-            time: event.time,
-        };
-        self.current
-            .insert((subscription.clone(), setting.clone()), change.clone());
+        let value = event.attribute("value")?;
+        let change = self
+            .current
+            .record((subscription.clone(), setting.clone()), value, event)
+            .clone();
         Some((subscription, setting, change))
     }
 
-    /// The change currently in effect for `setting` on `subscription`.
-    pub fn get(&self, subscription: &str, setting: &str) -> Option<&SettingChange> {
+    /// The change currently in effect for `setting` on `subscription`:
+    /// its value and the event that set it.
+    pub fn get(&self, subscription: &str, setting: &str) -> Option<&Recorded<String>> {
         self.current
             .get(&(subscription.to_string(), setting.to_string()))
     }
 
-    /// The change in effect for `setting` on `subscription` if it switched
-    /// the setting on: its value is not one of `off_values` (compared
-    /// without regard to ASCII case). A setting never changed is off.
-    pub fn enabled(
-        &self,
-        subscription: &str,
-        setting: &str,
-        off_values: &[String],
-    ) -> Option<&SettingChange> {
-        self.get(subscription, setting).filter(|change| {
-            !off_values
-                .iter()
-                .any(|off| off.eq_ignore_ascii_case(&change.value))
-        })
-    }
     /// The change that put `subscription` on a paid plan, if one is in
-    /// effect. A subscription that never set its plan has none.
-    pub fn paid_plan(&self, subscription: &str, plan: &PlanSetting) -> Option<&SettingChange> {
-        self.enabled(subscription, &plan.setting, &plan.free)
+    /// effect: the plan setting's value is not one of `plan.free`
+    /// (compared without regard to ASCII case). A subscription that never
+    /// set its plan has none.
+    pub fn paid_plan(&self, subscription: &str, plan: &PlanSetting) -> Option<&Recorded<String>> {
+        self.get(subscription, &plan.setting).filter(|change| {
+            !plan
+                .free
+                .iter()
+                .any(|free| free.eq_ignore_ascii_case(&change.value))
+        })
     }
 }
 

@@ -1,9 +1,21 @@
 //! Helpers for a rule's unit tests: build events tersely and run a rule the
 //! way the host does, without compiling to WebAssembly.
+//!
+//! ```
+//! use covenant_sdk::testing::event;
+//!
+//! let e = event("e1", "2026-01-01T00:00:00Z", "access")
+//!     .tenant("a")
+//!     .data("d1", "a")
+//!     .purpose("threat-investigation");
+//! assert_eq!(e.data.unwrap().tenant.as_deref(), Some("a"));
+//! ```
 
-use crate::{Actor, DataItem, Event, Finding, Findings, Rule, Timestamp, parse_config};
+use crate::{Actor, DataItem, Event, Finding, Findings, Rule, Timestamp};
 
-/// An event with only the required fields set. `time` is RFC 3339.
+/// An event with only the required fields set, to add the rest to with the
+/// builder methods below (`.tenant("a").data("d1", "a")`). `time` is
+/// RFC 3339.
 ///
 /// # Panics
 /// If `time` is not RFC 3339: this is for tests, where that is a typo.
@@ -74,6 +86,12 @@ impl Event {
         self
     }
 
+    /// Sets the layer (the component that emitted the event).
+    pub fn layer(mut self, layer: &str) -> Self {
+        self.layer = Some(layer.to_string());
+        self
+    }
+
     /// Sets the region.
     pub fn region(mut self, region: &str) -> Self {
         self.region = Some(region.to_string());
@@ -107,12 +125,16 @@ fn empty_data() -> DataItem {
 
 /// Runs rule `R` as the host would: configuration from JSON text, every
 /// event observed in the given order, then `finish` at `as_of` (RFC 3339).
+///
+/// The host sends events in time order, ties broken by id; give them in
+/// that order. A configuration the rule rejects is the `Err`, with the
+/// message the host would show (see [`parse_config`](crate::parse_config)).
 pub fn evaluate<R: Rule>(
     config: &str,
     events: &[Event],
     as_of: &str,
 ) -> Result<Vec<Finding>, String> {
-    let mut rule = R::new(parse_config(config)?)?;
+    let mut rule = crate::build::<R>(config)?;
     let mut findings = Findings::default();
     for event in events {
         rule.observe(event, &mut findings);
@@ -121,7 +143,8 @@ pub fn evaluate<R: Rule>(
     Ok(findings.take())
 }
 
-/// The ids of the events that `findings` name, in order.
+/// The ids of the events that `findings` name, in order: what most rule
+/// tests assert on.
 pub fn event_ids(findings: &[Finding]) -> Vec<&str> {
     findings.iter().map(|f| f.event_id.as_str()).collect()
 }

@@ -1,9 +1,11 @@
 //! Time arithmetic on [`Timestamp`], which rules need for deadlines and for
-//! messages an auditor can read.
+//! messages an auditor can read, and [`Deadline`], the one convention every
+//! time limit in a commitment follows.
 
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat};
+use serde::{Deserialize, Deserializer};
 
 use crate::Timestamp;
 
@@ -11,6 +13,10 @@ const SECONDS_PER_DAY: i64 = 86_400;
 
 impl Timestamp {
     /// The instant `days` whole days (of 86,400 seconds) after this one.
+    ///
+    /// Commitments count in days ("retained for 14 days"), and the host
+    /// normalises every time to UTC, so a day is always 86,400 seconds.
+    /// For a limit, [`Deadline::days_after`] says this and what "late" means.
     pub fn plus_days(&self, days: u32) -> Timestamp {
         Timestamp {
             seconds: self
@@ -21,10 +27,12 @@ impl Timestamp {
     }
 
     /// Parses an RFC 3339 time (any offset), as rule configurations and
-    /// tests write them.
+    /// tests write them. A configuration field can be a `Timestamp`
+    /// directly: it deserialises from the same text.
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp, String> {
-        let t = DateTime::parse_from_rfc3339(text)
-            .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))?;
+        let t = DateTime::parse_from_rfc3339(text).map_err(|e| {
+            format!("`{text}` is not an RFC 3339 time (such as 2026-08-18T00:00:00+08:00): {e}")
+        })?;
         Ok(Timestamp {
             seconds: t.timestamp(),
             nanos: t.timestamp_subsec_nanos(),
@@ -45,13 +53,88 @@ impl Timestamp {
     }
 }
 
+/// Prints RFC 3339 in UTC, as finding messages quote times.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
     }
 }
 
+/// Reads an RFC 3339 string, so that a configuration field holding an
+/// instant (a retirement date, a cut-over) can be typed `Timestamp` and a
+/// bad one is rejected with its key's path before the rule runs.
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An instant by which something must have happened, or after which it
+/// must no longer happen: a retention limit, an inactivity limit, a
+/// retirement date.
+///
+/// Every such limit in a commitment reads the same way, and this type holds
+/// that reading in one place: exactly at the deadline is still in time, and
+/// anything later, even by a nanosecond, is late. Its [`Display`] is the
+/// instant in RFC 3339, for messages.
+///
+/// ```
+/// use covenant_sdk::{Deadline, Timestamp};
+///
+/// let stored = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+/// let deadline = Deadline::days_after(stored, 14);
+/// let at = |t| Timestamp::parse_rfc3339(t).unwrap();
+/// assert_eq!(deadline.late_by(at("2026-01-15T00:00:00Z")), None);
+/// assert_eq!(
+///     deadline.late_by(at("2026-01-16T01:00:00Z")).as_deref(),
+///     Some("1 day 1h")
+/// );
+/// ```
+///
+/// [`Display`]: fmt::Display
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Deadline(Timestamp);
+
+impl Deadline {
+    /// The deadline at a fixed instant, such as a retirement date from the
+    /// rule's configuration.
+    pub fn at(time: Timestamp) -> Deadline {
+        Deadline(time)
+    }
+
+    /// The deadline `days` whole days after `start`: "deleted within 14
+    /// days of being stored", "removed after 30 days of inactivity".
+    pub fn days_after(start: Timestamp, days: u32) -> Deadline {
+        Deadline(start.plus_days(days))
+    }
+
+    /// Whether `time` is after the deadline. Exactly at it is not.
+    pub fn passed_at(&self, time: Timestamp) -> bool {
+        time > self.0
+    }
+
+    /// How late `time` is, in the words of [`format_duration`] ("3 days
+    /// 4h"), or `None` when it is at or before the deadline. Finding
+    /// messages say how late something was, so the check and the words
+    /// come together.
+    pub fn late_by(&self, time: Timestamp) -> Option<String> {
+        self.passed_at(time)
+            .then(|| format_duration(&self.0, &time))
+    }
+}
+
+impl fmt::Display for Deadline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// The time from `from` to `to` in words, to the second: "3 days 4h 5m 6s".
+///
+/// Auditors read findings, so "17 days after its deadline" beats a count of
+/// seconds. [`Deadline::late_by`] uses it for lateness; call it directly for
+/// other spans, such as how long after a consent a use came.
 ///
 /// Sub-second parts are dropped, so "0s" means less than a second. A negative
 /// span is written with a leading minus sign.
@@ -114,6 +197,25 @@ mod tests {
     fn orders_by_seconds_then_nanos() {
         assert!(at(1, 999) < at(2, 0));
         assert!(at(1, 1) < at(1, 2));
+    }
+
+    #[test]
+    fn exactly_at_a_deadline_is_in_time() {
+        let deadline = Deadline::days_after(at(100, 5), 1);
+        assert_eq!(deadline, Deadline::at(at(86_500, 5)));
+        assert!(!deadline.passed_at(at(86_500, 5)));
+        assert_eq!(deadline.late_by(at(86_500, 5)), None);
+        assert!(deadline.passed_at(at(86_500, 6)));
+        assert_eq!(deadline.late_by(at(86_500, 6)).as_deref(), Some("0s"));
+        assert_eq!(deadline.late_by(at(90_100, 5)).as_deref(), Some("1h"));
+        assert_eq!(Deadline::at(at(0, 0)).to_string(), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn deserialises_from_rfc3339() {
+        let t: Timestamp = serde_json::from_str(r#""2026-01-01T02:00:00+02:00""#).unwrap();
+        assert_eq!(t.to_string(), "2026-01-01T00:00:00Z");
+        assert!(serde_json::from_str::<Timestamp>("1767225600").is_err());
     }
 
     #[test]

@@ -219,6 +219,9 @@ mod tests {
     #[test]
     fn unknown_config_field_is_rejected() {
         let err = evaluate::<Segregation>(r#"{"cross_tenant": []}"#, &[], T).unwrap_err();
-        assert!(err.contains("unknown field `cross_tenant`"), "{err}");
+        assert!(
+            err.starts_with("rule segregation: config.cross_tenant: unknown field `cross_tenant`"),
+            "{err}"
+        );
     }
 }

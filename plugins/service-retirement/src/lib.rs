@@ -2,23 +2,23 @@
 //! (the China regions) retires on 2026-08-18; nothing may be processed
 //! there after that.
 
-use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule};
+use covenant_sdk::{Deadline, Event, Findings, Rule, Severity, Timestamp, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The instant of retirement (RFC 3339); processing after it is a
-    /// finding, processing exactly at it is not.
-    pub retired_at: String,
+    /// The instant of retirement (RFC 3339 in the policy); processing after
+    /// it is a finding, processing exactly at it is not.
+    pub retired_at: Timestamp,
     /// The regions the retirement covers.
     pub regions: Vec<String>,
 }
 
 /// The rule holds only its configuration: each event is judged alone.
 pub struct ServiceRetirement {
-    retired_at: Timestamp,
+    retired_at: Deadline,
     regions: Vec<String>,
 }
 
@@ -34,11 +34,10 @@ impl Rule for ServiceRetirement {
 
     fn new(config: Config) -> Result<Self, String> {
         if config.regions.is_empty() {
-            return Err("regions must name at least one region".to_string());
+            return Err("config.regions: must name at least one region".to_string());
         }
         Ok(ServiceRetirement {
-            retired_at: Timestamp::parse_rfc3339(&config.retired_at)
-                .map_err(|e| format!("retired_at: {e}"))?,
+            retired_at: Deadline::at(config.retired_at),
             regions: config.regions,
         })
     }
@@ -47,7 +46,7 @@ impl Rule for ServiceRetirement {
         let (Some(data), Some(region)) = (&event.data, &event.region) else {
             return;
         };
-        if event.time > self.retired_at
+        if self.retired_at.passed_at(event.time)
             && self.regions.iter().any(|r| r.eq_ignore_ascii_case(region))
         {
             findings.report(
@@ -91,13 +90,28 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_date_is_a_config_error() {
-        let err = evaluate::<ServiceRetirement>(
-            r#"{"retired_at": "soon", "regions": ["x"]}"#,
-            &[],
-            "2026-01-01T00:00:00Z",
-        )
-        .unwrap_err();
-        assert!(err.starts_with("retired_at: "), "{err}");
+    fn config_errors_name_the_key() {
+        let err = |config: &str| {
+            evaluate::<ServiceRetirement>(config, &[], "2026-01-01T00:00:00Z").unwrap_err()
+        };
+        assert!(
+            err(r#"{"retired_at": "soon", "regions": ["x"]}"#).starts_with(
+                "rule service-retirement: config.retired_at: `soon` is not an RFC 3339 time"
+            ),
+            "{}",
+            err(r#"{"retired_at": "soon", "regions": ["x"]}"#)
+        );
+        assert_eq!(
+            err(r#"{"retired_at": "2026-08-18T00:00:00+08:00", "regions": []}"#),
+            "rule service-retirement: config.regions: must name at least one region"
+        );
+        assert_eq!(
+            err(r#"{"regions": ["x"]}"#),
+            "rule service-retirement: config: missing field `retired_at`"
+        );
+        assert!(
+            err(r#"{"retired_at": "2026-08-18T00:00:00+08:00", "regions": [], "region": []}"#)
+                .starts_with("rule service-retirement: config.region: unknown field `region`"),
+        );
     }
 }

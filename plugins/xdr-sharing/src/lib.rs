@@ -74,10 +74,7 @@ impl Rule for XdrSharing {
             return;
         }
         let plan = match self.settings.get(&subscription, &self.config.plan.setting) {
-            Some(change) => format!(
-                "its plan is `{}` since event {} at {}",
-                change.value, change.event_id, change.time
-            ),
+            Some(change) => format!("its plan is `{}` since {}", change.value, change.cite()),
             None => "no plan was ever enabled".to_string(),
         };
         findings.report(
@@ -106,6 +103,16 @@ mod tests {
             .extra("subscription", sub)
             .extra("destination", "defender-xdr")
             .data(id, "a")
+    }
+
+    #[test]
+    fn unknown_config_field_is_rejected() {
+        let err = evaluate::<XdrSharing>(r#"{"destinations": []}"#, &[], "2026-01-01T00:00:00Z")
+            .unwrap_err();
+        assert!(
+            err.starts_with("rule xdr-sharing: config.destinations: unknown field `destinations`"),
+            "{err}"
+        );
     }
 
     #[test]
