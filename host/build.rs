@@ -63,4 +63,7 @@ fn main() {
         .expect("host/ sits in the workspace");
     embed_plugins(workspace, BUILTIN_RULES);
     println!("cargo::rerun-if-changed=build.rs");
+    // `plugin new` embeds the templates with include_dir!, which cannot
+    // tell cargo what it read on stable Rust.
+    println!("cargo::rerun-if-changed=../plugins/templates");
 }

@@ -8,10 +8,9 @@ use anyhow::{Result, bail};
 
 use std::collections::HashSet;
 
-use crate::builtin;
 use crate::evaluate::{DEFAULT_BATCH_LEN, evaluate};
 use crate::events::{EventReader, ReadProgress, TimeOrder, Timestamp};
-use crate::policy::{PluginRef, Policy, RuleSpec, Severity};
+use crate::policy::{Policy, RuleSpec, Severity};
 use crate::redact::Redactor;
 use crate::report::{PluginProvenance, Report, RuleResult};
 use crate::sandbox::{self, PluginRuntime, RuleInstance};
@@ -60,6 +59,16 @@ impl Audit {
 
     /// Runs the audit, telling `progress` how reading goes.
     pub fn run_watched(&self, progress: Option<Box<dyn ReadProgress>>) -> Result<Report> {
+        self.run_in(&PluginRuntime::new()?, progress)
+    }
+
+    /// Runs the audit with plugins compiled by `runtime`, which keeps them
+    /// compiled for the next audit that uses the same plugin.
+    pub fn run_in(
+        &self,
+        runtime: &PluginRuntime,
+        progress: Option<Box<dyn ReadProgress>>,
+    ) -> Result<Report> {
         let mut waivers = self.policy.waivers.clone();
         waivers.extend(self.waivers.iter().cloned());
         let rule_ids: HashSet<String> = self.policy.rules.iter().map(|r| r.id.clone()).collect();
@@ -74,11 +83,10 @@ impl Audit {
             .as_ref()
             .map(|key| Redactor::new(self.policy.redact.clone(), key));
 
-        let runtime = PluginRuntime::new()?;
         let mut provenance = Vec::new();
         let mut instances = Vec::new();
         for spec in &self.policy.rules {
-            let (plugin, instance) = start_rule(&runtime, spec);
+            let (plugin, instance) = start_rule(runtime, spec);
             provenance.push(plugin);
             instances.push(instance);
         }
@@ -158,22 +166,9 @@ fn start_rule(
         description: None,
         severity: None,
     };
-    let bytes = match &spec.plugin {
-        PluginRef::Builtin(name) => match builtin::plugin(name) {
-            Some(bytes) => bytes.to_vec(),
-            None => {
-                let known = builtin::names().join(", ");
-                let reason = format!("no built-in plugin named `{name}` (there are: {known})");
-                return (started, Err(reason));
-            }
-        },
-        PluginRef::File(path) => match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                let reason = format!("cannot read plugin {}: {e}", path.display());
-                return (started, Err(reason));
-            }
-        },
+    let bytes = match spec.plugin.read() {
+        Ok(bytes) => bytes,
+        Err(reason) => return (started, Err(reason)),
     };
     let digest = crate::policy::sha256_hex(&bytes);
     started.provenance.sha256 = Some(digest.clone());

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+mod plugin;
+
 use crate::audit::Audit;
 use crate::diff::ReportDiff;
 use crate::events::Timestamp;
@@ -64,6 +66,11 @@ enum Command {
     ///
     /// Exit codes: 0 same findings, 1 they differ, 2 bad input.
     Diff(DiffArgs),
+
+    /// Write, test and inspect rule plugins: `plugin new`, `plugin test`,
+    /// `plugin inspect`.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -189,6 +196,7 @@ where
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Report(args) => report(args),
+        Command::Plugin(command) => plugin::run(command),
         Command::Coverage(args) => {
             let policy = load_policy(args.policy.as_deref())?;
             write_stdout(&coverage(&policy))?;
@@ -282,7 +290,10 @@ fn report(args: ReportArgs) -> Result<u8> {
     for (destination, format) in &outputs {
         match destination {
             None => write_stdout(&format.render(&report, colour))?,
-            Some(path) => write_atomically(path, format.render(&report, false).as_bytes())?,
+            Some(path) => crate::atomic_file::write_atomically(
+                path,
+                format.render(&report, false).as_bytes(),
+            )?,
         }
     }
     if outputs.iter().all(|(destination, _)| destination.is_some()) {
@@ -358,22 +369,6 @@ pub fn exit_code(report: &Report, fail_on: Severity) -> u8 {
     } else {
         EXIT_COMPLIANT
     }
-}
-
-/// Writes to a temporary file beside `path`, then renames it into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("{}: cannot create the report file", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("{}: cannot write the report", path.display()))?;
-    file.persist(path)
-        .with_context(|| format!("{}: cannot replace the report file", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,17 +7,23 @@
 //! render, after [`waivers`] and, on request, [`redact`]). [`policy`] says
 //! which rules run; [`audit`] wires one run together; [`cli`] is the
 //! command line, with [`progress`] for the terminal and [`diff`] to compare
-//! two reports.
+//! two reports. For plugin authors, [`scaffold`] writes a new plugin
+//! project, [`inspect`] checks a plugin against this host, and [`cases`]
+//! runs fixture cases through the same audit.
 
+pub mod atomic_file;
 pub mod audit;
 pub mod builtin;
+pub mod cases;
 pub mod cli;
 pub mod diff;
 pub mod evaluate;
 pub mod events;
+pub mod inspect;
 pub mod policy;
 pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod sandbox;
+pub mod scaffold;
 pub mod waivers;

@@ -6,6 +6,7 @@
 //! plugin receives as JSON. `policies/defender-for-cloud.toml` is the default
 //! and is embedded in the binary.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -134,6 +135,34 @@ pub enum PluginRef {
     File(PathBuf),
 }
 
+impl PluginRef {
+    /// Reads `builtin:NAME`, or a path to a component relative to `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<PluginRef> {
+        match text.strip_prefix("builtin:") {
+            Some("") => bail!("`builtin:` needs a plugin name"),
+            Some(name) => Ok(PluginRef::Builtin(name.to_string())),
+            None => Ok(PluginRef::File(base.join(text))),
+        }
+    }
+
+    /// The plugin's bytes, or why they cannot be had.
+    pub fn read(&self) -> Result<Cow<'static, [u8]>, String> {
+        match self {
+            PluginRef::Builtin(name) => {
+                crate::builtin::plugin(name)
+                    .map(Cow::Borrowed)
+                    .ok_or_else(|| {
+                        let known = crate::builtin::names().join(", ");
+                        format!("no built-in plugin named `{name}` (there are: {known})")
+                    })
+            }
+            PluginRef::File(path) => std::fs::read(path)
+                .map(Cow::Owned)
+                .map_err(|e| format!("cannot read plugin {}: {e}", path.display())),
+        }
+    }
+}
+
 impl std::fmt::Display for PluginRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -240,11 +269,7 @@ impl Policy {
         let mut rules = Vec::new();
         for (n, entry) in file.rule.into_iter().enumerate() {
             let at = format!("{source}: rule {}", n + 1);
-            let plugin = match entry.plugin.strip_prefix("builtin:") {
-                Some("") => bail!("{at}: `plugin = \"builtin:\"` needs a plugin name"),
-                Some(name) => PluginRef::Builtin(name.to_string()),
-                None => PluginRef::File(base.join(&entry.plugin)),
-            };
+            let plugin = PluginRef::parse(&entry.plugin, base).with_context(|| at.clone())?;
             let id = match (entry.id, &plugin) {
                 (Some(id), _) => id,
                 (None, PluginRef::Builtin(name)) => name.clone(),

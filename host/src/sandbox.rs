@@ -11,6 +11,9 @@
 //! - a memory cap and a fuel budget per call, so a runaway plugin stops
 //!   with a one-line reason instead of taking the host down.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use anyhow::{Context, Result, anyhow, bail};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -41,6 +44,28 @@ const STDERR_CAPACITY: usize = 4096;
 pub struct PluginRuntime {
     engine: Engine,
     linker: Linker<Sandbox>,
+    /// Compiled components by the SHA-256 of their bytes: `plugin test`
+    /// runs one plugin over many cases, and compiling a large component
+    /// (a Python interpreter is tens of MiB) dominates a short case.
+    compiled: Mutex<HashMap<String, Component>>,
+}
+
+/// What a component declares it imports and exports, read without running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentInterface {
+    /// Exported names, e.g. `covenant:rule/rule@2.0.0`.
+    pub exports: Vec<String>,
+    /// Imported names with what the sandbox does about each.
+    pub imports: Vec<(String, ImportSupport)>,
+}
+
+/// What the sandbox gives a plugin for one import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportSupport {
+    /// Linked; the text says what the plugin actually gets through it.
+    Provided(&'static str),
+    /// Not linked: a plugin importing it cannot load.
+    Refused,
 }
 
 impl PluginRuntime {
@@ -57,14 +82,50 @@ impl PluginRuntime {
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
         refuse_waiting(&mut linker)?;
-        Ok(PluginRuntime { engine, linker })
+        Ok(PluginRuntime {
+            engine,
+            linker,
+            compiled: Mutex::new(HashMap::new()),
+        })
     }
 
-    /// Compiles a plugin and reads its metadata. `bytes` must be a
-    /// component exporting `covenant:rule/rule@2.0.0`.
-    pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
+    /// Compiles a component, or returns the one compiled from the same bytes.
+    fn compile(&self, bytes: &[u8]) -> Result<Component> {
+        let digest = crate::policy::sha256_hex(bytes);
+        let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(component) = compiled.get(&digest) {
+            return Ok(component.clone());
+        }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| anyhow!("not a valid wasm component: {e}"))?;
+        compiled.insert(digest, component.clone());
+        Ok(component)
+    }
+
+    /// The names a component imports and exports, and what the sandbox does
+    /// about each import. Fails only if `bytes` is not a component.
+    pub fn interface(&self, bytes: &[u8]) -> Result<ComponentInterface> {
+        let component = self.compile(bytes)?;
+        let ty = component.component_type();
+        let mut exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        exports.sort();
+        let mut imports: Vec<(String, ImportSupport)> = ty
+            .imports(&self.engine)
+            .map(|(name, _)| (name.to_string(), import_support(name)))
+            .collect();
+        imports.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(ComponentInterface { exports, imports })
+    }
+
+    /// Compiles a plugin, checks it fits this host, and reads its metadata.
+    /// `bytes` must be a component exporting `covenant:rule/rule@2.x`. This
+    /// is the whole load-time validation: `covenant plugin inspect` and
+    /// every policy run go through it before any event is read.
+    pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
+        let component = self.compile(bytes)?;
         check_interface_version(&component, &self.engine)?;
         let instance_pre = self
             .linker
@@ -87,6 +148,10 @@ impl PluginRuntime {
 
 /// The interface this host runs, as components name their export of it.
 pub const RULE_INTERFACE: &str = "covenant:rule/rule";
+
+/// The interface of the records the rule interface uses, which a plugin
+/// imports alongside exporting [`RULE_INTERFACE`].
+const RULE_TYPES: &str = "covenant:rule/types";
 
 /// The major version of the interface this host runs; minor versions only
 /// add what older plugins cannot observe.
@@ -119,6 +184,54 @@ fn check_interface_version(component: &Component, engine: &Engine) -> Result<()>
         );
     }
     Ok(())
+}
+
+/// What the sandbox does for an import named `name`.
+///
+/// This mirrors what [`PluginRuntime::new`] links: WASI 0.2 (any patch
+/// version) with an empty context, and nothing else. It only explains; the
+/// linker itself decides whether a plugin loads.
+pub fn import_support(name: &str) -> ImportSupport {
+    let Some((interface, version)) = name.split_once('@') else {
+        return ImportSupport::Refused;
+    };
+    if interface == RULE_TYPES
+        && version.split('.').next() == Some(INTERFACE_MAJOR.to_string().as_str())
+    {
+        // The world's own type definitions: nothing to call.
+        return ImportSupport::Provided("the interface's records: types only");
+    }
+    if !version.starts_with("0.2.") {
+        return ImportSupport::Refused;
+    }
+    let given = match interface {
+        "wasi:cli/environment" => "empty: no variables, no arguments",
+        "wasi:cli/exit" => "exiting traps the call",
+        "wasi:cli/stdin" => "empty input",
+        "wasi:cli/stdout" => "discarded",
+        "wasi:cli/stderr" => "kept (4 KiB) to explain a trap",
+        "wasi:cli/terminal-input"
+        | "wasi:cli/terminal-output"
+        | "wasi:cli/terminal-stdin"
+        | "wasi:cli/terminal-stdout"
+        | "wasi:cli/terminal-stderr" => "no terminal",
+        "wasi:clocks/wall-clock" => "frozen at 1970-01-01T00:00:00Z",
+        "wasi:clocks/monotonic-clock" => "frozen; waiting on a timer traps",
+        "wasi:filesystem/types" | "wasi:filesystem/preopens" => "no directories",
+        "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => {
+            "seeded with 0: the same bytes every run"
+        }
+        "wasi:io/error" | "wasi:io/poll" | "wasi:io/streams" => "streams over the above",
+        "wasi:sockets/network"
+        | "wasi:sockets/instance-network"
+        | "wasi:sockets/tcp"
+        | "wasi:sockets/tcp-create-socket"
+        | "wasi:sockets/udp"
+        | "wasi:sockets/udp-create-socket"
+        | "wasi:sockets/ip-name-lookup" => "every address denied",
+        _ => return ImportSupport::Refused,
+    };
+    ImportSupport::Provided(given)
 }
 
 /// The host's severity for the one a plugin declares.

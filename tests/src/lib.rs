@@ -29,6 +29,19 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new("fixtures").join(name)
 }
 
+/// Runs the `covenant` command line in-process with `args` (without the
+/// program name) and returns its exit code.
+pub fn run_cli(args: &[&str]) -> u8 {
+    let mut full = vec!["covenant"];
+    full.extend_from_slice(args);
+    covenant::cli::run_from(full)
+}
+
+/// A path as a command-line argument; test paths are always UTF-8.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 test path")
+}
+
 /// Runs the default policy over `inputs`.
 pub fn report(inputs: &[PathBuf]) -> anyhow::Result<Report> {
     Audit::new(Policy::builtin()?, inputs.to_vec()).run()

@@ -1,20 +1,8 @@
 //! The command line's contract: exit codes, output files and errors on bad
 //! input, exercised in-process through `covenant::cli::run_from`.
 
-use std::path::Path;
-
-use covenant::cli::{EXIT_BAD_INPUT, EXIT_COMPLIANT, EXIT_FINDINGS, EXIT_RULE_ERROR, run_from};
-use covenant_e2e::{fixture, policy_with_hostile};
-
-fn run(args: &[&str]) -> u8 {
-    let mut full = vec!["covenant"];
-    full.extend_from_slice(args);
-    run_from(full)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use covenant::cli::{EXIT_BAD_INPUT, EXIT_COMPLIANT, EXIT_FINDINGS, EXIT_RULE_ERROR};
+use covenant_e2e::{arg as path, fixture, policy_with_hostile, run_cli as run};
 
 #[test]
 fn exit_codes_follow_the_contract() {

@@ -1,0 +1,210 @@
+//! `covenant plugin inspect`: what a plugin is, and whether this host will
+//! run it, read without giving it a single event.
+//!
+//! The verdict comes from [`PluginRuntime::load`], the same validation every
+//! policy run does before reading events, so a plugin that inspects clean
+//! loads in a report and one that does not fails there for the same reason.
+
+use anyhow::{Result, anyhow};
+
+use crate::policy::{Limits, PluginRef, Severity, sha256_hex};
+use crate::sandbox::{
+    self, ComponentInterface, INTERFACE_MAJOR, ImportSupport, PluginRuntime, RULE_INTERFACE,
+};
+
+/// Everything `plugin inspect` reports about one plugin.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// The plugin as named on the command line.
+    pub source: String,
+    pub size: usize,
+    pub sha256: String,
+    pub interface: ComponentInterface,
+    /// What the plugin says about itself, or why this host refuses it.
+    pub verdict: Result<RuleMetadata, String>,
+}
+
+/// A plugin's description of its rule (`describe` in the WIT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMetadata {
+    pub id: String,
+    pub version: String,
+    pub description: String,
+    pub commitment: String,
+    pub severity: Severity,
+}
+
+/// Inspects `plugin`. Fails only when its bytes cannot be read or are not a
+/// component at all; a component that does not fit the interface is an
+/// inspection with a refusing verdict.
+pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection> {
+    let bytes = plugin.read().map_err(|reason| anyhow!(reason))?;
+    let interface = runtime
+        .interface(&bytes)
+        .map_err(|e| anyhow!("{plugin}: {e:#}"))?;
+    let verdict = runtime
+        .load(&bytes, Limits::default())
+        .map(|loaded| {
+            let m = loaded.metadata();
+            RuleMetadata {
+                id: m.id.clone(),
+                version: m.version.clone(),
+                description: m.description.clone(),
+                commitment: m.commitment.clone(),
+                severity: sandbox::severity(m.severity),
+            }
+        })
+        .map_err(|e| format!("{e:#}"));
+    Ok(Inspection {
+        source: plugin.to_string(),
+        size: bytes.len(),
+        sha256: sha256_hex(&bytes),
+        interface,
+        verdict,
+    })
+}
+
+impl Inspection {
+    /// The inspection as aligned text for a terminal or a review comment.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut line = |label: &str, value: &str| {
+            out.push_str(&format!("{label:<11}{value}\n"));
+        };
+        line("plugin", &self.source);
+        line(
+            "size",
+            &format!("{} bytes ({})", self.size, human_size(self.size)),
+        );
+        line("sha256", &self.sha256);
+        line(
+            "",
+            &format!("pin it in a policy: sha256 = \"{}\"", self.sha256),
+        );
+        line("world", &self.world());
+        line("exports", &list_or_none(&self.interface.exports));
+        if self.interface.imports.is_empty() {
+            line("imports", "none");
+        }
+        let width = self
+            .interface
+            .imports
+            .iter()
+            .map(|(name, _)| name.len())
+            .max()
+            .unwrap_or(0);
+        for (n, (name, support)) in self.interface.imports.iter().enumerate() {
+            let given = match support {
+                ImportSupport::Provided(given) => (*given).to_string(),
+                ImportSupport::Refused => {
+                    "REFUSED: the sandbox offers no such interface".to_string()
+                }
+            };
+            let label = if n == 0 { "imports" } else { "" };
+            line(label, &format!("{name:<width$}  {given}"));
+        }
+        match &self.verdict {
+            Ok(rule) => {
+                line(
+                    "rule",
+                    &format!("{} {}, severity {}", rule.id, rule.version, rule.severity),
+                );
+                line("", &rule.description);
+                line("commitment", &rule.commitment);
+                line("verdict", "loads in this host: ready for a policy");
+            }
+            Err(reason) => line("verdict", &format!("REFUSED: {reason}")),
+        }
+        out
+    }
+
+    /// Which version of the rule world the component targets, judged from
+    /// its exports (a component keeps the names of the interfaces it
+    /// exports, not the name of the world it was built from).
+    fn world(&self) -> String {
+        let prefix = format!("{RULE_INTERFACE}@");
+        match self
+            .interface
+            .exports
+            .iter()
+            .find_map(|name| name.strip_prefix(&prefix))
+        {
+            Some(version) => format!(
+                "covenant:rule/plugin@{version} (this host runs {INTERFACE_MAJOR}.x, wit/v{INTERFACE_MAJOR})"
+            ),
+            None => format!("none: it does not export {RULE_INTERFACE}"),
+        }
+    }
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// A byte count in the largest binary unit that keeps it at least 1.
+fn human_size(bytes: usize) -> String {
+    let mut size = bytes as f64;
+    for unit in ["B", "KiB", "MiB"] {
+        if size < 1024.0 {
+            return format!("{size:.1} {unit}");
+        }
+        size /= 1024.0;
+    }
+    format!("{size:.1} GiB")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(human_size(512), "512.0 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(40 << 20), "40.0 MiB");
+    }
+
+    #[test]
+    fn a_builtin_plugin_inspects_clean() {
+        let runtime = PluginRuntime::new().unwrap();
+        let plugin = PluginRef::Builtin("retention".to_string());
+        let inspection = inspect(&runtime, &plugin).unwrap();
+        let rule = inspection.verdict.as_ref().unwrap();
+        assert_eq!(rule.id, "retention");
+        assert_eq!(rule.severity, Severity::Medium);
+        assert!(
+            inspection
+                .interface
+                .imports
+                .iter()
+                .all(|(_, support)| *support != ImportSupport::Refused)
+        );
+        let text = inspection.render();
+        assert!(
+            text.contains("world      covenant:rule/plugin@2.0.0"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("sha256 = \"{}\"", inspection.sha256)));
+        assert!(text.ends_with("verdict    loads in this host: ready for a policy\n"));
+    }
+
+    #[test]
+    fn imports_outside_wasi_0_2_are_refused() {
+        assert_eq!(
+            sandbox::import_support("wasi:http/outgoing-handler@0.2.0"),
+            ImportSupport::Refused
+        );
+        assert_eq!(
+            sandbox::import_support("wasi:cli/environment@0.3.0"),
+            ImportSupport::Refused
+        );
+        assert!(matches!(
+            sandbox::import_support("wasi:clocks/wall-clock@0.2.6"),
+            ImportSupport::Provided(_)
+        ));
+    }
+}

@@ -1,0 +1,167 @@
+"""`personnel-purpose-py`: Microsoft personnel touch customer data only for
+an allowed purpose, written in Python.
+
+The same decision as the built-in Rust rule `personnel-access`
+(plugins/personnel-access/src/lib.rs), with the same configuration: an
+event in which an actor of a governed kind touches `data` is a finding
+unless its `purpose` is one of the allowed purposes; no purpose at all is
+a finding too.
+
+componentize-py looks up the class implementing each exported interface in
+the module it is given (`Rule` for the `rule` interface) and the class
+implementing each exported resource in the module named after its interface
+(`Evaluator` in module `rule`). This file is that module for both, so the
+whole rule is one file.
+"""
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import List
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.exports import rule as wit_rule
+from wit_world.imports.types import Event, Finding, Metadata, Severity, Timestamp
+
+RULE_ID = "personnel-purpose-py"
+VERSION = "0.1.0"
+
+DESCRIPTION = (
+    "Every event in which personnel touch customer data declares an allowed "
+    "purpose: providing security recommendations or investigating threats. "
+    "The personnel-access rule, written in Python."
+)
+
+# The personnel-access sentence of policies/defender-for-cloud.toml.
+COMMITMENT = (
+    "To provide security recommendations and investigate potential security "
+    "threats, Microsoft personnel might access information collected or "
+    "analyzed by Azure services, including process creation events, AI "
+    "prompts and other artifacts, which might unintentionally include "
+    "customer data or personal data from your machines."
+)
+
+# The built-in rule's defaults, so that an empty `[rule.config]` means the
+# same thing to every implementation of the commitment.
+DEFAULTS = {
+    "actor_kinds": ["personnel"],
+    "allowed_purposes": ["security-recommendations", "threat-investigation"],
+}
+
+
+def parse_config(text: str) -> dict:
+    """Reads the policy's `config` table (JSON text), refusing what the
+    built-in rule refuses: anything but a table, unknown keys, and values
+    that are not lists of strings. Raises `ValueError` worded like the Rust
+    SDK's configuration errors: the key's path, then what is wrong."""
+    try:
+        given = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"config is not valid JSON: {e}") from None
+    if not isinstance(given, dict):
+        raise ValueError(f"config: invalid type: {unexpected(given)}, expected a table")
+    config = dict(DEFAULTS)
+    for key, value in given.items():
+        if key not in DEFAULTS:
+            expected = " or ".join(f"`{k}`" for k in DEFAULTS)
+            raise ValueError(f"config.{key}: unknown field `{key}`, expected {expected}")
+        if not isinstance(value, list):
+            raise ValueError(
+                f"config.{key}: invalid type: {unexpected(value)}, expected a list of strings"
+            )
+        for n, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ValueError(
+                    f"config.{key}[{n}]: invalid type: {unexpected(item)}, expected a string"
+                )
+        config[key] = value
+    return config
+
+
+def unexpected(value) -> str:
+    """A parsed JSON value as serde names what it did not expect."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value, ensure_ascii=False)}"
+    return "sequence" if isinstance(value, list) else "map"
+
+
+def rfc3339(t: Timestamp) -> str:
+    """The instant in UTC, with only as many fractional digits as needed,
+    as the Rust SDK prints it."""
+    try:
+        when = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=t.seconds)
+    except OverflowError:
+        return f"{t.seconds}.{t.nanos:09d}s since 1970-01-01T00:00:00Z"
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if t.nanos == 0:
+        fraction = ""
+    elif t.nanos % 1_000_000 == 0:
+        fraction = f".{t.nanos // 1_000_000:03d}"
+    elif t.nanos % 1_000 == 0:
+        fraction = f".{t.nanos // 1_000:06d}"
+    else:
+        fraction = f".{t.nanos:09d}"
+    return f"{text}{fraction}Z"
+
+
+class Rule(exports.Rule):
+    def describe(self) -> Metadata:
+        return Metadata(
+            id=RULE_ID,
+            version=VERSION,
+            description=DESCRIPTION,
+            commitment=COMMITMENT,
+            severity=Severity.HIGH,
+        )
+
+
+class Evaluator(wit_rule.Evaluator):
+    """Holds only the configuration: each event is judged alone."""
+
+    def __init__(self, config: str) -> None:
+        # Raising `Err` is how a constructor returns the `result`'s error
+        # case; any other exception would trap the plugin instead.
+        try:
+            parsed = parse_config(config)
+        except ValueError as e:
+            raise Err(f"rule {RULE_ID}: {e}")
+        self.actor_kinds = parsed["actor_kinds"]
+        self.allowed = parsed["allowed_purposes"]
+
+    def observe(self, batch: List[Event]) -> List[Finding]:
+        findings = []
+        for event in batch:
+            finding = self.check(event)
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    def check(self, event: Event):
+        data, actor = event.data, event.actor
+        if data is None or actor is None or actor.kind not in self.actor_kinds:
+            return None
+        if event.purpose is None:
+            why = "with no declared purpose"
+        elif event.purpose in self.allowed:
+            return None
+        else:
+            why = f"for `{event.purpose}`"
+        who = actor.id if actor.id is not None else "(unnamed)"
+        data_id = data.id if data.id is not None else "(no id)"
+        message = (
+            f"event {event.id} ({event.action} at {rfc3339(event.time)}): "
+            f"{actor.kind} {who} touched data {data_id} {why}; "
+            f"allowed purposes are {', '.join(self.allowed)}"
+        )
+        return Finding(event_id=event.id, message=message)
+
+    def finish(self, as_of: Timestamp) -> List[Finding]:
+        return []
