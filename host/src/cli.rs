@@ -23,6 +23,7 @@ mod plugin;
 use crate::audit::Audit;
 use crate::diff::ReportDiff;
 use crate::events::Timestamp;
+use crate::generate::{LogSpec, generate as generate_log};
 use crate::policy::{Policy, Severity};
 use crate::progress::ProgressBar;
 use crate::report::{Format, Report};
@@ -67,6 +68,10 @@ enum Command {
     /// Exit codes: 0 same findings, 1 they differ, 2 bad input.
     Diff(DiffArgs),
 
+    /// Write a synthetic event log (schema v1) for demos, tests and
+    /// benchmarks: the same options always give the same log.
+    Generate(GenerateArgs),
+
     /// Write, test and inspect rule plugins: `plugin new`, `plugin test`,
     /// `plugin inspect`.
     #[command(subcommand)]
@@ -81,6 +86,29 @@ struct DiffArgs {
     /// The later report.
     #[arg(value_name = "NEW")]
     new: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// Events to write.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    events: u64,
+
+    /// Organisations the events belong to (at least 2).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    tenants: u32,
+
+    /// Seed of the random choices; the same seed gives the same log.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+
+    /// Share of operations, from 0 to 1, that break a commitment.
+    #[arg(long, value_name = "RATE", default_value_t = 0.001)]
+    violation_rate: f64,
+
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -197,6 +225,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Report(args) => report(args),
         Command::Plugin(command) => plugin::run(command),
+        Command::Generate(args) => generate(args),
         Command::Coverage(args) => {
             let policy = load_policy(args.policy.as_deref())?;
             write_stdout(&coverage(&policy))?;
@@ -212,6 +241,35 @@ fn run(cli: Cli) -> Result<u8> {
             })
         }
     }
+}
+
+fn generate(args: GenerateArgs) -> Result<u8> {
+    let spec = LogSpec {
+        events: args.events,
+        tenants: args.tenants,
+        seed: args.seed,
+        violation_rate: args.violation_rate,
+    };
+    // Checked before any file is created.
+    if spec.tenants < 2 || !(0.0..=1.0).contains(&spec.violation_rate) {
+        generate_log(&spec, &mut std::io::sink())?;
+    }
+    let stats = match &args.output {
+        Some(path) => {
+            crate::atomic_file::write_atomically_with(path, |out| Ok(generate_log(&spec, out)?))?
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let stats = generate_log(&spec, &mut out).context("cannot write to standard output")?;
+            out.flush().context("cannot write to standard output")?;
+            stats
+        }
+    };
+    eprintln!(
+        "covenant: wrote {} events for {} tenants (seed {}): {} operations, {} of them breaking a commitment",
+        stats.events, spec.tenants, spec.seed, stats.operations, stats.violations
+    );
+    Ok(EXIT_COMPLIANT)
 }
 
 fn write_stdout(text: &str) -> Result<()> {

@@ -7,7 +7,7 @@
 //! render, after [`waivers`] and, on request, [`redact`]). [`policy`] says
 //! which rules run; [`audit`] wires one run together; [`cli`] is the
 //! command line, with [`progress`] for the terminal and [`diff`] to compare
-//! two reports. For plugin authors, [`scaffold`] writes a new plugin
+//! two reports, and [`generate`] writes synthetic logs. For plugin authors, [`scaffold`] writes a new plugin
 //! project, [`inspect`] checks a plugin against this host, and [`cases`]
 //! runs fixture cases through the same audit.
 
@@ -19,6 +19,7 @@ pub mod cli;
 pub mod diff;
 pub mod evaluate;
 pub mod events;
+pub mod generate;
 pub mod inspect;
 pub mod policy;
 pub mod progress;
