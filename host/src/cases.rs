@@ -163,7 +163,12 @@ impl Case {
         };
         let Some(expectation) = expectation else {
             if update {
-                write_expectation(&self.expected, "", &actual)?;
+                let header = format!(
+                    "# Findings `covenant plugin test` expects over {}.\n\
+                     # Written by --update: review them before you commit.\n",
+                    self.log.file_name().unwrap_or_default().to_string_lossy()
+                );
+                write_expectation(&self.expected, &header, &actual)?;
                 return Ok(Outcome::Updated);
             }
             return match failure {
@@ -343,21 +348,9 @@ fn compare(
 /// Writes `findings` as the `[[finding]]` entries of the expected file,
 /// keeping everything else `old` held (comments, `as_of`, `config`).
 fn write_expectation(path: &Path, old: &str, findings: &[ExpectedFinding]) -> Result<()> {
-    let mut document: toml_edit::DocumentMut = if old.is_empty() {
-        format!(
-            "# Findings `covenant plugin test` expects over {}.\n\
-             # Written by --update: review them before you commit.\n",
-            path.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .replace(".expected.toml", ".jsonl")
-        )
+    let mut document: toml_edit::DocumentMut = old
         .parse()
-        .expect("a comment is a TOML document")
-    } else {
-        old.parse()
-            .with_context(|| format!("{}: invalid TOML", path.display()))?
-    };
+        .with_context(|| format!("{}: invalid TOML", path.display()))?;
     let mut entries = toml_edit::ArrayOfTables::new();
     for finding in findings {
         let mut table = toml_edit::Table::new();
