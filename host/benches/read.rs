@@ -1,0 +1,53 @@
+//! Parse-only throughput: reading, decoding and time-ordering a generated
+//! log with no rule at all, the practical limit for a report's speed.
+//! `host/benches/throughput.sh` times whole runs with rules beside it.
+//!
+//!   cargo bench -p covenant --bench read
+
+use std::io::Write;
+
+use covenant::events::{DEFAULT_RUN_LEN, EventReader, TimeOrder};
+use covenant::generate::{LogSpec, generate};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// Events in the benchmark's log: enough for steady state, small enough
+/// for criterion's repeated samples.
+const EVENTS: u64 = 100_000;
+
+fn parse_only(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generated.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let spec = LogSpec {
+        events: EVENTS,
+        tenants: 1_000,
+        seed: 1,
+        violation_rate: 0.001,
+    };
+    generate(&spec, &mut file).unwrap();
+    file.flush().unwrap();
+    drop(file);
+    let bytes = std::fs::metadata(&path).unwrap().len();
+
+    let mut group = c.benchmark_group("parse-only");
+    group.sample_size(10);
+    for (unit, throughput) in [
+        ("events", Throughput::Elements(EVENTS)),
+        ("bytes", Throughput::Bytes(bytes)),
+    ] {
+        group.throughput(throughput);
+        group.bench_function(format!("read and order {EVENTS} events ({unit})"), |b| {
+            b.iter(|| {
+                let reader = EventReader::from_paths(std::slice::from_ref(&path)).unwrap();
+                let mut order = TimeOrder::new(DEFAULT_RUN_LEN);
+                reader.read(false, |event| order.push(event)).unwrap();
+                let sorted = order.into_sorted().unwrap().count();
+                assert_eq!(sorted as u64, EVENTS);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_only);
+criterion_main!(benches);
