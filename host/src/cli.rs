@@ -8,7 +8,7 @@
 //!   this wins over 1, because the verdict is incomplete.
 //!
 //! `covenant diff` exits 0 when two reports have the same findings and 1
-//! when they differ.
+//! when they differ. `covenant merge` exits as `report` does.
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -68,6 +68,12 @@ enum Command {
     /// Exit codes: 0 same findings, 1 they differ, 2 bad input.
     Diff(DiffArgs),
 
+    /// Merge the JSON reports of a log's tenant shards into the report one
+    /// run over the whole log gives, in any format.
+    ///
+    /// Exit codes: as for `report`, and 2 when the parts cannot be merged.
+    Merge(MergeArgs),
+
     /// Write a synthetic event log (schema v1) for demos, tests and
     /// benchmarks: the same options always give the same log.
     Generate(GenerateArgs),
@@ -86,6 +92,30 @@ struct DiffArgs {
     /// The later report.
     #[arg(value_name = "NEW")]
     new: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct MergeArgs {
+    /// The shards' reports (`covenant report --as-of TIME -o part-N.json`),
+    /// all made with the same policy, plugins, waivers and --as-of.
+    #[arg(required = true, value_name = "PART")]
+    parts: Vec<PathBuf>,
+
+    /// Output format for every output; as for `report`.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+
+    /// Write the merged report to FILE; repeatable, as for `report`.
+    #[arg(short, long, value_name = "FILE")]
+    output: Vec<PathBuf>,
+
+    /// The lowest severity of open finding that makes the exit code 1.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "info")]
+    fail_on: Severity,
+
+    /// Colour in text output, as for `report`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
 }
 
 #[derive(Debug, clap::Args)]
@@ -226,6 +256,12 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Report(args) => report(args),
         Command::Plugin(command) => plugin::run(command),
         Command::Generate(args) => generate(args),
+        Command::Merge(args) => {
+            let outputs = outputs(&args.output, args.format)?;
+            let report = crate::merge::merge(&args.parts)?;
+            write_report(&report, &outputs, args.color)?;
+            Ok(exit_code(&report, args.fail_on))
+        }
         Command::Coverage(args) => {
             let policy = load_policy(args.policy.as_deref())?;
             write_stdout(&coverage(&policy))?;
@@ -340,24 +376,34 @@ fn report(args: ReportArgs) -> Result<u8> {
         audit.run()?
     };
 
+    write_report(&report, &outputs, args.color)?;
+    Ok(exit_code(&report, args.fail_on))
+}
+
+/// Writes `report` to every output; when all are files, the verdict goes
+/// to standard error for the CI log.
+fn write_report(
+    report: &Report,
+    outputs: &[(Option<PathBuf>, Format)],
+    color: ColorChoice,
+) -> Result<()> {
     let colour = wants_colour(
-        args.color,
+        color,
         std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
     );
-    for (destination, format) in &outputs {
+    for (destination, format) in outputs {
         match destination {
-            None => write_stdout(&format.render(&report, colour))?,
-            Some(path) => crate::atomic_file::write_atomically(
-                path,
-                format.render(&report, false).as_bytes(),
-            )?,
+            None => write_stdout(&format.render(report, colour))?,
+            Some(path) => {
+                crate::atomic_file::write_atomically(path, format.render(report, false).as_bytes())?
+            }
         }
     }
     if outputs.iter().all(|(destination, _)| destination.is_some()) {
-        eprintln!("covenant: {}", crate::report::verdict(&report));
+        eprintln!("covenant: {}", crate::report::verdict(report));
     }
-    Ok(exit_code(&report, args.fail_on))
+    Ok(())
 }
 
 /// Whether text on standard output gets colour: `auto` colours a terminal

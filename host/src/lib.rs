@@ -21,6 +21,7 @@ pub mod evaluate;
 pub mod events;
 pub mod generate;
 pub mod inspect;
+pub mod merge;
 pub mod policy;
 pub mod progress;
 pub mod redact;

@@ -53,7 +53,7 @@ pub struct Report {
 }
 
 /// The verdict at a glance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     /// Records read: events checked plus records rejected.
     pub read: u64,
@@ -235,7 +235,6 @@ impl Report {
         as_of: Option<Timestamp>,
         waivers: &[Waiver],
     ) -> Report {
-        let mut waived_counts = vec![0u64; waivers.len()];
         let rules: Vec<RuleReport> = results
             .into_iter()
             .map(|result| {
@@ -264,47 +263,12 @@ impl Report {
                         }
                     })
                     .collect();
-                findings.sort_by(|a, b| {
-                    (a.time, &a.event_id, &a.message).cmp(&(b.time, &b.event_id, &b.message))
-                });
+                sort_findings(&mut findings);
                 findings.dedup();
-                for finding in &mut findings {
-                    let facts = FindingFacts {
-                        rule: &result.spec.id,
-                        event_id: &finding.event_id,
-                        time: finding.time,
-                        tenant: finding.tenant.as_deref(),
-                        data_id: finding.data_id.as_deref(),
-                    };
-                    // Every matching waiver is counted, so that none is
-                    // called stale while it covers findings; the first
-                    // active one (in the order given) is credited.
-                    for (n, waiver) in waivers.iter().enumerate() {
-                        if !waiver.matches(&facts) {
-                            continue;
-                        }
-                        waived_counts[n] += 1;
-                        if finding.waived.is_none() && !waiver.expired_by(as_of) {
-                            finding.waived = Some(Waived {
-                                waiver: waiver.id.clone(),
-                                reason: waiver.reason.clone(),
-                                approver: waiver.approver.clone(),
-                                expires: waiver.expires.clone(),
-                            });
-                        }
-                    }
-                }
-                let status = match (
-                    &result.outcome.error,
-                    findings.iter().all(|f| f.waived.is_some()),
-                ) {
-                    (Some(_), _) => Status::Error,
-                    (None, true) => Status::Pass,
-                    (None, false) => Status::Fail,
-                };
                 RuleReport {
                     id: result.spec.id.clone(),
-                    status,
+                    // Set by `judge`, once waivers are applied.
+                    status: Status::Pass,
                     error: result.outcome.error,
                     severity: result.spec.severity.or(result.default_severity),
                     controls: result.spec.controls.clone(),
@@ -315,8 +279,77 @@ impl Report {
                 }
             })
             .collect();
+        let mut report = Report {
+            schema: SCHEMA,
+            covenant_version: env!("CARGO_PKG_VERSION"),
+            as_of,
+            summary: Summary::default(),
+            policy: PolicyProvenance {
+                title: policy.title.clone(),
+                document: policy.document.clone(),
+                source: policy.source.clone(),
+                sha256: policy.sha256.clone(),
+            },
+            inputs: log.inputs.clone(),
+            rejected: log.rejected.clone(),
+            controls: Vec::new(),
+            rules,
+            waivers: Vec::new(),
+            coverage: policy.coverage.clone(),
+            redacted: Vec::new(),
+        };
+        report.judge(waivers, log.index.len() as u64);
+        report
+    }
 
-        let waivers: Vec<WaiverReport> = waivers
+    /// Applies `waivers` at the report's as-of time, then derives each
+    /// rule's status, the controls, what became of each waiver and the
+    /// summary. The rules' findings must be sorted (see [`sort_findings`])
+    /// and not yet waived; `events` is the number of events checked.
+    ///
+    /// Both a run ([`Report::build`]) and `covenant merge` end here, so that
+    /// a merged report is judged exactly as one run over the whole log is.
+    pub fn judge(&mut self, waivers: &[Waiver], events: u64) {
+        let as_of = self.as_of;
+        let mut waived_counts = vec![0u64; waivers.len()];
+        for rule in &mut self.rules {
+            for finding in &mut rule.findings {
+                let facts = FindingFacts {
+                    rule: &rule.id,
+                    event_id: &finding.event_id,
+                    time: finding.time,
+                    tenant: finding.tenant.as_deref(),
+                    data_id: finding.data_id.as_deref(),
+                };
+                // Every matching waiver is counted, so that none is
+                // called stale while it covers findings; the first
+                // active one (in the order given) is credited.
+                for (n, waiver) in waivers.iter().enumerate() {
+                    if !waiver.matches(&facts) {
+                        continue;
+                    }
+                    waived_counts[n] += 1;
+                    if finding.waived.is_none() && !waiver.expired_by(as_of) {
+                        finding.waived = Some(Waived {
+                            waiver: waiver.id.clone(),
+                            reason: waiver.reason.clone(),
+                            approver: waiver.approver.clone(),
+                            expires: waiver.expires.clone(),
+                        });
+                    }
+                }
+            }
+            rule.status = match (
+                &rule.error,
+                rule.findings.iter().all(|f| f.waived.is_some()),
+            ) {
+                (Some(_), _) => Status::Error,
+                (None, true) => Status::Pass,
+                (None, false) => Status::Fail,
+            };
+        }
+
+        self.waivers = waivers
             .iter()
             .zip(waived_counts)
             .map(|(waiver, findings)| WaiverReport {
@@ -332,10 +365,11 @@ impl Report {
             })
             .collect();
 
+        let rules = &self.rules;
         let count = |status| rules.iter().filter(|r| r.status == status).count() as u64;
         let mut open_by_severity: BTreeMap<Severity, u64> =
             Severity::ALL.iter().map(|&s| (s, 0)).collect();
-        for rule in &rules {
+        for rule in rules {
             // A rule with no known severity never loaded, so it errored and
             // has no findings to count.
             if let Some(severity) = rule.severity {
@@ -344,10 +378,13 @@ impl Report {
         }
         let findings: u64 = rules.iter().map(|r| r.findings.len() as u64).sum();
         let open: u64 = rules.iter().map(|r| r.open().count() as u64).sum();
-        let summary = Summary {
-            read: log.index.len() as u64 + log.rejected.len() as u64,
-            events: log.index.len() as u64,
-            rejected: log.rejected.len() as u64,
+        let rejected = self.rejected.len() as u64;
+        let waivers_with =
+            |status| self.waivers.iter().filter(|w| w.status == status).count() as u64;
+        self.summary = Summary {
+            read: events + rejected,
+            events,
+            rejected,
             findings,
             open,
             waived: findings - open,
@@ -356,34 +393,10 @@ impl Report {
             rules_passed: count(Status::Pass),
             rules_failed: count(Status::Fail),
             rules_errored: count(Status::Error),
-            waivers_expired: waivers
-                .iter()
-                .filter(|w| w.status == WaiverStatus::Expired)
-                .count() as u64,
-            waivers_stale: waivers
-                .iter()
-                .filter(|w| w.status == WaiverStatus::Stale)
-                .count() as u64,
+            waivers_expired: waivers_with(WaiverStatus::Expired),
+            waivers_stale: waivers_with(WaiverStatus::Stale),
         };
-        Report {
-            schema: SCHEMA,
-            covenant_version: env!("CARGO_PKG_VERSION"),
-            as_of,
-            summary,
-            policy: PolicyProvenance {
-                title: policy.title.clone(),
-                document: policy.document.clone(),
-                source: policy.source.clone(),
-                sha256: policy.sha256.clone(),
-            },
-            inputs: log.inputs.clone(),
-            rejected: log.rejected.clone(),
-            controls: controls(&rules),
-            rules,
-            waivers,
-            coverage: policy.coverage.clone(),
-            redacted: Vec::new(),
-        }
+        self.controls = controls(&self.rules);
     }
 
     /// The highest severity among open findings, if any is open.
@@ -426,9 +439,7 @@ impl Report {
             }
             // Redaction can change the order of ids within the same
             // instant; the report's order must not leak it.
-            rule.findings.sort_by(|a, b| {
-                (a.time, &a.event_id, &a.message).cmp(&(b.time, &b.event_id, &b.message))
-            });
+            sort_findings(&mut rule.findings);
         }
         for rejection in &mut self.rejected {
             redaction.redact(&mut rejection.location);
@@ -452,6 +463,13 @@ impl Report {
         }
         self.redacted = fields;
     }
+}
+
+/// Puts findings in the report's order: by time, then event id, then
+/// message, which depends on nothing but the findings themselves.
+pub fn sort_findings(findings: &mut [FindingReport]) {
+    findings
+        .sort_by(|a, b| (a.time, &a.event_id, &a.message).cmp(&(b.time, &b.event_id, &b.message)));
 }
 
 /// Groups rules by the controls they support, sorted by control id.

@@ -1,0 +1,370 @@
+//! `covenant merge`: the reports of a log's tenant shards merge into the
+//! report of one run over the whole log, and parts that cannot be merged
+//! are refused.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use covenant::events::Timestamp;
+use covenant_e2e::{arg, run_cli};
+use serde_json::{Value, json};
+
+const AS_OF: &str = "2026-03-01T00:00:00Z";
+const SHARDS: usize = 3;
+
+/// The event fields sharding looks at.
+struct Event {
+    id: String,
+    /// The shard key: the event's tenant, else its data's (the tenant a
+    /// finding is filed under).
+    key: String,
+    data_id: Option<String>,
+    tag: Option<String>,
+    derive_sources: Vec<String>,
+}
+
+fn parse(line: &str) -> (Value, Event) {
+    let value: Value = serde_json::from_str(line).unwrap();
+    let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+    let data = &value["data"];
+    let event = Event {
+        id: value["id"].as_str().unwrap().to_string(),
+        key: text(&value["tenant"])
+            .or_else(|| text(&data["tenant"]))
+            .unwrap_or_default(),
+        data_id: text(&data["id"]),
+        tag: text(&data["tenant"]),
+        derive_sources: if value["action"] == "derive" {
+            data["sources"]
+                .as_array()
+                .map(|s| s.iter().filter_map(text).collect())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+    };
+    (value, event)
+}
+
+/// Splits a log that is in time order into one file per shard, by tenant,
+/// and writes `lineage.jsonl`: for each `derive` whose source's latest tag
+/// was set by an event of another tenant, a record restating that tag, at
+/// that event's time (see the README, "Sharding a large log").
+fn split(log: &Path, dir: &Path) -> (Vec<PathBuf>, PathBuf, usize) {
+    let text = std::fs::read_to_string(log).unwrap();
+    let shards: Vec<PathBuf> = (0..SHARDS)
+        .map(|i| dir.join(format!("shard-{i}.jsonl")))
+        .collect();
+    let mut files: Vec<_> = shards
+        .iter()
+        .map(|p| std::io::BufWriter::new(std::fs::File::create(p).unwrap()))
+        .collect();
+    let mut shard_of: HashMap<String, usize> = HashMap::new();
+    // Each data item's latest tag: the event that set it, its time, the tag
+    // and that event's shard key.
+    let mut latest: HashMap<String, (String, Value, String, String)> = HashMap::new();
+    let mut lineage: BTreeMap<String, Value> = BTreeMap::new();
+    let mut last_time = Timestamp {
+        seconds: 0,
+        nanos: 0,
+    };
+    for line in text.lines() {
+        let (value, event) = parse(line);
+        // The generator writes in time order (ids rise with time), which is
+        // the order rules see; lineage is computed in that order.
+        let time = Timestamp::parse_rfc3339(value["time"].as_str().unwrap()).unwrap();
+        assert!(
+            time >= last_time,
+            "the log is not in time order at {}",
+            event.id
+        );
+        last_time = time;
+        for source in &event.derive_sources {
+            if let Some((id, time, tag, key)) = latest.get(source)
+                && *key != event.key
+            {
+                lineage.entry(id.clone()).or_insert_with(|| {
+                    json!({"id": format!("{id}#lineage"), "time": time, "action": "lineage",
+                           "tenant": tag, "data": {"id": source, "tenant": tag}})
+                });
+            }
+        }
+        if let (Some(data_id), Some(tag)) = (&event.data_id, &event.tag) {
+            latest.insert(
+                data_id.clone(),
+                (
+                    event.id.clone(),
+                    value["time"].clone(),
+                    tag.clone(),
+                    event.key.clone(),
+                ),
+            );
+        }
+        let next = shard_of.len() % SHARDS;
+        let shard = *shard_of.entry(event.key.clone()).or_insert(next);
+        writeln!(files[shard], "{line}").unwrap();
+    }
+    for file in &mut files {
+        file.flush().unwrap();
+    }
+    // Records in time order, so that the file reads like any log.
+    let mut records: Vec<&Value> = lineage.values().collect();
+    records.sort_by_key(|r| {
+        let time = Timestamp::parse_rfc3339(r["time"].as_str().unwrap()).unwrap();
+        (time, r["id"].to_string())
+    });
+    let lineage_path = dir.join("lineage.jsonl");
+    let mut out = String::new();
+    for record in &records {
+        out.push_str(&format!("{record}\n"));
+    }
+    std::fs::write(&lineage_path, out).unwrap();
+    (shards, lineage_path, records.len())
+}
+
+fn report(dir: &Path, name: &str, inputs: &[&Path], as_of: &str) -> PathBuf {
+    let out = dir.join(name);
+    let mut args = vec!["report", "--quiet", "--as-of", as_of, "-o", arg(&out)];
+    args.extend(inputs.iter().map(|p| arg(p)));
+    assert_eq!(run_cli(&args), 1, "{name}: a report with findings exits 1");
+    out
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn merge(dir: &Path, name: &str, parts: &[PathBuf]) -> (u8, PathBuf) {
+    let out = dir.join(name);
+    let mut args = vec!["merge", "-o", arg(&out)];
+    args.extend(parts.iter().map(|p| arg(p)));
+    (run_cli(&args), out)
+}
+
+/// A report with the places of its findings checked and removed: they
+/// name the shard file and line the event was read from, which differ from
+/// one run's place in the whole log by design. The list of inputs differs
+/// for the same reason. Everything else must be equal.
+fn without_places(mut report: Value) -> Value {
+    let report_map = report.as_object_mut().unwrap();
+    report_map.remove("inputs");
+    for rule in report_map["rules"].as_array_mut().unwrap() {
+        for finding in rule["findings"].as_array_mut().unwrap() {
+            let finding = finding.as_object_mut().unwrap();
+            let file = finding.remove("file").unwrap();
+            let line = finding.remove("line").unwrap().as_u64().unwrap() as usize;
+            let text = std::fs::read_to_string(file.as_str().unwrap()).unwrap();
+            let event: Value = serde_json::from_str(text.lines().nth(line - 1).unwrap()).unwrap();
+            assert_eq!(
+                event["id"], finding["event_id"],
+                "a finding's place names its event"
+            );
+            finding.remove("location");
+            finding.remove("element");
+        }
+    }
+    report
+}
+
+fn findings_by_rule(report: &Value) -> BTreeMap<String, usize> {
+    report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["findings"].as_array().unwrap().len(),
+            )
+        })
+        .collect()
+}
+
+/// A generated log split by tenant into three shards, each run on its own
+/// with the shared lineage, merges into the report of one run over the
+/// whole log, cross-tenant derivations included.
+#[test]
+fn a_merge_of_tenant_shards_equals_one_run_over_the_whole_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let whole = dir.join("whole.jsonl");
+    let generate = [
+        "generate",
+        "--events",
+        "3000",
+        "--tenants",
+        "9",
+        "--seed",
+        "11",
+        "--violation-rate",
+        "0.05",
+        "-o",
+        arg(&whole),
+    ];
+    assert_eq!(run_cli(&generate), 0);
+    let (shards, lineage, records) = split(&whole, dir);
+    assert!(records > 0, "the log has cross-tenant derivations");
+
+    let parts: Vec<PathBuf> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, shard)| report(dir, &format!("part-{i}.json"), &[shard, &lineage], AS_OF))
+        .collect();
+    let (code, merged) = merge(dir, "merged.json", &parts);
+    assert_eq!(code, 1, "merge exits as report does: findings are open");
+    let merged = read(&merged);
+
+    // One run over every input the parts read, each once: the same report.
+    let single = read(&report(dir, "single.json", &[&whole, &lineage], AS_OF));
+    assert_eq!(without_places(merged.clone()), without_places(single));
+
+    // The lineage records change no verdict: one run over the log alone
+    // has the same findings, and counts only the log's events.
+    let mut alone = without_places(read(&report(dir, "alone.json", &[&whole], AS_OF)));
+    let mut expected = without_places(merged.clone());
+    assert_eq!(alone["summary"]["events"], 3000);
+    for counts in [&mut alone["summary"], &mut expected["summary"]] {
+        let counts = counts.as_object_mut().unwrap();
+        counts.remove("events");
+        counts.remove("read");
+    }
+    assert_eq!(alone, expected);
+
+    // Not vacuous: several rules found something, segregation among them
+    // a derivation from another tenant's data.
+    let by_rule = findings_by_rule(&merged);
+    let rules_with_findings: BTreeSet<&String> = by_rule
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, _)| r)
+        .collect();
+    assert!(rules_with_findings.len() >= 5, "{by_rule:?}");
+    let cross_tenant = |report: &Value| {
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["id"] == "segregation")
+            .flat_map(|r| r["findings"].as_array().unwrap())
+            .filter(|f| {
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("from another tenant's data")
+            })
+            .count()
+    };
+    assert!(cross_tenant(&merged) > 0);
+
+    // Without the shared lineage, the shards miss those derivations.
+    let unlinked: Vec<PathBuf> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, shard)| report(dir, &format!("unlinked-{i}.json"), &[shard], AS_OF))
+        .collect();
+    let (_, unlinked) = merge(dir, "unlinked.json", &unlinked);
+    assert!(cross_tenant(&read(&unlinked)) < cross_tenant(&merged));
+
+    // Every format renders the merged report.
+    let rendered = dir.join("merged.sarif");
+    let html = dir.join("merged.html");
+    let mut args = vec!["merge", "-o", arg(&rendered), "-o", arg(&html)];
+    args.extend(parts.iter().map(|p| arg(p)));
+    assert_eq!(run_cli(&args), 1);
+    assert!(
+        std::fs::read_to_string(&rendered)
+            .unwrap()
+            .contains("\"segregation\"")
+    );
+}
+
+/// Parts that could not be one run's are refused with exit code 2 and a
+/// reason naming the file.
+#[test]
+fn parts_that_cannot_be_merged_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let whole = dir.join("whole.jsonl");
+    let generate = [
+        "generate",
+        "--events",
+        "300",
+        "--tenants",
+        "4",
+        "-o",
+        arg(&whole),
+    ];
+    assert_eq!(run_cli(&generate), 0);
+    let (shards, _, _) = split(&whole, dir);
+    let (shard_a, shard_b) = (&shards[0], &shards[1]);
+    let as_of = "2026-12-31T00:00:00Z";
+    let run = |name: &str, shard: &Path, as_of: &str| {
+        let out = dir.join(name);
+        let args = ["report", "--as-of", as_of, "-o", arg(&out), arg(shard)];
+        assert!(run_cli(&args) <= 1);
+        out
+    };
+    let part_a = run("a.json", shard_a, as_of);
+    let part_b = run("b.json", shard_b, as_of);
+    let late_b = run("late-b.json", shard_b, "2027-01-01T00:00:00Z");
+    let merged = dir.join("merged.json");
+    assert!(run_cli(&["merge", "-o", arg(&merged), arg(&part_a), arg(&part_b)]) <= 1);
+
+    let refused = |parts: &[&PathBuf]| {
+        let paths: Vec<PathBuf> = parts.iter().map(|p| p.to_path_buf()).collect();
+        let mut args = vec!["merge", "-o", "-"];
+        args.extend(parts.iter().map(|p| arg(p)));
+        assert_eq!(run_cli(&args), 2);
+        format!("{:#}", covenant::merge::merge(&paths).unwrap_err())
+    };
+    let error = refused(&[&part_a, &late_b]);
+    assert!(
+        error.contains("run every shard with the same --as-of"),
+        "{error}"
+    );
+    assert!(error.contains("late-b.json"), "{error}");
+
+    let error = refused(&[&part_a, &part_a]);
+    assert!(error.contains("every part read the same inputs"), "{error}");
+
+    let error = refused(&[&part_a, &whole]);
+    assert!(error.contains("not a Covenant JSON report"), "{error}");
+    let not_json = dir.join("not.json");
+    std::fs::write(&not_json, "{\"schema\": \"covenant/report/v9\"}").unwrap();
+    let error = refused(&[&part_a, &not_json]);
+    assert!(
+        error.contains("report schema is `covenant/report/v9`"),
+        "{error}"
+    );
+    let error = refused(&[&part_a, &dir.join("missing.json")]);
+    assert!(
+        error.contains("missing.json: cannot read report"),
+        "{error}"
+    );
+
+    let policy = dir.join("policy.toml");
+    let text = covenant::policy::DEFAULT_POLICY.replacen(
+        "\n[[rule]]\n",
+        "\n[[rule]]\nseverity = \"low\"\n",
+        1,
+    );
+    std::fs::write(&policy, text).unwrap();
+    let other = dir.join("other.json");
+    let args = [
+        "report",
+        "--policy",
+        arg(&policy),
+        "--as-of",
+        as_of,
+        "-o",
+        arg(&other),
+        arg(shard_b),
+    ];
+    assert!(run_cli(&args) <= 1);
+    let error = refused(&[&part_a, &other]);
+    assert!(
+        error.contains("were made under different policies"),
+        "{error}"
+    );
+}
