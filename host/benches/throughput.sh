@@ -1,51 +1,97 @@
 #!/usr/bin/env bash
-# Whole-run throughput and peak memory of `covenant report`, measured with
-# /usr/bin/time -v on logs from `covenant generate`, all in one run so the
-# rows compare: each built-in rule alone, and every rule together (the
-# default policy). Prints a Markdown table. Parse-only throughput (no rule:
-# a policy must have one) is the criterion bench beside this script:
-# `cargo bench -p covenant --bench read`.
+# Whole-run throughput and peak memory, measured with /usr/bin/time -v on
+# logs from `covenant generate`, all in one run so the rows compare:
+#   - parse-only: `covenant validate`, which reads and checks the log as a
+#     report does, with no rule: the practical limit;
+#   - each built-in rule alone, with the default policy's configuration;
+#   - the four foundation rules together (segregation, ai-training-consent,
+#     advertising-ban, retention): the set issue #5's targets name;
+#   - all ten rules (the default policy);
+#   - all ten over the same log shuffled, which a report has to sort.
+# Prints a Markdown table. The native, no-wasm comparison of the rules'
+# logic is the criterion bench beside this script (`--bench rules`).
 #
 #   host/benches/throughput.sh                  # 10^5 and 10^6 events
 #   SIZES="100000 1000000 10000000" host/benches/throughput.sh
-#   SMOKE=1 host/benches/throughput.sh          # one tiny run of each row
+#   ROWS="parse-only four all" SIZES=10000000 host/benches/throughput.sh
+#   SMOKE=1 host/benches/throughput.sh          # one tiny run of each row (debug build, for CI)
+#
+# Compiled plugins are cached (COVENANT_CACHE_DIR); the script warms the
+# cache first, so start-up is not counted against the first row.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 sizes="${SIZES:-100000 1000000}"
-if [ -n "${SMOKE:-}" ]; then sizes=2000; fi
-cargo build --release --quiet -p covenant
-bin=target/release/covenant
+if [ -n "${SMOKE:-}" ]; then
+    # A check that every row still runs, with the build the tests made.
+    sizes=2000
+    cargo build --quiet -p covenant
+    bin=target/debug/covenant
+else
+    cargo build --release --quiet -p covenant
+    bin=target/release/covenant
+fi
 work=target/bench
 mkdir -p "$work"
 
-rules=$(grep -o 'plugin = "builtin:[a-z-]*"' policies/defender-for-cloud.toml | sed 's/.*builtin:\(.*\)"/\1/')
-for rule in $rules; do
-    # The default policy's own entry for the rule, with its configuration.
-    awk -v rule="$rule" '
-        /^\[\[rule\]\]/ { keep = 0 }
-        /^\[\[coverage\]\]/ { keep = 0 }
-        /^\[\[rule\]\]/ { block = $0 "\n"; inrule = 1; next }
-        inrule && /^plugin = / { keep = ($0 ~ "builtin:" rule "\"") }
-        inrule { block = block $0 "\n"; if (keep) { printf "%s", block; block = "" } }
-    ' policies/defender-for-cloud.toml > "$work/$rule.body"
-    { printf '[policy]\ntitle = "%s alone"\n' "$rule"; cat "$work/$rule.body"; } > "$work/$rule.toml"
-done
+policy=policies/defender-for-cloud.toml
+rules=$(grep -o 'plugin = "builtin:[a-z-]*"' "$policy" | sed 's/.*builtin:\(.*\)"/\1/')
+four="segregation ai-training-consent advertising-ban retention"
 
-echo "| events | rules | seconds | events/s | MB/s | peak RSS (MB) |"
+# A policy holding the default policy's own entries for the rules named.
+policy_of() {
+    local title=$1; shift
+    printf '[policy]\ntitle = "%s"\n' "$title"
+    for rule in "$@"; do
+        awk -v rule="$rule" '
+            /^\[\[(rule|coverage)\]\]/ { keep = 0 }
+            /^\[\[rule\]\]/ { block = $0 "\n"; inrule = 1; next }
+            /^\[\[coverage\]\]/ { inrule = 0 }
+            inrule && /^plugin = / { keep = ($0 ~ "builtin:" rule "\"") }
+            inrule { block = block $0 "\n"; if (keep) { printf "%s", block; block = "" } }
+        ' "$policy"
+    done
+}
+for rule in $rules; do policy_of "$rule alone" "$rule" > "$work/$rule.toml"; done
+# shellcheck disable=SC2086
+policy_of "the four foundation rules" $four > "$work/four.toml"
+
+rows="${ROWS:-parse-only $rules four all shuffled}"
+
+echo "| events | run | seconds | events/s | MB/s | peak RSS (MB) |"
 echo "|---:|---|---:|---:|---:|---:|"
+warmed=
 for n in $sizes; do
     log="$work/generated-$n.jsonl"
     [ -s "$log" ] || "$bin" generate --events "$n" --tenants 1000 --seed 1 --violation-rate 0.001 -o "$log" 2>/dev/null
     bytes=$(stat -c %s "$log")
-    for policy in $rules all; do
-        args=(--policy "$work/$policy.toml")
-        [ "$policy" = all ] && args=()
-        /usr/bin/time -v "$bin" report --quiet "${args[@]}" -o "$work/out.json" "$log" 2> "$work/time.txt" || true
+    if [ -z "$warmed" ]; then
+        "$bin" report --quiet -o "$work/out.json" "$log" >/dev/null 2>&1 || true
+        warmed=1
+    fi
+    for row in $rows; do
+        case $row in
+            parse-only) cmd=("$bin" validate "$log") ;;
+            all) cmd=("$bin" report --quiet -o "$work/out.json" "$log") ;;
+            shuffled)
+                shuffled="$work/shuffled-$n.jsonl"
+                [ -s "$shuffled" ] || shuf --random-source=<(yes) "$log" > "$shuffled"
+                cmd=("$bin" report --quiet -o "$work/out.json" "$shuffled") ;;
+            *) cmd=("$bin" report --quiet --policy "$work/$row.toml" -o "$work/out.json" "$log") ;;
+        esac
+        # 1 only means there were findings; 2 or 3 means the run failed.
+        status=0
+        /usr/bin/time -v "${cmd[@]}" > /dev/null 2> "$work/time.txt" || status=$?
+        if [ "$status" -gt 1 ]; then
+            cat "$work/time.txt" >&2
+            echo "throughput.sh: $row on $n events failed (exit $status)" >&2
+            exit 1
+        fi
         wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
         rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
         seconds=$(echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
-        awk -v n="$n" -v p="$policy" -v s="$seconds" -v b="$bytes" -v r="$rss_kb" 'BEGIN {
+        awk -v n="$n" -v p="$row" -v s="$seconds" -v b="$bytes" -v r="$rss_kb" 'BEGIN {
+            if (s == 0) s = 0.01
             printf "| %d | %s | %.2f | %.0f | %.1f | %.0f |\n", n, p, s, n / s, b / s / 1e6, r / 1024 }'
     done
 done

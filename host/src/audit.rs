@@ -8,8 +8,8 @@ use anyhow::{Result, bail};
 
 use std::collections::HashSet;
 
-use crate::evaluate::{DEFAULT_BATCH_LEN, evaluate};
-use crate::events::{EventReader, ReadProgress, TimeOrder, Timestamp};
+use crate::evaluate::{DEFAULT_BATCH_LEN, Evaluation};
+use crate::events::{EventReader, OrderCheck, ReadLog, ReadProgress, TimeOrder, Timestamp};
 use crate::policy::{Policy, RuleSpec, Severity};
 use crate::redact::Redactor;
 use crate::report::{PluginProvenance, Report, RuleResult};
@@ -78,30 +78,56 @@ impl Audit {
                 "--redact: the policy names no fields to redact; add `[redact] fields = [\"tenant\", \"data.id\"]` to it"
             );
         }
-        let mut redactor = self
-            .redact_key
-            .as_ref()
-            .map(|key| Redactor::new(self.policy.redact.clone(), key));
-
-        let mut provenance = Vec::new();
-        let mut instances = Vec::new();
-        for spec in &self.policy.rules {
-            let (plugin, instance) = start_rule(runtime, spec);
-            provenance.push(plugin);
-            instances.push(instance);
-        }
+        let new_redactor = || {
+            self.redact_key
+                .as_ref()
+                .map(|key| Redactor::new(self.policy.redact.clone(), key))
+        };
+        // Each rule compiles and starts on a thread of its own: compiling is
+        // most of starting, and the plugins are independent.
+        let start_rules = || -> (Vec<StartedRule>, Vec<Result<RuleInstance, String>>) {
+            std::thread::scope(|scope| {
+                let starting: Vec<_> = (self.policy.rules.iter())
+                    .map(|spec| scope.spawn(|| start_rule(runtime, spec)))
+                    .collect();
+                starting
+                    .into_iter()
+                    .zip(&self.policy.rules)
+                    .map(|(thread, spec)| {
+                        thread.join().unwrap_or_else(|_| {
+                            let reason = "the host panicked while starting the rule".to_string();
+                            (StartedRule::unloaded(spec), Err(reason))
+                        })
+                    })
+                    .unzip()
+            })
+        };
+        let (mut provenance, instances) = start_rules();
 
         let mut reader = EventReader::from_paths(&self.inputs)?;
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
         }
-        let mut order = TimeOrder::new(self.sort_run_len);
-        let log = reader.read(self.skip_invalid, |event| {
-            if let Some(redactor) = &mut redactor {
-                redactor.observe(&event);
+
+        // Most logs are written in time order. Then the events go straight
+        // from the reader to the rules, read once and never held. The first
+        // event out of order abandons that attempt: the rules start afresh
+        // and the log is read again through the sorter. Standard input
+        // cannot be read twice, so it always goes through the sorter.
+        let mut redactor = new_redactor();
+        let (evaluation, log) = if reader.rereadable() {
+            match self.evaluate_as_read(&reader, instances, &mut redactor)? {
+                Some(done) => done,
+                None => {
+                    let (again, instances) = start_rules();
+                    provenance = again;
+                    redactor = new_redactor();
+                    self.evaluate_sorted(&reader, instances, &mut redactor)?
+                }
             }
-            order.push(event)
-        })?;
+        } else {
+            self.evaluate_sorted(&reader, instances, &mut redactor)?
+        };
         let as_of = self.as_of.or(log.index.latest());
         if let (Some(as_of), Some(latest)) = (self.as_of, log.index.latest())
             && as_of < latest
@@ -110,18 +136,11 @@ impl Audit {
                 "--as-of {as_of} is before the latest event ({latest}); a report cannot be taken as of a time its log runs past"
             );
         }
-
         let epoch = Timestamp {
             seconds: 0,
             nanos: 0,
         };
-        let outcomes = evaluate(
-            instances,
-            order.into_sorted()?,
-            as_of.unwrap_or(epoch),
-            &log.index,
-            self.batch_len,
-        )?;
+        let outcomes = evaluation.finish(as_of.unwrap_or(epoch), &log.index);
         let results = self
             .policy
             .rules
@@ -143,6 +162,57 @@ impl Audit {
         }
         Ok(report)
     }
+
+    /// Evaluates the log as it is read, on the bet that it is in time
+    /// order, as most logs are written: then it is read once and never
+    /// held. `None` when an event turns out to be out of order; the rules
+    /// have seen part of the log by then and must not be reused.
+    fn evaluate_as_read(
+        &self,
+        reader: &EventReader,
+        rules: Vec<Result<RuleInstance, String>>,
+        redactor: &mut Option<Redactor>,
+    ) -> Result<Option<(Evaluation, ReadLog)>> {
+        let attempt = Evaluation::new(rules).run(self.batch_len, |sink| {
+            let mut last = OrderCheck::default();
+            reader.read(self.skip_invalid, |event| {
+                if !last.advance(&event) {
+                    return Err(OutOfOrder.into());
+                }
+                if let Some(redactor) = redactor {
+                    redactor.observe(&event);
+                }
+                sink(event)
+            })
+        });
+        match attempt {
+            Err(e) if e.is::<OutOfOrder>() => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// Reads the whole log into the time sorter (which spills to disk past
+    /// [`Audit::sort_run_len`] events), then evaluates it in order.
+    fn evaluate_sorted(
+        &self,
+        reader: &EventReader,
+        rules: Vec<Result<RuleInstance, String>>,
+        redactor: &mut Option<Redactor>,
+    ) -> Result<(Evaluation, ReadLog)> {
+        Evaluation::new(rules).run(self.batch_len, |sink| {
+            let mut order = TimeOrder::new(self.sort_run_len);
+            let log = reader.read(self.skip_invalid, |event| {
+                if let Some(redactor) = redactor {
+                    redactor.observe(&event);
+                }
+                order.push(event)
+            })?;
+            for event in order.into_sorted()? {
+                sink(event?)?;
+            }
+            Ok(log)
+        })
+    }
 }
 
 /// What loading a rule's plugin established, whether or not it started.
@@ -152,20 +222,27 @@ struct StartedRule {
     severity: Option<Severity>,
 }
 
+impl StartedRule {
+    /// What is known of a rule before its plugin is read: where it is.
+    fn unloaded(spec: &RuleSpec) -> StartedRule {
+        StartedRule {
+            provenance: PluginProvenance {
+                source: spec.plugin.to_string(),
+                ..PluginProvenance::default()
+            },
+            description: None,
+            severity: None,
+        }
+    }
+}
+
 /// Loads, verifies and starts one rule's plugin. Failure is the rule's
 /// outcome, not the run's: the reason goes into the report.
 fn start_rule(
     runtime: &PluginRuntime,
     spec: &RuleSpec,
 ) -> (StartedRule, Result<RuleInstance, String>) {
-    let mut started = StartedRule {
-        provenance: PluginProvenance {
-            source: spec.plugin.to_string(),
-            ..PluginProvenance::default()
-        },
-        description: None,
-        severity: None,
-    };
+    let mut started = StartedRule::unloaded(spec);
     let bytes = match spec.plugin.read() {
         Ok(bytes) => bytes,
         Err(reason) => return (started, Err(reason)),
@@ -193,3 +270,16 @@ fn start_rule(
         .map_err(|e| format!("{e:#}"));
     (started, instance)
 }
+
+/// The first event out of (time, id) order, which ends an attempt to
+/// evaluate the log as it streams past.
+#[derive(Debug)]
+struct OutOfOrder;
+
+impl std::fmt::Display for OutOfOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the log is not in time order")
+    }
+}
+
+impl std::error::Error for OutOfOrder {}

@@ -4,14 +4,25 @@
 //! costs far less per event than a call each). A rule that fails (a trap,
 //! a limit, an error it returns, a finding about an event it was never
 //! sent) stops there with the reason; the others carry on unaffected.
+//!
+//! The rules run on their own threads, fed batches through short queues by
+//! whoever produces the events ([`Evaluation::run`]), so that reading and
+//! decoding the log overlaps with the sandboxes, and the sandboxes with
+//! each other.
 
-use anyhow::Result;
+use std::sync::{Arc, mpsc};
+
+use anyhow::{Result, anyhow};
 
 use crate::events::{Event, EventIndex, Timestamp};
-use crate::sandbox::{Finding, RuleInstance, to_wit};
+use crate::sandbox::{Finding, RuleInstance, WitEvent, into_wit};
 
 /// Events per `observe` call.
 pub const DEFAULT_BATCH_LEN: usize = 1_000;
+
+/// Batches the producer may run ahead of the rules: enough to smooth out
+/// uneven batches, few enough that memory stays a handful of batches.
+const QUEUE_BATCHES: usize = 4;
 
 /// What became of one rule.
 #[derive(Debug, Default)]
@@ -26,16 +37,22 @@ pub struct RuleOutcome {
 struct Slot {
     instance: Option<RuleInstance>,
     outcome: RuleOutcome,
+    /// Where each successful call's findings end in `outcome.findings`.
+    /// Event ids are checked against the input once reading has finished
+    /// (the index is still growing while the rules run); a call that named
+    /// an unknown event then fails the rule from that call on.
+    call_ends: Vec<usize>,
 }
 
 impl Slot {
     /// Keeps the findings of a successful call after checking them against
-    /// the rule's limits and the input; or retires the rule with the reason.
-    fn settle(&mut self, result: Result<Vec<Finding>>, index: &EventIndex) {
+    /// the rule's limits; or retires the rule with the reason.
+    fn settle(&mut self, result: Result<Vec<Finding>>) {
         let failure = match result {
-            Ok(findings) => match self.check(&findings, index) {
+            Ok(findings) => match self.check(&findings) {
                 Ok(()) => {
                     self.outcome.findings.extend(findings);
+                    self.call_ends.push(self.outcome.findings.len());
                     return;
                 }
                 Err(reason) => reason,
@@ -46,7 +63,7 @@ impl Slot {
         self.instance = None;
     }
 
-    fn check(&self, findings: &[Finding], index: &EventIndex) -> Result<(), String> {
+    fn check(&self, findings: &[Finding]) -> Result<(), String> {
         let limits = self
             .instance
             .as_ref()
@@ -67,66 +84,164 @@ impl Slot {
                     limits.max_message_bytes
                 ));
             }
-            if index.get(&finding.event_id).is_none() {
-                return Err(format!(
-                    "reported a finding about event `{}`, which is not in the input",
-                    finding.event_id
-                ));
-            }
         }
         Ok(())
     }
+
+    /// Fails the rule from the first call that reported a finding about an
+    /// event that is not in the input, keeping what came before it.
+    fn check_event_ids(&mut self, index: &EventIndex) {
+        let Some(bad) = self
+            .outcome
+            .findings
+            .iter()
+            .position(|finding| index.get(&finding.event_id).is_none())
+        else {
+            return;
+        };
+        let event_id = self.outcome.findings[bad].event_id.clone();
+        let kept = self
+            .call_ends
+            .iter()
+            .rev()
+            .find(|&&end| end <= bad)
+            .copied()
+            .unwrap_or(0);
+        self.outcome.findings.truncate(kept);
+        self.outcome.error = Some(format!(
+            "reported a finding about event `{event_id}`, which is not in the input"
+        ));
+    }
 }
 
-/// Runs `rules` over `events` (already in time order) and returns one
-/// outcome per rule, in the same order. A rule given as `Err` failed to
-/// load or start; its reason is carried into its outcome.
-///
-/// Errors only when reading the events fails; rule failures are outcomes.
-pub fn evaluate(
-    rules: Vec<Result<RuleInstance, String>>,
-    events: impl Iterator<Item = Result<Event>>,
-    as_of: Timestamp,
-    index: &EventIndex,
-    batch_len: usize,
-) -> Result<Vec<RuleOutcome>> {
-    let mut slots: Vec<Slot> = rules
-        .into_iter()
-        .map(|rule| match rule {
-            Ok(instance) => Slot {
-                instance: Some(instance),
-                outcome: RuleOutcome::default(),
-            },
-            Err(error) => Slot {
-                instance: None,
-                outcome: RuleOutcome {
-                    findings: Vec::new(),
-                    error: Some(error),
-                },
-            },
-        })
-        .collect();
+/// Every rule of one run, with what each has reported so far.
+pub struct Evaluation {
+    slots: Vec<Slot>,
+}
 
-    let mut batch = Vec::with_capacity(batch_len);
-    let mut events = events.peekable();
-    while events.peek().is_some() {
-        batch.clear();
-        for event in events.by_ref().take(batch_len.max(1)) {
-            batch.push(event?);
-        }
-        let wit_batch = to_wit(&batch);
-        for slot in &mut slots {
+impl Evaluation {
+    /// Starts an evaluation of `rules`. A rule given as `Err` failed to load
+    /// or start; its reason is carried into its outcome.
+    pub fn new(rules: Vec<Result<RuleInstance, String>>) -> Evaluation {
+        let slots = rules
+            .into_iter()
+            .map(|rule| match rule {
+                Ok(instance) => Slot {
+                    instance: Some(instance),
+                    outcome: RuleOutcome::default(),
+                    call_ends: Vec::new(),
+                },
+                Err(error) => Slot {
+                    instance: None,
+                    outcome: RuleOutcome {
+                        findings: Vec::new(),
+                        error: Some(error),
+                    },
+                    call_ends: Vec::new(),
+                },
+            })
+            .collect();
+        Evaluation { slots }
+    }
+
+    /// Sends one batch (already in time order) to every healthy rule.
+    pub fn observe(&mut self, batch: &[WitEvent]) {
+        for slot in &mut self.slots {
             if let Some(instance) = &mut slot.instance {
-                let result = instance.observe(&wit_batch);
-                slot.settle(result, index);
+                let result = instance.observe(batch);
+                slot.settle(result);
             }
         }
     }
-    for slot in &mut slots {
-        if let Some(instance) = &mut slot.instance {
-            let result = instance.finish(as_of);
-            slot.settle(result, index);
+
+    /// Runs `produce` on this thread and the rules on others. `produce` is
+    /// handed a sink for the events in time order; the sink batches them
+    /// `batch_len` at a time. Returns the evaluation (every batch observed)
+    /// with what `produce` returned, or `produce`'s error.
+    ///
+    /// Each rule has its own store, so rules are independent: they are
+    /// dealt out to one thread per core, and every thread sees every batch.
+    /// Which thread runs a rule changes nothing in what it reports.
+    pub fn run<T>(
+        self,
+        batch_len: usize,
+        produce: impl FnOnce(&mut dyn FnMut(Event) -> Result<()>) -> Result<T>,
+    ) -> Result<(Evaluation, T)> {
+        let batch_len = batch_len.max(1);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(self.slots.len())
+            .max(1);
+        let rule_count = self.slots.len();
+        let mut shares: Vec<Evaluation> = (0..threads)
+            .map(|_| Evaluation { slots: Vec::new() })
+            .collect();
+        for (i, slot) in self.slots.into_iter().enumerate() {
+            shares[i % threads].slots.push(slot);
         }
+        std::thread::scope(|scope| {
+            let mut senders = Vec::new();
+            let mut workers = Vec::new();
+            for mut share in shares {
+                let (sender, batches) = mpsc::sync_channel::<Arc<Vec<WitEvent>>>(QUEUE_BATCHES);
+                senders.push(sender);
+                workers.push(scope.spawn(move || {
+                    for batch in batches {
+                        share.observe(&batch);
+                    }
+                    share
+                }));
+            }
+            // A worker only stops early by panicking, which `join` below
+            // reports; until then every send succeeds.
+            let send = |batch: Vec<WitEvent>| -> Result<()> {
+                let batch = Arc::new(batch);
+                for sender in &senders {
+                    sender
+                        .send(Arc::clone(&batch))
+                        .map_err(|_| anyhow!("the rules stopped before the events ran out"))?;
+                }
+                Ok(())
+            };
+            let mut batch = Vec::with_capacity(batch_len);
+            let mut sink = |event: Event| -> Result<()> {
+                batch.push(into_wit(event));
+                if batch.len() == batch_len {
+                    send(std::mem::replace(&mut batch, Vec::with_capacity(batch_len)))?;
+                }
+                Ok(())
+            };
+            let produced = produce(&mut sink);
+            if produced.is_ok() && !batch.is_empty() {
+                send(batch)?;
+            }
+            drop(senders);
+            let mut shares = Vec::new();
+            for worker in workers {
+                let share = worker
+                    .join()
+                    .map_err(|_| anyhow!("a thread running rules panicked"))?;
+                shares.push(share.slots.into_iter());
+            }
+            // Deal the slots back in the order the rules were given.
+            let slots = (0..rule_count)
+                .map(|i| shares[i % threads].next().expect("every slot was dealt"))
+                .collect();
+            Ok((Evaluation { slots }, produced?))
+        })
     }
-    Ok(slots.into_iter().map(|slot| slot.outcome).collect())
+
+    /// Asks every healthy rule for its last findings as of `as_of`, checks
+    /// every finding names an event in `index`, and returns one outcome per
+    /// rule in the order the rules were given.
+    pub fn finish(mut self, as_of: Timestamp, index: &EventIndex) -> Vec<RuleOutcome> {
+        for slot in &mut self.slots {
+            if let Some(instance) = &mut slot.instance {
+                let result = instance.finish(as_of);
+                slot.settle(result);
+            }
+            slot.check_event_ids(index);
+        }
+        self.slots.into_iter().map(|slot| slot.outcome).collect()
+    }
 }

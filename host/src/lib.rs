@@ -2,20 +2,24 @@
 //! commitments, running each rule as a sandboxed WebAssembly component.
 //!
 //! Data flows one way, one module per stage:
-//! [`events`] (read and order) → [`sandbox`] (run plugins within limits) →
-//! [`evaluate`] (drive every rule over the events) → [`report`] (build and
+//! [`events`] (read and order) → [`sandbox`] (run plugins within limits,
+//! compiled once into the [`component_cache`]) → [`evaluate`] (drive every
+//! rule over the events, on one thread per core) → [`report`] (build and
 //! render, after [`waivers`] and, on request, [`redact`]). [`policy`] says
 //! which rules run; [`audit`] wires one run together; [`cli`] is the
-//! command line, with [`progress`] for the terminal and [`diff`] to compare
-//! two reports, and [`generate`] writes synthetic logs. For plugin authors, [`scaffold`] writes a new plugin
-//! project, [`inspect`] checks a plugin against this host, and [`cases`]
-//! runs fixture cases through the same audit.
+//! command line, with [`progress`] for the terminal, [`diff`] to compare
+//! two reports and [`merge`] to combine a sharded log's, [`validate`] to
+//! check a log with no rule, and [`generate`] to write synthetic logs. For
+//! plugin authors, [`scaffold`] writes a new plugin project, [`inspect`]
+//! checks a plugin against this host, and [`cases`] runs fixture cases
+//! through the same audit.
 
 pub mod atomic_file;
 pub mod audit;
 pub mod builtin;
 pub mod cases;
 pub mod cli;
+pub mod component_cache;
 pub mod diff;
 pub mod evaluate;
 pub mod events;
@@ -28,4 +32,5 @@ pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod scaffold;
+pub mod validate;
 pub mod waivers;

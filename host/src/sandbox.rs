@@ -23,6 +23,7 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
+use crate::component_cache::ComponentCache;
 use crate::events;
 use crate::policy::Limits;
 
@@ -48,6 +49,8 @@ pub struct PluginRuntime {
     /// runs one plugin over many cases, and compiling a large component
     /// (a Python interpreter is tens of MiB) dominates a short case.
     compiled: Mutex<HashMap<String, Component>>,
+    /// Compiled components kept on disk between runs.
+    cache: ComponentCache,
 }
 
 /// What a component declares it imports and exports, read without running it.
@@ -83,23 +86,29 @@ impl PluginRuntime {
             .context("cannot link WASI")?;
         refuse_waiting(&mut linker)?;
         Ok(PluginRuntime {
+            cache: ComponentCache::from_env(&engine),
             engine,
             linker,
             compiled: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Compiles a component, or returns the one compiled from the same bytes.
+    /// Compiles a component, or returns the one compiled from the same
+    /// bytes, by this runtime or (through the [`ComponentCache`]) an
+    /// earlier run.
     fn compile(&self, bytes: &[u8]) -> Result<Component> {
         let digest = crate::policy::sha256_hex(bytes);
-        let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(component) = compiled.get(&digest) {
-            return Ok(component.clone());
+        let known = (self.compiled.lock().unwrap_or_else(|e| e.into_inner()))
+            .get(&digest)
+            .cloned();
+        if let Some(component) = known {
+            return Ok(component);
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| anyhow!("not a valid wasm component: {e}"))?;
-        compiled.insert(digest, component.clone());
-        Ok(component)
+        // Not under the lock: rules start on several threads at once, and
+        // each compiles its own plugin.
+        let component = self.cache.component(&self.engine, &digest, bytes)?;
+        let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(compiled.entry(digest).or_insert(component).clone())
     }
 
     /// The names a component imports and exports, and what the sandbox does
@@ -309,7 +318,7 @@ impl RuleInstance {
     }
 
     /// Sends the next batch of events (already in time order).
-    pub fn observe(&mut self, batch: &[wit::Event]) -> Result<Vec<Finding>> {
+    pub fn observe(&mut self, batch: &[WitEvent]) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
         let result = self.bindings.covenant_rule_rule().evaluator().call_observe(
             &mut self.store,
@@ -380,48 +389,49 @@ fn refuse_waiting(linker: &mut Linker<Sandbox>) -> Result<()> {
     Ok(())
 }
 
-/// Converts events to the interface's records, once per batch for all rules.
-pub fn to_wit(events: &[events::Event]) -> Vec<wit::Event> {
-    events.iter().map(event_to_wit).collect()
-}
+/// An event as the interface's record, the form a batch crosses into the
+/// sandboxes in.
+pub type WitEvent = wit::Event;
 
-fn event_to_wit(event: &events::Event) -> wit::Event {
+/// Converts an event to the interface's record, moving its strings rather
+/// than copying them: the host keeps nothing of an event once it is batched.
+pub fn into_wit(event: events::Event) -> WitEvent {
     wit::Event {
-        id: event.id.clone(),
+        id: event.id,
         time: wit::Timestamp {
             seconds: event.time.seconds,
             nanos: event.time.nanos,
         },
-        action: event.action.clone(),
-        tenant: event.tenant.clone(),
-        actor: event.actor.as_ref().map(|a| wit::Actor {
-            kind: a.kind.clone(),
-            id: a.id.clone(),
+        action: event.action,
+        tenant: event.tenant,
+        actor: event.actor.map(|a| wit::Actor {
+            kind: a.kind,
+            id: a.id,
         }),
-        purpose: event.purpose.clone(),
-        scope: event.scope.clone(),
-        layer: event.layer.clone(),
-        region: event.region.clone(),
-        data: event.data.as_ref().map(|d| wit::DataItem {
-            id: d.id.clone(),
-            category: d.category.clone(),
-            tenant: d.tenant.clone(),
-            store: d.store.clone(),
-            sources: d.sources.clone(),
-            extra: attributes(&d.extra),
+        purpose: event.purpose,
+        scope: event.scope,
+        layer: event.layer,
+        region: event.region,
+        data: event.data.map(|d| wit::DataItem {
+            id: d.id,
+            category: d.category,
+            tenant: d.tenant,
+            store: d.store,
+            sources: d.sources,
+            extra: attributes(d.extra),
         }),
-        extra: attributes(&event.extra),
+        extra: attributes(event.extra),
     }
 }
 
 fn attributes(
-    extra: &std::collections::BTreeMap<String, serde_json::Value>,
+    extra: std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Vec<wit::Attribute> {
     extra
-        .iter()
+        .into_iter()
         .map(|(name, value)| wit::Attribute {
-            name: name.clone(),
             json: value.to_string(),
+            name,
         })
         .collect()
 }

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 
 use anyhow::{Context, Result};
 
-use super::Event;
+use super::{Event, Timestamp};
 
 /// Events held in memory before a sorted run is spilled to disk.
 pub const DEFAULT_RUN_LEN: usize = 100_000;
@@ -136,6 +136,30 @@ impl Ord for Head {
     }
 }
 
+/// Checks that events arrive in (time, id) order, one at a time, keeping
+/// the last key in one reused buffer: a log already in order can go
+/// straight to the rules, with no sorting.
+#[derive(Debug, Default)]
+pub struct OrderCheck {
+    time: Option<Timestamp>,
+    id: String,
+}
+
+impl OrderCheck {
+    /// Moves on to `event` if it comes after the last one; says whether it did.
+    pub fn advance(&mut self, event: &Event) -> bool {
+        if let Some(time) = self.time
+            && (event.time, event.id.as_str()) < (time, self.id.as_str())
+        {
+            return false;
+        }
+        self.time = Some(event.time);
+        self.id.clear();
+        self.id.push_str(&event.id);
+        true
+    }
+}
+
 /// Events in (time, id) order, merged from the sorted runs.
 pub struct SortedEvents {
     runs: Vec<Run>,
@@ -162,7 +186,6 @@ impl Iterator for SortedEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Timestamp;
     use std::collections::BTreeMap;
 
     fn event(id: &str, seconds: i64) -> Event {
@@ -203,6 +226,17 @@ mod tests {
                 "run_len {run_len}"
             );
         }
+    }
+
+    #[test]
+    fn order_check_accepts_ties_broken_by_id_and_refuses_going_back() {
+        let mut check = OrderCheck::default();
+        assert!(check.advance(&event("b", 1)));
+        assert!(check.advance(&event("c", 1)));
+        assert!(check.advance(&event("a", 2)));
+        assert!(!check.advance(&event("0", 2)), "same time, earlier id");
+        assert!(!check.advance(&event("z", 1)), "earlier time");
+        assert!(check.advance(&event("b", 2)), "a refusal does not move the check");
     }
 
     #[test]

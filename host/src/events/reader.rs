@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
-use super::{Event, Timestamp, parse_event};
+use super::{Event, Timestamp, parse_event, parse_event_text};
 
 /// One source of events, after directories have been expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,6 +251,11 @@ impl EventReader {
         self
     }
 
+    /// Whether the inputs can be read again: false when one is standard input.
+    pub fn rereadable(&self) -> bool {
+        !self.inputs.contains(&Input::Stdin)
+    }
+
     /// The bytes there are to read, when every input is a file.
     fn total_bytes(&self) -> Option<u64> {
         self.inputs
@@ -272,7 +277,7 @@ impl EventReader {
     /// [`ReadLog::rejected`] and reading goes on. Nothing is dropped
     /// silently either way.
     pub fn read(
-        self,
+        &self,
         skip_invalid: bool,
         mut sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<ReadLog> {
@@ -474,9 +479,7 @@ fn read_json_lines<R: BufRead>(
 
 /// One line's text as an event, or why it is not one.
 fn parse_record(text: &str) -> Result<Event, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
-    parse_event(value).map_err(|e| e.to_string())
+    parse_event_text(text).map_err(|e| e.to_string())
 }
 
 /// Consumes input up to and including the next newline, without holding it.

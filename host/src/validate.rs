@@ -1,0 +1,118 @@
+//! `covenant validate`: reading logs exactly as a report does, with no rule.
+//!
+//! It answers the questions to ask of a log before an audit: will it be
+//! accepted, how many events does it hold over what span, and is it in
+//! time order (so a report streams it once) or not (so a report sorts it).
+
+use std::fmt;
+
+use anyhow::Result;
+
+use crate::events::{EventReader, OrderCheck, ReadLog, Timestamp};
+
+/// What reading a log showed.
+#[derive(Debug)]
+pub struct LogCheck {
+    /// The read itself: inputs, the index of events, and rejected records.
+    pub log: ReadLog,
+    /// The earliest event's time, if any event was read.
+    pub earliest: Option<Timestamp>,
+    /// Whether every event came after the one before it in (time, id).
+    pub in_order: bool,
+}
+
+impl LogCheck {
+    /// Reads every input. A record that is not a valid event is an error
+    /// naming where and why, unless `skip_invalid`: then it is listed.
+    pub fn read(reader: &EventReader, skip_invalid: bool) -> Result<LogCheck> {
+        let mut order = OrderCheck::default();
+        let mut in_order = true;
+        let mut earliest: Option<Timestamp> = None;
+        let log = reader.read(skip_invalid, |event| {
+            earliest = Some(earliest.map_or(event.time, |t| t.min(event.time)));
+            in_order = in_order && order.advance(&event);
+            Ok(())
+        })?;
+        Ok(LogCheck {
+            log,
+            earliest,
+            in_order,
+        })
+    }
+
+    /// Whether every record was a valid event.
+    pub fn is_valid(&self) -> bool {
+        self.log.rejected.is_empty()
+    }
+}
+
+/// The rejected records, one per line, then a one-line summary.
+impl fmt::Display for LogCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for rejection in &self.log.rejected {
+            writeln!(f, "{}: {}", rejection.location, rejection.reason)?;
+        }
+        let inputs = self.log.inputs.len();
+        write!(
+            f,
+            "{} events in {inputs} input{}",
+            self.log.index.len(),
+            if inputs == 1 { "" } else { "s" }
+        )?;
+        if let (Some(earliest), Some(latest)) = (self.earliest, self.log.index.latest()) {
+            write!(f, ", {earliest} to {latest}, ")?;
+            f.write_str(match self.in_order {
+                true => "in time order: a report reads it once, as it streams",
+                false => {
+                    "not in time order: a report sorts it first, which costs a second read and temporary files"
+                }
+            })?;
+        }
+        if !self.is_valid() {
+            write!(f, "; {} invalid records", self.log.rejected.len())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(lines: &[&str], skip_invalid: bool) -> Result<LogCheck> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        LogCheck::read(&EventReader::from_paths(&[path])?, skip_invalid)
+    }
+
+    const A: &str = r#"{"id":"a","time":"2026-01-01T00:00:00Z","action":"store"}"#;
+    const B: &str = r#"{"id":"b","time":"2026-01-02T00:00:00Z","action":"store"}"#;
+
+    #[test]
+    fn says_whether_the_log_is_in_time_order() {
+        let sorted = check(&[A, B], false).unwrap();
+        assert!(sorted.in_order && sorted.is_valid());
+        assert!(
+            sorted.to_string().ends_with(
+                "2 events in 1 input, 2026-01-01T00:00:00Z to 2026-01-02T00:00:00Z, in time order: a report reads it once, as it streams"
+            ),
+            "{sorted}"
+        );
+        let unsorted = check(&[B, A], false).unwrap();
+        assert!(!unsorted.in_order);
+        assert_eq!(unsorted.earliest, sorted.earliest);
+    }
+
+    #[test]
+    fn lists_invalid_records_under_skip_invalid_and_stops_without() {
+        let checked = check(&[A, "{", B, A], true).unwrap();
+        assert!(!checked.is_valid());
+        let text = checked.to_string();
+        assert!(text.contains("log.jsonl:2: malformed JSON"), "{text}");
+        assert!(text.contains("log.jsonl:4: field `id`: duplicate event id `a` (first seen at line 1)"), "{text}");
+        assert!(text.ends_with("; 2 invalid records"), "{text}");
+        let error = check(&[A, "{"], false).unwrap_err().to_string();
+        assert!(error.contains("log.jsonl:2: malformed JSON"), "{error}");
+    }
+}
