@@ -8,11 +8,11 @@
 //! render, after [`waivers`] and, on request, [`redact`]). [`policy`] says
 //! which rules run; [`audit`] wires one run together; [`cli`] is the
 //! command line, with [`progress`] for the terminal, [`diff`] to compare
-//! two reports and [`merge`] to combine a sharded log's, [`validate`] to
-//! check a log with no rule, and [`generate`] to write synthetic logs. For
-//! plugin authors, [`scaffold`] writes a new plugin project, [`inspect`]
-//! checks a plugin against this host, and [`cases`] runs fixture cases
-//! through the same audit.
+//! two reports, [`split`] to shard a log by tenant and [`merge`] to combine
+//! the shards' reports, [`validate`] to check a log with no rule, and
+//! [`generate`] to write synthetic logs. For plugin authors, [`scaffold`]
+//! writes a new plugin project, [`inspect`] checks a plugin against this
+//! host, and [`cases`] runs fixture cases through the same audit.
 
 pub mod atomic_file;
 pub mod audit;
@@ -32,5 +32,6 @@ pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod scaffold;
+pub mod split;
 pub mod validate;
 pub mod waivers;

@@ -1,126 +1,30 @@
-//! `covenant merge`: the reports of a log's tenant shards merge into the
-//! report of one run over the whole log, and parts that cannot be merged
-//! are refused.
+//! `covenant split` and `covenant merge`: a log split into tenant shards,
+//! each reported on alone, merges into the report of one run over the
+//! whole log; a split is deterministic and refuses what it cannot split,
+//! and parts that cannot be merged are refused.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use covenant::events::Timestamp;
 use covenant_e2e::{arg, run_cli};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const AS_OF: &str = "2026-03-01T00:00:00Z";
 const SHARDS: usize = 3;
 
-/// The event fields sharding looks at.
-struct Event {
-    id: String,
-    /// The shard key: the event's tenant, else its data's (the tenant a
-    /// finding is filed under).
-    key: String,
-    data_id: Option<String>,
-    tag: Option<String>,
-    derive_sources: Vec<String>,
-}
-
-fn parse(line: &str) -> (Value, Event) {
-    let value: Value = serde_json::from_str(line).unwrap();
-    let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
-    let data = &value["data"];
-    let event = Event {
-        id: value["id"].as_str().unwrap().to_string(),
-        key: text(&value["tenant"])
-            .or_else(|| text(&data["tenant"]))
-            .unwrap_or_default(),
-        data_id: text(&data["id"]),
-        tag: text(&data["tenant"]),
-        derive_sources: if value["action"] == "derive" {
-            data["sources"]
-                .as_array()
-                .map(|s| s.iter().filter_map(text).collect())
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        },
-    };
-    (value, event)
-}
-
-/// Splits a log that is in time order into one file per shard, by tenant,
-/// and writes `lineage.jsonl`: for each `derive` whose source's latest tag
-/// was set by an event of another tenant, a record restating that tag, at
-/// that event's time (see the README, "Sharding a large log").
+/// Splits `log` with `covenant split` into `dir/shards/`: the shard files,
+/// the shared lineage file and its number of records.
 fn split(log: &Path, dir: &Path) -> (Vec<PathBuf>, PathBuf, usize) {
-    let text = std::fs::read_to_string(log).unwrap();
-    let shards: Vec<PathBuf> = (0..SHARDS)
-        .map(|i| dir.join(format!("shard-{i}.jsonl")))
+    let out = dir.join("shards");
+    let shards = SHARDS.to_string();
+    let args = ["split", "--shards", &shards, "--dir", arg(&out), arg(log)];
+    assert_eq!(run_cli(&args), 0);
+    let paths = (0..SHARDS)
+        .map(|i| out.join(format!("shard-{i}.jsonl")))
         .collect();
-    let mut files: Vec<_> = shards
-        .iter()
-        .map(|p| std::io::BufWriter::new(std::fs::File::create(p).unwrap()))
-        .collect();
-    let mut shard_of: HashMap<String, usize> = HashMap::new();
-    // Each data item's latest tag: the event that set it, its time, the tag
-    // and that event's shard key.
-    let mut latest: HashMap<String, (String, Value, String, String)> = HashMap::new();
-    let mut lineage: BTreeMap<String, Value> = BTreeMap::new();
-    let mut last_time = Timestamp {
-        seconds: 0,
-        nanos: 0,
-    };
-    for line in text.lines() {
-        let (value, event) = parse(line);
-        // The generator writes in time order (ids rise with time), which is
-        // the order rules see; lineage is computed in that order.
-        let time = Timestamp::parse_rfc3339(value["time"].as_str().unwrap()).unwrap();
-        assert!(
-            time >= last_time,
-            "the log is not in time order at {}",
-            event.id
-        );
-        last_time = time;
-        for source in &event.derive_sources {
-            if let Some((id, time, tag, key)) = latest.get(source)
-                && *key != event.key
-            {
-                lineage.entry(id.clone()).or_insert_with(|| {
-                    json!({"id": format!("{id}#lineage"), "time": time, "action": "lineage",
-                           "tenant": tag, "data": {"id": source, "tenant": tag}})
-                });
-            }
-        }
-        if let (Some(data_id), Some(tag)) = (&event.data_id, &event.tag) {
-            latest.insert(
-                data_id.clone(),
-                (
-                    event.id.clone(),
-                    value["time"].clone(),
-                    tag.clone(),
-                    event.key.clone(),
-                ),
-            );
-        }
-        let next = shard_of.len() % SHARDS;
-        let shard = *shard_of.entry(event.key.clone()).or_insert(next);
-        writeln!(files[shard], "{line}").unwrap();
-    }
-    for file in &mut files {
-        file.flush().unwrap();
-    }
-    // Records in time order, so that the file reads like any log.
-    let mut records: Vec<&Value> = lineage.values().collect();
-    records.sort_by_key(|r| {
-        let time = Timestamp::parse_rfc3339(r["time"].as_str().unwrap()).unwrap();
-        (time, r["id"].to_string())
-    });
-    let lineage_path = dir.join("lineage.jsonl");
-    let mut out = String::new();
-    for record in &records {
-        out.push_str(&format!("{record}\n"));
-    }
-    std::fs::write(&lineage_path, out).unwrap();
-    (shards, lineage_path, records.len())
+    let lineage = out.join("lineage.jsonl");
+    let records = std::fs::read_to_string(&lineage).unwrap().lines().count();
+    (paths, lineage, records)
 }
 
 fn report(dir: &Path, name: &str, inputs: &[&Path], as_of: &str) -> PathBuf {
@@ -367,4 +271,113 @@ fn parts_that_cannot_be_merged_are_refused() {
         error.contains("were made under different policies"),
         "{error}"
     );
+}
+
+fn generated(dir: &Path, events: &str, tenants: &str) -> PathBuf {
+    let log = dir.join("whole.jsonl");
+    let args = [
+        "generate",
+        "--events",
+        events,
+        "--tenants",
+        tenants,
+        "-o",
+        arg(&log),
+    ];
+    assert_eq!(run_cli(&args), 0);
+    log
+}
+
+/// The same log always splits into the same bytes, whatever the order of
+/// its lines, and every event lands in exactly one shard, with all of its
+/// tenant's events.
+#[test]
+fn a_split_is_deterministic_and_puts_every_event_in_one_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let whole = generated(dir, "2000", "7");
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let reversed = dir.join("reversed.jsonl");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.reverse();
+    std::fs::write(&reversed, lines.join("\n")).unwrap();
+
+    let names: Vec<String> = (0..SHARDS)
+        .map(|i| format!("shard-{i}.jsonl"))
+        .chain(["lineage.jsonl".to_string()])
+        .collect();
+    let bytes = |log: &Path, out: &str| -> Vec<Vec<u8>> {
+        let out = dir.join(out);
+        let args = ["split", "--shards", "3", "--dir", arg(&out), arg(log)];
+        assert_eq!(run_cli(&args), 0);
+        names
+            .iter()
+            .map(|n| std::fs::read(out.join(n)).unwrap())
+            .collect()
+    };
+    let first = bytes(&whole, "first");
+    assert_eq!(first, bytes(&whole, "again"), "same log, same bytes");
+    assert_eq!(first, bytes(&reversed, "reversed"), "any order, same bytes");
+
+    let tenant = |event: &Value| {
+        event["tenant"]
+            .as_str()
+            .or(event["data"]["tenant"].as_str())
+            .map(str::to_string)
+    };
+    let mut shard_of_id = BTreeMap::new();
+    let mut shards_of_tenant: BTreeMap<Option<String>, BTreeSet<usize>> = BTreeMap::new();
+    for (shard, content) in first[..SHARDS].iter().enumerate() {
+        for line in std::str::from_utf8(content).unwrap().lines() {
+            let event: Value = serde_json::from_str(line).unwrap();
+            let id = event["id"].as_str().unwrap().to_string();
+            assert!(
+                shard_of_id.insert(id, shard).is_none(),
+                "{line} in two shards"
+            );
+            shards_of_tenant
+                .entry(tenant(&event))
+                .or_default()
+                .insert(shard);
+        }
+    }
+    let ids: BTreeSet<String> = lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(shard_of_id.keys().cloned().collect::<BTreeSet<_>>(), ids);
+    assert!(
+        shards_of_tenant.values().all(|s| s.len() == 1),
+        "{shards_of_tenant:?}"
+    );
+    let used: BTreeSet<usize> = shard_of_id.values().copied().collect();
+    assert_eq!(used.len(), SHARDS, "7 tenants spread over every shard");
+}
+
+/// Zero shards, a bad log and an unknown file are refused with exit code 2,
+/// and nothing is written.
+#[test]
+fn a_split_refuses_what_it_cannot_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let whole = generated(dir, "100", "3");
+    let out = dir.join("out");
+    let split = |shards: &str, log: &Path| {
+        run_cli(&["split", "--shards", shards, "--dir", arg(&out), arg(log)])
+    };
+    assert_eq!(split("0", &whole), 2);
+    let bad = dir.join("bad.jsonl");
+    let mut text = std::fs::read_to_string(&whole).unwrap();
+    text.push_str("{\"id\": \"late\", \"time\": \"yesterday\", \"action\": \"store\"}\n");
+    std::fs::write(&bad, text).unwrap();
+    assert_eq!(split("2", &bad), 2);
+    assert_eq!(split("2", &dir.join("missing.jsonl")), 2);
+    let written = std::fs::read_dir(&out).map_or(0, |entries| entries.count());
+    assert_eq!(written, 0, "nothing is written");
+    assert_eq!(split("2", &whole), 0);
 }
