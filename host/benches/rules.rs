@@ -1,0 +1,326 @@
+//! The cost of the sandbox, as a ratio: each built-in rule's own logic
+//! compiled natively, against the same rule as the embedded WebAssembly
+//! component, over the same in-memory events (issue #5).
+//!
+//! For each rule alone, for the four foundation rules together
+//! (segregation, ai-training-consent, advertising-ban, retention) and for
+//! all ten, over a generated log (10^5 events, 1,000 tenants, seed 1,
+//! violation rate 0.001) that is read and time-ordered once, up front:
+//!
+//! - `native` calls the rule crate's [`covenant_sdk::Rule`] impl directly
+//!   (through [`covenant_sdk::testing::evaluate`]) on SDK events converted
+//!   once, outside the timing: the rule's logic with no boundary at all.
+//! - `wasm` starts the built-in component (compiled once, outside the
+//!   timing) and drives it as the host does: the events are converted with
+//!   [`into_wit`] in batches of [`DEFAULT_BATCH_LEN`] (inside the timing,
+//!   once per batch for all the rules, as the host does), each batch is
+//!   sent to every rule's `observe`, then `finish`. `into_wit` consumes
+//!   the host's events, so each iteration gets a copy of them made outside
+//!   the timing.
+//! - `conversion/into_wit` times that conversion alone, the part of `wasm`
+//!   that is host-side work rather than the call into the guest.
+//!
+//! Both sides include building the rule from its configuration (for
+//! `wasm`, instantiating the component too), so that each iteration is one
+//! whole evaluation. Reading and parsing are not measured here: that is
+//! the `read` bench. Everything runs on one thread, so the ratio is of CPU
+//! work, not of how well the host overlaps reading with the rules. Every
+//! rule gets its configuration from the default policy, and the native and
+//! wasm runs are checked, once, to report the same number of findings per
+//! rule, so both sides do identical work. Throughput is in events per
+//! second.
+//!
+//!   cargo bench -p covenant --bench rules
+//!   cargo bench -p covenant --bench rules -- --test     # one quick pass (CI)
+
+use std::hint::black_box;
+use std::io::Write;
+
+use covenant::evaluate::DEFAULT_BATCH_LEN;
+use covenant::events::{DEFAULT_RUN_LEN, Event, EventReader, TimeOrder, Timestamp};
+use covenant::generate::{LogSpec, generate};
+use covenant::policy::{PluginRef, Policy};
+use covenant::sandbox::{PluginRuntime, RulePlugin, WitEvent, into_wit};
+use covenant_sdk::testing;
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+
+/// The allocator the `covenant` binary uses, so the numbers are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Events in the benchmark's log, as in the `read` bench.
+const EVENTS: u64 = 100_000;
+
+/// A rule run natively on the whole log: configuration (JSON), events,
+/// `as_of` (RFC 3339), as [`testing::evaluate`] takes them.
+type NativeRun =
+    fn(&str, &[covenant_sdk::Event], &str) -> Result<Vec<covenant_sdk::Finding>, String>;
+
+/// Every built-in rule by its plugin name, in the default policy's order,
+/// with its crate's native entry point.
+const RULES: [(&str, NativeRun); 10] = [
+    (
+        "segregation",
+        testing::evaluate::<covenant_rule_segregation::Segregation>,
+    ),
+    (
+        "ai-training-consent",
+        testing::evaluate::<covenant_rule_ai_training_consent::AiTrainingConsent>,
+    ),
+    (
+        "advertising-ban",
+        testing::evaluate::<covenant_rule_advertising_ban::AdvertisingBan>,
+    ),
+    (
+        "retention",
+        testing::evaluate::<covenant_rule_retention::Retention>,
+    ),
+    (
+        "personnel-access",
+        testing::evaluate::<covenant_rule_personnel_access::PersonnelAccess>,
+    ),
+    (
+        "collection-opt-out",
+        testing::evaluate::<covenant_rule_collection_opt_out::CollectionOptOut>,
+    ),
+    (
+        "data-residency",
+        testing::evaluate::<covenant_rule_data_residency::DataResidency>,
+    ),
+    (
+        "xdr-sharing",
+        testing::evaluate::<covenant_rule_xdr_sharing::XdrSharing>,
+    ),
+    (
+        "resource-graph-inactivity",
+        testing::evaluate::<covenant_rule_resource_graph_inactivity::ResourceGraphInactivity>,
+    ),
+    (
+        "service-retirement",
+        testing::evaluate::<covenant_rule_service_retirement::ServiceRetirement>,
+    ),
+];
+
+/// The foundation rules that issue #5's targets are stated for.
+const FOUR: [&str; 4] = [
+    "segregation",
+    "ai-training-consent",
+    "advertising-ban",
+    "retention",
+];
+
+/// One built-in rule, ready to run either way.
+struct BenchRule {
+    name: &'static str,
+    native: NativeRun,
+    /// The default policy's configuration for it, as JSON text.
+    config: String,
+    plugin: RulePlugin,
+}
+
+/// The events, in the host's form and the SDK's, and the report's time.
+struct Log {
+    events: Vec<Event>,
+    sdk_events: Vec<covenant_sdk::Event>,
+    /// The latest event's time, which `covenant report` finishes at.
+    as_of: Timestamp,
+}
+
+/// Generates the log and reads and orders it as `covenant report` does.
+fn load_log() -> Log {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generated.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let spec = LogSpec {
+        events: EVENTS,
+        tenants: 1_000,
+        seed: 1,
+        violation_rate: 0.001,
+    };
+    generate(&spec, &mut file).unwrap();
+    file.flush().unwrap();
+    drop(file);
+    let mut order = TimeOrder::new(DEFAULT_RUN_LEN);
+    let read = EventReader::from_paths(&[path])
+        .unwrap()
+        .read(false, |event| order.push(event))
+        .unwrap();
+    let events: Vec<Event> = order.into_sorted().unwrap().map(Result::unwrap).collect();
+    Log {
+        sdk_events: events.iter().map(to_sdk).collect(),
+        as_of: read.index.latest().unwrap(),
+        events,
+    }
+}
+
+/// The SDK's form of a host event: what a rule sees in the guest.
+fn to_sdk(event: &Event) -> covenant_sdk::Event {
+    let attributes = |extra: &std::collections::BTreeMap<String, serde_json::Value>| {
+        extra
+            .iter()
+            .map(|(name, value)| covenant_sdk::Attribute {
+                name: name.clone(),
+                json: value.to_string(),
+            })
+            .collect()
+    };
+    covenant_sdk::Event {
+        id: event.id.clone(),
+        time: covenant_sdk::Timestamp {
+            seconds: event.time.seconds,
+            nanos: event.time.nanos,
+        },
+        action: event.action.clone(),
+        tenant: event.tenant.clone(),
+        actor: event.actor.as_ref().map(|a| covenant_sdk::Actor {
+            kind: a.kind.clone(),
+            id: a.id.clone(),
+        }),
+        purpose: event.purpose.clone(),
+        scope: event.scope.clone(),
+        layer: event.layer.clone(),
+        region: event.region.clone(),
+        data: event.data.as_ref().map(|d| covenant_sdk::DataItem {
+            id: d.id.clone(),
+            category: d.category.clone(),
+            tenant: d.tenant.clone(),
+            store: d.store.clone(),
+            sources: d.sources.clone(),
+            extra: attributes(&d.extra),
+        }),
+        extra: attributes(&event.extra),
+    }
+}
+
+/// Every built-in rule with the default policy's configuration and
+/// limits, its component compiled.
+fn load_rules(runtime: &PluginRuntime) -> Vec<BenchRule> {
+    let policy = Policy::builtin().unwrap();
+    RULES
+        .iter()
+        .map(|&(name, native)| {
+            let spec = policy
+                .rules
+                .iter()
+                .find(|spec| spec.plugin == PluginRef::Builtin(name.to_string()))
+                .unwrap_or_else(|| panic!("the default policy has no builtin:{name}"));
+            let bytes = spec.plugin.read().unwrap();
+            BenchRule {
+                name,
+                native,
+                config: spec.config.to_string(),
+                plugin: runtime.load(&bytes, spec.limits).unwrap(),
+            }
+        })
+        .collect()
+}
+
+/// Runs `rules` natively, one after another over the whole log; returns
+/// the number of findings.
+fn run_native(rules: &[&BenchRule], log: &Log, as_of: &str) -> usize {
+    rules
+        .iter()
+        .map(|rule| {
+            (rule.native)(&rule.config, &log.sdk_events, as_of)
+                .unwrap()
+                .len()
+        })
+        .sum()
+}
+
+/// The events as the host sends them to the sandboxes: converted a batch
+/// at a time.
+fn wit_batches(events: Vec<Event>) -> impl Iterator<Item = Vec<WitEvent>> {
+    let mut events = events.into_iter();
+    std::iter::from_fn(move || {
+        let batch: Vec<WitEvent> = events
+            .by_ref()
+            .take(DEFAULT_BATCH_LEN)
+            .map(into_wit)
+            .collect();
+        (!batch.is_empty()).then_some(batch)
+    })
+}
+
+/// Runs `rules` in their sandboxes as the host does: each batch converted
+/// once and sent to every rule, then `finish` at `as_of`; returns the
+/// number of findings.
+fn run_wasm(rules: &[&BenchRule], events: Vec<Event>, as_of: Timestamp) -> usize {
+    let mut instances: Vec<_> = rules
+        .iter()
+        .map(|rule| rule.plugin.start(&rule.config).unwrap())
+        .collect();
+    let mut findings = 0;
+    for batch in wit_batches(events) {
+        for instance in &mut instances {
+            findings += instance.observe(&batch).unwrap().len();
+        }
+    }
+    for instance in &mut instances {
+        findings += instance.finish(as_of).unwrap().len();
+    }
+    findings
+}
+
+fn native_against_wasm(c: &mut Criterion) {
+    let log = load_log();
+    let as_of = log.as_of.to_rfc3339();
+    let runtime = PluginRuntime::new().unwrap();
+    let rules = load_rules(&runtime);
+
+    for rule in &rules {
+        let native = run_native(&[rule], &log, &as_of);
+        let wasm = run_wasm(&[rule], log.events.clone(), log.as_of);
+        assert_eq!(
+            native, wasm,
+            "{}: native and wasm disagree on the findings",
+            rule.name
+        );
+        eprintln!("{}: {native} findings", rule.name);
+    }
+
+    let mut selections: Vec<(String, Vec<&BenchRule>)> = rules
+        .iter()
+        .map(|rule| (rule.name.to_string(), vec![rule]))
+        .collect();
+    selections.push((
+        "the four".to_string(),
+        rules.iter().filter(|r| FOUR.contains(&r.name)).collect(),
+    ));
+    selections.push(("all ten".to_string(), rules.iter().collect()));
+
+    for (name, selected) in &selections {
+        let mut group = c.benchmark_group(format!("rules/{name}"));
+        group.sample_size(10);
+        group.sampling_mode(SamplingMode::Flat);
+        group.warm_up_time(std::time::Duration::from_secs(1));
+        group.measurement_time(std::time::Duration::from_secs(3));
+        group.throughput(Throughput::Elements(EVENTS));
+        group.bench_function("native", |b| {
+            b.iter(|| black_box(run_native(selected, &log, &as_of)))
+        });
+        group.bench_function("wasm", |b| {
+            b.iter_batched(
+                || log.events.clone(),
+                |events| run_wasm(selected, events, log.as_of),
+                BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
+
+    let mut group = c.benchmark_group("conversion");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(EVENTS));
+    group.bench_function("into_wit", |b| {
+        b.iter_batched(
+            || log.events.clone(),
+            |events| wit_batches(events).for_each(drop),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, native_against_wasm);
+criterion_main!(benches);
