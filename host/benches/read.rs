@@ -5,33 +5,16 @@
 //!
 //!   cargo bench -p covenant --bench read
 
-use std::io::Write;
-
 use covenant::events::{DEFAULT_RUN_LEN, EventReader, TimeOrder};
-use covenant::generate::{LogSpec, generate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// The allocator the `covenant` binary uses, so the numbers are its.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod support;
 
-/// Events in the benchmark's log: enough for steady state, small enough
-/// for criterion's repeated samples.
-const EVENTS: u64 = 100_000;
+use support::EVENTS;
 
 fn parse_only(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("generated.jsonl");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let spec = LogSpec {
-        events: EVENTS,
-        tenants: 1_000,
-        seed: 1,
-        violation_rate: 0.001,
-    };
-    generate(&spec, &mut file).unwrap();
-    file.flush().unwrap();
-    drop(file);
+    let path = support::generated_log(dir.path());
     let bytes = std::fs::metadata(&path).unwrap().len();
 
     let mut group = c.benchmark_group("parse-only");

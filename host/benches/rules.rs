@@ -34,22 +34,17 @@
 //!   cargo bench -p covenant --bench rules -- --test     # one quick pass (CI)
 
 use std::hint::black_box;
-use std::io::Write;
 
 use covenant::evaluate::DEFAULT_BATCH_LEN;
 use covenant::events::{DEFAULT_RUN_LEN, Event, EventReader, TimeOrder, Timestamp};
-use covenant::generate::{LogSpec, generate};
 use covenant::policy::{PluginRef, Policy};
 use covenant::sandbox::{PluginRuntime, RulePlugin, WitEvent, into_wit};
 use covenant_sdk::testing;
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
-/// The allocator the `covenant` binary uses, so the numbers are its.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod support;
 
-/// Events in the benchmark's log, as in the `read` bench.
-const EVENTS: u64 = 100_000;
+use support::EVENTS;
 
 /// A rule run natively on the whole log: configuration (JSON), events,
 /// `as_of` (RFC 3339), as [`testing::evaluate`] takes them.
@@ -129,17 +124,7 @@ struct Log {
 /// Generates the log and reads and orders it as `covenant report` does.
 fn load_log() -> Log {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("generated.jsonl");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let spec = LogSpec {
-        events: EVENTS,
-        tenants: 1_000,
-        seed: 1,
-        violation_rate: 0.001,
-    };
-    generate(&spec, &mut file).unwrap();
-    file.flush().unwrap();
-    drop(file);
+    let path = support::generated_log(dir.path());
     let mut order = TimeOrder::new(DEFAULT_RUN_LEN);
     let read = EventReader::from_paths(&[path])
         .unwrap()

@@ -9,7 +9,9 @@ use anyhow::{Result, bail};
 use std::collections::HashSet;
 
 use crate::evaluate::{DEFAULT_BATCH_LEN, Evaluation};
-use crate::events::{EventReader, OrderCheck, ReadLog, ReadProgress, TimeOrder, Timestamp};
+use crate::events::{
+    EventReader, OrderCheck, OutOfOrder, ReadLog, ReadProgress, TimeOrder, Timestamp,
+};
 use crate::policy::{Policy, RuleSpec, Severity};
 use crate::redact::Redactor;
 use crate::report::{PluginProvenance, Report, RuleResult};
@@ -270,16 +272,3 @@ fn start_rule(
         .map_err(|e| format!("{e:#}"));
     (started, instance)
 }
-
-/// The first event out of (time, id) order, which ends an attempt to
-/// evaluate the log as it streams past.
-#[derive(Debug)]
-struct OutOfOrder;
-
-impl std::fmt::Display for OutOfOrder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the log is not in time order")
-    }
-}
-
-impl std::error::Error for OutOfOrder {}

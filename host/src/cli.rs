@@ -115,21 +115,8 @@ struct MergeArgs {
     #[arg(required = true, value_name = "PART")]
     parts: Vec<PathBuf>,
 
-    /// Output format for every output; as for `report`.
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-
-    /// Write the merged report to FILE; repeatable, as for `report`.
-    #[arg(short, long, value_name = "FILE")]
-    output: Vec<PathBuf>,
-
-    /// The lowest severity of open finding that makes the exit code 1.
-    #[arg(long, value_enum, value_name = "LEVEL", default_value = "info")]
-    fail_on: Severity,
-
-    /// Colour in text output, as for `report`.
-    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
-    color: ColorChoice,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -207,6 +194,35 @@ struct ReportArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     as_of: Option<Timestamp>,
 
+    #[command(flatten)]
+    out: OutputArgs,
+
+    /// A TOML file of `[[waiver]]` entries, in force alongside the policy's
+    /// own; repeatable.
+    #[arg(long, value_name = "FILE")]
+    waivers: Vec<PathBuf>,
+
+    /// Replace the values of the policy's `[redact] fields` with stable
+    /// hashes in every output. Set COVENANT_REDACT_KEY to key the hashes,
+    /// so that nobody without the key can confirm a guessed identifier.
+    #[arg(long)]
+    redact: bool,
+
+    /// Do not stop at records that are not valid events: list each one,
+    /// with where it is and why, in the report, and check the rest.
+    #[arg(long)]
+    skip_invalid: bool,
+
+    /// Never show the progress bar (shown on standard error only when it
+    /// is a terminal).
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Where a report goes and what exit code it gives: shared by `report`
+/// and `merge`, whose outputs are the same.
+#[derive(Debug, clap::Args)]
+struct OutputArgs {
     /// Output format for every output. Without it, each `-o` file's
     /// extension decides (`.txt`, `.json`, `.md`, `.html`, `.sarif`, `.csv`,
     /// `.xml` for JUnit) and standard output gets text.
@@ -225,31 +241,10 @@ struct ReportArgs {
     #[arg(long, value_enum, value_name = "LEVEL", default_value = "info")]
     fail_on: Severity,
 
-    /// A TOML file of `[[waiver]]` entries, in force alongside the policy's
-    /// own; repeatable.
-    #[arg(long, value_name = "FILE")]
-    waivers: Vec<PathBuf>,
-
-    /// Replace the values of the policy's `[redact] fields` with stable
-    /// hashes in every output. Set COVENANT_REDACT_KEY to key the hashes,
-    /// so that nobody without the key can confirm a guessed identifier.
-    #[arg(long)]
-    redact: bool,
-
-    /// Do not stop at records that are not valid events: list each one,
-    /// with where it is and why, in the report, and check the rest.
-    #[arg(long)]
-    skip_invalid: bool,
-
     /// Colour in text output: `auto` colours only a terminal (and honours
     /// NO_COLOR).
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     color: ColorChoice,
-
-    /// Never show the progress bar (shown on standard error only when it
-    /// is a terminal).
-    #[arg(long)]
-    quiet: bool,
 }
 
 /// When to colour text output.
@@ -301,10 +296,10 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Validate(args) => validate(args),
         Command::Split(args) => split(args),
         Command::Merge(args) => {
-            let outputs = outputs(&args.output, args.format)?;
+            let outputs = outputs(&args.out.output, args.out.format)?;
             let report = crate::merge::merge(&args.parts)?;
-            write_report(&report, &outputs, args.color)?;
-            Ok(exit_code(&report, args.fail_on))
+            write_report(&report, &outputs, args.out.color)?;
+            Ok(exit_code(&report, args.out.fail_on))
         }
         Command::Coverage(args) => {
             let policy = load_policy(args.policy.as_deref())?;
@@ -425,7 +420,7 @@ pub fn coverage(policy: &Policy) -> String {
 fn report(args: ReportArgs) -> Result<u8> {
     // Every output's format is settled before any work, so a typo in a
     // file name costs nothing.
-    let outputs = outputs(&args.output, args.format)?;
+    let outputs = outputs(&args.out.output, args.out.format)?;
     let policy = load_policy(args.policy.as_deref())?;
     let mut audit = Audit::new(policy, args.events);
     audit.as_of = args.as_of;
@@ -447,8 +442,8 @@ fn report(args: ReportArgs) -> Result<u8> {
         audit.run()?
     };
 
-    write_report(&report, &outputs, args.color)?;
-    Ok(exit_code(&report, args.fail_on))
+    write_report(&report, &outputs, args.out.color)?;
+    Ok(exit_code(&report, args.out.fail_on))
 }
 
 /// Writes `report` to every output; when all are files, the verdict goes

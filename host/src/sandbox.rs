@@ -424,9 +424,7 @@ pub fn into_wit(event: events::Event) -> WitEvent {
     }
 }
 
-fn attributes(
-    extra: std::collections::BTreeMap<String, serde_json::Value>,
-) -> Vec<wit::Attribute> {
+fn attributes(extra: std::collections::BTreeMap<String, serde_json::Value>) -> Vec<wit::Attribute> {
     extra
         .into_iter()
         .map(|(name, value)| wit::Attribute {

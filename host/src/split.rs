@@ -25,7 +25,8 @@ use serde_json::Value;
 
 use crate::atomic_file::write_atomically_with;
 use crate::events::{
-    DEFAULT_RUN_LEN, DataItem, Event, EventIndex, EventReader, OrderCheck, TimeOrder, Timestamp,
+    DEFAULT_RUN_LEN, DataItem, Event, EventIndex, EventReader, OrderCheck, OutOfOrder, TimeOrder,
+    Timestamp,
 };
 
 /// The most shards one split writes: each is a file open while splitting.
@@ -165,19 +166,6 @@ fn write_all_atomically<T>(
     });
     result.map_err(|e| failure.unwrap_or(e))
 }
-
-/// The first event out of (time, id) order, which ends the attempt to
-/// split the log as it streams past.
-#[derive(Debug)]
-struct OutOfOrder;
-
-impl std::fmt::Display for OutOfOrder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the log is not in time order")
-    }
-}
-
-impl std::error::Error for OutOfOrder {}
 
 /// The latest organisation tag of a data item: the event that set it.
 struct Tag {

@@ -110,7 +110,10 @@ mod tests {
         assert!(!checked.is_valid());
         let text = checked.to_string();
         assert!(text.contains("log.jsonl:2: malformed JSON"), "{text}");
-        assert!(text.contains("log.jsonl:4: field `id`: duplicate event id `a` (first seen at line 1)"), "{text}");
+        assert!(
+            text.contains("log.jsonl:4: field `id`: duplicate event id `a` (first seen at line 1)"),
+            "{text}"
+        );
         assert!(text.ends_with("; 2 invalid records"), "{text}");
         let error = check(&[A, "{"], false).unwrap_err().to_string();
         assert!(error.contains("log.jsonl:2: malformed JSON"), "{error}");

@@ -456,3 +456,23 @@ fn the_readme_documents_every_exit_code() {
         assert!(readme.contains(meaning), "README lacks exit code {code}");
     }
 }
+
+#[test]
+fn validate_exits_0_for_a_valid_log_and_2_for_any_invalid_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    let good = r#"{"id":"e1","time":"2026-01-01T00:00:00Z","action":"store"}"#;
+    std::fs::write(&log, format!("{good}\n")).unwrap();
+    assert_eq!(run(&["validate", path(&log)]), EXIT_COMPLIANT);
+    std::fs::write(&log, format!("{good}\n{{not json}}\n")).unwrap();
+    assert_eq!(run(&["validate", path(&log)]), EXIT_BAD_INPUT);
+    // Listing every invalid record still fails the check.
+    assert_eq!(
+        run(&["validate", "--skip-invalid", path(&log)]),
+        EXIT_BAD_INPUT
+    );
+    assert_eq!(
+        run(&["validate", path(&dir.path().join("missing.jsonl"))]),
+        EXIT_BAD_INPUT
+    );
+}

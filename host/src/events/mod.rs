@@ -15,7 +15,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use order::{DEFAULT_RUN_LEN, OrderCheck, SortedEvents, TimeOrder};
+pub use order::{DEFAULT_RUN_LEN, OrderCheck, OutOfOrder, SortedEvents, TimeOrder};
 pub use reader::{
     EventIndex, EventReader, IndexEntry, Input, InputSummary, Location, MAX_LINE_BYTES, ReadLog,
     ReadProgress, Rejection,
@@ -538,9 +538,11 @@ mod agreement {
         ];
         leaf.prop_recursive(3, 24, 6, |inner| {
             prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
                 proptest::collection::vec((key(), inner), 0..5).prop_map(|fields| {
-                    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    let body: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
                     format!("{{{}}}", body.join(","))
                 }),
             ]

@@ -160,6 +160,20 @@ impl OrderCheck {
     }
 }
 
+/// The error that ends a pass which bet the log was in time order, when an
+/// event turns out not to be: the caller reads it again through a
+/// [`TimeOrder`].
+#[derive(Debug)]
+pub struct OutOfOrder;
+
+impl std::fmt::Display for OutOfOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the log is not in time order")
+    }
+}
+
+impl std::error::Error for OutOfOrder {}
+
 /// Events in (time, id) order, merged from the sorted runs.
 pub struct SortedEvents {
     runs: Vec<Run>,
@@ -236,7 +250,10 @@ mod tests {
         assert!(check.advance(&event("a", 2)));
         assert!(!check.advance(&event("0", 2)), "same time, earlier id");
         assert!(!check.advance(&event("z", 1)), "earlier time");
-        assert!(check.advance(&event("b", 2)), "a refusal does not move the check");
+        assert!(
+            check.advance(&event("b", 2)),
+            "a refusal does not move the check"
+        );
     }
 
     #[test]
