@@ -38,9 +38,9 @@ use crate::waivers::{Waiver, WaiverEntry, parse_waivers};
 struct PartFile {
     covenant_version: String,
     as_of: Option<Timestamp>,
-    policy: PolicyFile,
+    policy: PolicyProvenance,
     inputs: Vec<InputFile>,
-    rejected: Vec<RejectionFile>,
+    rejected: Vec<Rejection>,
     rules: Vec<RuleFile>,
     /// Kept as JSON: they are compared between parts whole, then rebuilt
     /// through the waivers file parser, which computes their expiry.
@@ -50,26 +50,12 @@ struct PartFile {
 }
 
 #[derive(Deserialize)]
-struct PolicyFile {
-    title: String,
-    document: Option<String>,
-    source: String,
-    sha256: String,
-}
-
-#[derive(Deserialize)]
 struct InputFile {
     name: String,
     format: String,
     events: u64,
     rejected: u64,
     sha256: String,
-}
-
-#[derive(Deserialize)]
-struct RejectionFile {
-    location: String,
-    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -152,26 +138,17 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
                     .rejected
                     .iter()
                     .filter(|r| located_in(&r.location, &input.name))
-                    .map(|r| Rejection {
-                        location: r.location.clone(),
-                        reason: r.reason.clone(),
-                    }),
+                    .cloned(),
             );
         }
     }
 
-    let policy = &first.file.policy;
     let mut report = Report {
         schema: SCHEMA,
         covenant_version: env!("CARGO_PKG_VERSION"),
         as_of: first.file.as_of,
         summary: Summary::default(),
-        policy: PolicyProvenance {
-            title: policy.title.clone(),
-            document: policy.document.clone(),
-            source: policy.source.clone(),
-            sha256: policy.sha256.clone(),
-        },
+        policy: first.file.policy.clone(),
         inputs,
         rejected,
         rules,

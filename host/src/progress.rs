@@ -63,6 +63,10 @@ impl ProgressBar {
 
 impl ReadProgress for ProgressBar {
     fn begin(&self, total_bytes: Option<u64>) {
+        // A log found out of order is read a second time, from the start.
+        self.bar.set_position(0);
+        self.bar.reset_eta();
+        self.records.store(0, Ordering::Relaxed);
         self.bar.set_style(self.style(total_bytes.is_some()));
         if let Some(total) = total_bytes {
             self.bar.set_length(total);

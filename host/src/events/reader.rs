@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
@@ -151,7 +151,7 @@ pub struct ReadLog {
 }
 
 /// A record that was not read as an event, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
     /// `file:line`, or `file element N`.
     pub location: String,
@@ -182,7 +182,9 @@ pub struct EventReader {
 /// Told how far reading has got, for a progress display. Calls come from
 /// the reading thread, at most once per buffer fill and once per record.
 pub trait ReadProgress {
-    /// Reading starts; `total_bytes` is known when every input is a file.
+    /// Reading starts, or starts again from the beginning (a report reads a
+    /// log found out of time order twice); `total_bytes` is known when
+    /// every input is a file.
     fn begin(&self, total_bytes: Option<u64>);
     /// `bytes` more bytes of input were read.
     fn bytes(&self, bytes: u64);

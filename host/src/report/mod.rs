@@ -81,7 +81,7 @@ pub struct Summary {
 }
 
 /// Which policy was applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyProvenance {
     pub title: String,
     pub document: Option<String>,
