@@ -85,24 +85,10 @@ impl Audit {
                 .as_ref()
                 .map(|key| Redactor::new(self.policy.redact.clone(), key))
         };
-        // Each rule compiles and starts on a thread of its own: compiling is
-        // most of starting, and the plugins are independent.
         let start_rules = || -> (Vec<StartedRule>, Vec<Result<RuleInstance, String>>) {
-            std::thread::scope(|scope| {
-                let starting: Vec<_> = (self.policy.rules.iter())
-                    .map(|spec| scope.spawn(|| start_rule(runtime, spec)))
-                    .collect();
-                starting
-                    .into_iter()
-                    .zip(&self.policy.rules)
-                    .map(|(thread, spec)| {
-                        thread.join().unwrap_or_else(|_| {
-                            let reason = "the host panicked while starting the rule".to_string();
-                            (StartedRule::unloaded(spec), Err(reason))
-                        })
-                    })
-                    .unzip()
-            })
+            (self.policy.rules.iter())
+                .map(|spec| start_rule(runtime, spec))
+                .unzip()
         };
         let (mut provenance, instances) = start_rules();
 

@@ -98,17 +98,13 @@ impl PluginRuntime {
     /// earlier run.
     fn compile(&self, bytes: &[u8]) -> Result<Component> {
         let digest = crate::policy::sha256_hex(bytes);
-        let known = (self.compiled.lock().unwrap_or_else(|e| e.into_inner()))
-            .get(&digest)
-            .cloned();
-        if let Some(component) = known {
-            return Ok(component);
-        }
-        // Not under the lock: rules start on several threads at once, and
-        // each compiles its own plugin.
-        let component = self.cache.component(&self.engine, &digest, bytes)?;
         let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(compiled.entry(digest).or_insert(component).clone())
+        if let Some(component) = compiled.get(&digest) {
+            return Ok(component.clone());
+        }
+        let component = self.cache.component(&self.engine, &digest, bytes)?;
+        compiled.insert(digest, component.clone());
+        Ok(component)
     }
 
     /// The names a component imports and exports, and what the sandbox does
