@@ -92,21 +92,19 @@ fn findings_by_rule(report: &Value) -> BTreeMap<String, usize> {
 fn a_merge_of_tenant_shards_equals_one_run_over_the_whole_log() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let whole = dir.join("whole.jsonl");
-    let generate = [
-        "generate",
-        "--events",
-        "3000",
-        "--tenants",
-        "9",
-        "--seed",
-        "11",
-        "--violation-rate",
-        "0.05",
-        "-o",
-        arg(&whole),
-    ];
-    assert_eq!(run_cli(&generate), 0);
+    let whole = generated(
+        dir,
+        &[
+            "--events",
+            "3000",
+            "--tenants",
+            "9",
+            "--seed",
+            "11",
+            "--violation-rate",
+            "0.05",
+        ],
+    );
     let (shards, lineage, records) = split(&whole, dir);
     assert!(records > 0, "the log has cross-tenant derivations");
 
@@ -189,17 +187,7 @@ fn a_merge_of_tenant_shards_equals_one_run_over_the_whole_log() {
 fn parts_that_cannot_be_merged_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let whole = dir.join("whole.jsonl");
-    let generate = [
-        "generate",
-        "--events",
-        "300",
-        "--tenants",
-        "4",
-        "-o",
-        arg(&whole),
-    ];
-    assert_eq!(run_cli(&generate), 0);
+    let whole = generated(dir, &["--events", "300", "--tenants", "4"]);
     let (shards, _, _) = split(&whole, dir);
     let (shard_a, shard_b) = (&shards[0], &shards[1]);
     let as_of = "2026-12-31T00:00:00Z";
@@ -273,17 +261,12 @@ fn parts_that_cannot_be_merged_are_refused() {
     );
 }
 
-fn generated(dir: &Path, events: &str, tenants: &str) -> PathBuf {
+/// `whole.jsonl` in `dir`, written by `covenant generate` with `options`.
+fn generated(dir: &Path, options: &[&str]) -> PathBuf {
     let log = dir.join("whole.jsonl");
-    let args = [
-        "generate",
-        "--events",
-        events,
-        "--tenants",
-        tenants,
-        "-o",
-        arg(&log),
-    ];
+    let mut args = vec!["generate"];
+    args.extend_from_slice(options);
+    args.extend(["-o", arg(&log)]);
     assert_eq!(run_cli(&args), 0);
     log
 }
@@ -295,7 +278,7 @@ fn generated(dir: &Path, events: &str, tenants: &str) -> PathBuf {
 fn a_split_is_deterministic_and_puts_every_event_in_one_shard() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let whole = generated(dir, "2000", "7");
+    let whole = generated(dir, &["--events", "2000", "--tenants", "7"]);
     let text = std::fs::read_to_string(&whole).unwrap();
     let reversed = dir.join("reversed.jsonl");
     let mut lines: Vec<&str> = text.lines().collect();
@@ -365,7 +348,7 @@ fn a_split_is_deterministic_and_puts_every_event_in_one_shard() {
 fn a_split_refuses_what_it_cannot_split() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let whole = generated(dir, "100", "3");
+    let whole = generated(dir, &["--events", "100", "--tenants", "3"]);
     let out = dir.join("out");
     let split = |shards: &str, log: &Path| {
         run_cli(&["split", "--shards", shards, "--dir", arg(&out), arg(log)])
