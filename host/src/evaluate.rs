@@ -145,7 +145,7 @@ impl Evaluation {
     }
 
     /// Sends one batch (already in time order) to every healthy rule.
-    pub fn observe(&mut self, batch: &[WitEvent]) {
+    fn observe(&mut self, batch: &[WitEvent]) {
         for slot in &mut self.slots {
             if let Some(instance) = &mut slot.instance {
                 let result = instance.observe(batch);
