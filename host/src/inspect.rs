@@ -7,6 +7,7 @@
 
 use anyhow::{Result, anyhow};
 
+use crate::component_cache::EntryStatus;
 use crate::policy::{Limits, PluginRef, Severity, sha256_hex};
 use crate::sandbox::{
     self, ComponentInterface, INTERFACE_MAJOR, ImportSupport, PluginRuntime, RULE_INTERFACE,
@@ -20,6 +21,9 @@ pub struct Inspection {
     pub size: usize,
     pub sha256: String,
     pub interface: ComponentInterface,
+    /// Whether the compiled-plugin cache held a trusted entry for it,
+    /// judged before this inspection compiled it.
+    pub cache: EntryStatus,
     /// What the plugin says about itself, or why this host refuses it.
     pub verdict: Result<RuleMetadata, String>,
 }
@@ -39,6 +43,7 @@ pub struct RuleMetadata {
 /// inspection with a refusing verdict.
 pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection> {
     let bytes = plugin.read().map_err(|reason| anyhow!(reason))?;
+    let cache = runtime.cache_status(&bytes);
     let interface = runtime
         .interface(&bytes)
         .map_err(|e| anyhow!("{plugin}: {e:#}"))?;
@@ -60,6 +65,7 @@ pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection
         size: bytes.len(),
         sha256: sha256_hex(&bytes),
         interface,
+        cache,
         verdict,
     })
 }
@@ -81,6 +87,7 @@ impl Inspection {
             "",
             &format!("pin it in a policy: sha256 = \"{}\"", self.sha256),
         );
+        line("cache", &self.cache.to_string());
         line("world", &self.world());
         line("exports", &list_or_none(&self.interface.exports));
         if self.interface.imports.is_empty() {

@@ -23,7 +23,7 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use crate::component_cache::ComponentCache;
+use crate::component_cache::{ComponentCache, EntryStatus};
 use crate::events;
 use crate::policy::Limits;
 
@@ -105,6 +105,12 @@ impl PluginRuntime {
         let component = self.cache.component(&self.engine, &digest, bytes)?;
         compiled.insert(digest, component.clone());
         Ok(component)
+    }
+
+    /// Whether the on-disk cache holds a trusted compiled copy of `bytes`,
+    /// as a run would judge it; changes nothing.
+    pub fn cache_status(&self, bytes: &[u8]) -> EntryStatus {
+        self.cache.status(&crate::policy::sha256_hex(bytes))
     }
 
     /// The names a component imports and exports, and what the sandbox does
