@@ -38,7 +38,7 @@ use std::hint::black_box;
 use covenant::evaluate::DEFAULT_BATCH_LEN;
 use covenant::events::{DEFAULT_RUN_LEN, Event, EventReader, TimeOrder, Timestamp};
 use covenant::policy::{PluginRef, Policy};
-use covenant::sandbox::{PluginRuntime, RulePlugin, WitEvent, into_wit};
+use covenant::runtime::{PluginRuntime, RulePlugin, WitEvent, into_wit};
 use covenant_sdk::testing;
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 

@@ -1,37 +1,26 @@
 //! Covenant checks recorded data-handling events against published
 //! commitments, running each rule as a sandboxed WebAssembly component.
 //!
-//! Data flows one way, one module per stage:
-//! [`events`] (read and order) → [`sandbox`] (run plugins within limits,
-//! compiled once into the [`component_cache`]) → [`evaluate`] (drive every
-//! rule over the events, on one thread per core) → [`report`] (build and
-//! render, after [`waivers`] and, on request, [`redact`]). [`policy`] says
-//! which rules run; [`audit`] wires one run together; [`cli`] is the
-//! command line, with [`progress`] for the terminal, [`diff`] to compare
-//! two reports, [`split`] to shard a log by tenant and [`merge`] to combine
-//! the shards' reports, [`validate`] to check a log with no rule, and
-//! [`generate`] to write synthetic logs. For plugin authors, [`scaffold`]
-//! writes a new plugin project, [`inspect`] checks a plugin against this
-//! host, and [`cases`] runs fixture cases through the same audit.
+//! Data flows one way, and the folders are the stages, in order:
+//! - [`events`]: the schema, reading logs, time order;
+//! - [`policy`]: which rules run, with their waivers and redaction;
+//! - [`runtime`]: loading plugins and calling them in the sandbox, the only
+//!   place the interface's generated types exist;
+//! - [`evaluate`]: driving every rule over the events, and the [`evaluate::audit`]
+//!   that wires one run;
+//! - [`report`]: the report model, built from what the rules found, and its
+//!   renderers.
+//!
+//! A stage imports only the stages before it. Above them sit the tools that
+//! use the whole pipeline: [`shard`] (split a log by tenant, merge the
+//! shards' reports), [`kit`] (the plugin author's tools) and [`cli`], the
+//! command line.
 
-pub mod atomic_file;
-pub mod audit;
-pub mod builtin;
-pub mod cases;
 pub mod cli;
-pub mod component_cache;
-pub mod diff;
 pub mod evaluate;
 pub mod events;
-pub mod generate;
-pub mod inspect;
-pub mod merge;
+pub mod kit;
 pub mod policy;
-pub mod progress;
-pub mod redact;
 pub mod report;
-pub mod sandbox;
-pub mod scaffold;
-pub mod split;
-pub mod validate;
-pub mod waivers;
+pub mod runtime;
+pub mod shard;

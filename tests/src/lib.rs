@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use covenant::audit::Audit;
+use covenant::evaluate::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::Report;
 

@@ -364,7 +364,7 @@ fn redaction_hides_identifiers_in_every_format() {
     args.push("../examples/defender-demo.jsonl".into());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(run(&args), EXIT_FINDINGS);
-    let contoso = covenant::redact::Redactor::new(Vec::new(), b"").hash("contoso");
+    let contoso = covenant::policy::redact::Redactor::new(Vec::new(), b"").hash("contoso");
     for name in formats {
         let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
         for identifier in [
@@ -431,7 +431,7 @@ fn diff_lists_what_changed_between_two_reports() {
         serde_json::from_str(&std::fs::read_to_string(&old).unwrap()).unwrap();
     let new: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&new).unwrap()).unwrap();
-    let diff = covenant::diff::ReportDiff::between(
+    let diff = covenant::report::diff::ReportDiff::between(
         &dir.path().join("old.json"),
         &dir.path().join("new.json"),
     )

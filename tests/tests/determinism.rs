@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use covenant::audit::Audit;
+use covenant::evaluate::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::{Format, Report, Status};
 use proptest::prelude::*;

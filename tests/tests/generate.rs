@@ -1,7 +1,7 @@
 //! `covenant generate`: its logs are valid, and every operation it writes
 //! to break a commitment is found, once, by the built-in rules.
 
-use covenant::generate::{LogSpec, generate};
+use covenant::events::generate::{LogSpec, generate};
 use covenant_e2e::{arg, report, run_cli};
 
 /// A short log (well under the 14-day retention limit, so that no item it

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use covenant::audit::Audit;
+use covenant::evaluate::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::Format;
 

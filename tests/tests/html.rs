@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use covenant::audit::Audit;
+use covenant::evaluate::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::{Format, Report};
 use covenant_e2e::report;
@@ -203,7 +203,8 @@ fn write_page(report: &Report, name: &str) -> (PathBuf, String) {
 fn example_report() -> Report {
     let example = PathBuf::from("../examples/defender-demo.jsonl");
     let mut audit = Audit::new(Policy::builtin().unwrap(), vec![example]);
-    audit.waivers = covenant::waivers::load_waivers(Path::new("../examples/waivers.toml")).unwrap();
+    audit.waivers =
+        covenant::policy::waivers::load_waivers(Path::new("../examples/waivers.toml")).unwrap();
     audit.run().unwrap()
 }
 

@@ -208,7 +208,7 @@ fn parts_that_cannot_be_merged_are_refused() {
         let mut args = vec!["merge", "-o", "-"];
         args.extend(parts.iter().map(|p| arg(p)));
         assert_eq!(run_cli(&args), 2);
-        format!("{:#}", covenant::merge::merge(&paths).unwrap_err())
+        format!("{:#}", covenant::shard::merge::merge(&paths).unwrap_err())
     };
     let error = refused(&[&part_a, &late_b]);
     assert!(

@@ -4,17 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use covenant::cases::{Difference, Outcome, discover, render};
 use covenant::cli::{EXIT_BAD_INPUT, EXIT_COMPLIANT, EXIT_FINDINGS};
+use covenant::kit::cases::{Difference, Outcome, discover, render};
 use covenant::policy::PluginRef;
-use covenant::sandbox::PluginRuntime;
+use covenant::runtime::PluginRuntime;
 use covenant_e2e::{arg as path, fixture, run_cli as run, test_plugin};
 
 /// Each built-in rule passes its own fixture case through the same harness
 /// a plugin author uses.
 #[test]
 fn builtin_rules_pass_their_fixture_cases() {
-    for name in covenant::builtin::names() {
+    for name in covenant::policy::builtin::names() {
         let log = fixture(&format!("{name}.jsonl"));
         assert_eq!(
             run(&["plugin", "test", &format!("builtin:{name}"), path(&log)]),
@@ -146,7 +146,7 @@ fn inspect_validates_what_a_policy_would_load() {
     let old = dir.path().join("old.wasm");
     std::fs::write(&old, test_plugin("wrong-version")).unwrap();
     assert_eq!(run(&["plugin", "inspect", path(&old)]), EXIT_BAD_INPUT);
-    let inspection = covenant::inspect::inspect(
+    let inspection = covenant::kit::inspect::inspect(
         &PluginRuntime::new().unwrap(),
         &PluginRef::File(old.clone()),
     )

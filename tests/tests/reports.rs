@@ -2,7 +2,7 @@
 //! rule's cases, both sides of every boundary, and the snapshot holds
 //! exactly the findings the rule defines.
 
-use covenant::audit::Audit;
+use covenant::evaluate::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::{Format, Report, Status};
 use covenant_e2e::{fixture, report};
@@ -90,7 +90,8 @@ fn shipped_example_with_waivers_redacted_in_every_format() {
     let example = std::path::Path::new("../examples/defender-demo.jsonl").to_path_buf();
     let mut audit = Audit::new(Policy::builtin().unwrap(), vec![example]);
     audit.waivers =
-        covenant::waivers::load_waivers(std::path::Path::new("../examples/waivers.toml")).unwrap();
+        covenant::policy::waivers::load_waivers(std::path::Path::new("../examples/waivers.toml"))
+            .unwrap();
     audit.redact_key = Some(Vec::new());
     let report = audit.run().unwrap();
     let status = |id: &str| {
@@ -168,7 +169,7 @@ fn same_input_gives_byte_identical_reports() {
 fn plugin_digests_are_the_embedded_bytes() {
     let report = report(&[fixture("compliant.jsonl")]).unwrap();
     for rule in &report.rules {
-        let bytes = covenant::builtin::plugin(&rule.id).unwrap();
+        let bytes = covenant::policy::builtin::plugin(&rule.id).unwrap();
         assert_eq!(
             rule.plugin.sha256.as_deref(),
             Some(covenant::policy::sha256_hex(bytes).as_str())

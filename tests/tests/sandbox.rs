@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use covenant::audit::Audit;
+use covenant::evaluate::audit::Audit;
 use covenant::policy::Policy;
 use covenant::report::{Report, Status};
 use covenant_e2e::{fixture, policy_with_hostile, report, test_plugin};

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use covenant::audit::Audit;
+use covenant::evaluate::audit::Audit;
 use covenant::policy::{Policy, Severity, sha256_hex};
 use covenant::report::{Format, Report};
 use covenant_e2e::{fixture, report};
@@ -292,7 +292,8 @@ fn waived_findings_carry_accepted_suppressions() {
     // expired and one stale waiver.
     let example = PathBuf::from("../examples/defender-demo.jsonl");
     let mut audit = Audit::new(Policy::builtin().unwrap(), vec![example]);
-    audit.waivers = covenant::waivers::load_waivers(Path::new("../examples/waivers.toml")).unwrap();
+    audit.waivers =
+        covenant::policy::waivers::load_waivers(Path::new("../examples/waivers.toml")).unwrap();
     audit.redact_key = Some(Vec::new());
     let report = audit.run().unwrap();
     assert!(report.summary.waived > 0, "the example has waived findings");
@@ -313,7 +314,7 @@ fn waived_findings_carry_accepted_suppressions() {
         assert_eq!(suppression["status"], "accepted");
         assert_eq!(suppression["properties"]["waiver"], "WVR-101");
         // The approver's address names the customer, so it is redacted too.
-        let contoso = covenant::redact::Redactor::new(Vec::new(), b"").hash("contoso");
+        let contoso = covenant::policy::redact::Redactor::new(Vec::new(), b"").hash("contoso");
         assert_eq!(
             suppression["properties"]["approver"],
             format!("dpo@{contoso}.example")

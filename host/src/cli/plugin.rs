@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 
 use super::{EXIT_BAD_INPUT, EXIT_COMPLIANT, EXIT_FINDINGS, write_stdout};
-use crate::cases::{Outcome, discover, render};
-use crate::inspect::inspect;
+use crate::kit::cases::{Outcome, discover, render};
+use crate::kit::inspect::inspect;
+use crate::kit::scaffold::{Language, Scaffold};
 use crate::policy::PluginRef;
-use crate::sandbox::PluginRuntime;
-use crate::scaffold::{Language, Scaffold};
+use crate::runtime::PluginRuntime;
 
 #[derive(Debug, clap::Subcommand)]
 pub(super) enum PluginCommand {

@@ -3,11 +3,16 @@
 //! An event is one recorded operation on customer data. [`parse_event`]
 //! turns one JSON object into an [`Event`], naming the field at fault when it
 //! cannot; [`EventReader`] finds and reads the log files; [`TimeOrder`] puts
-//! the events in the time order the rules need.
+//! the events in the time order the rules need; [`validate`] checks a log
+//! with no rule and [`generate`] writes synthetic ones.
+//!
+//! This is the first stage: it imports no other stage of the crate.
 
+pub mod generate;
 mod order;
 mod reader;
 mod timestamp;
+pub mod validate;
 
 use std::collections::BTreeMap;
 

@@ -23,9 +23,11 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use crate::component_cache::{ComponentCache, EntryStatus};
+pub mod cache;
+
 use crate::events;
 use crate::policy::Limits;
+use cache::{ComponentCache, EntryStatus};
 
 mod bindings {
     wasmtime::component::bindgen!({

@@ -29,7 +29,7 @@ static JS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../plugins/templates/js")
 static COMMON: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../plugins/templates/common");
 
 /// The interface a new plugin implements, copied into its project.
-const RULE_WIT: &str = include_str!("../../wit/v2/rule.wit");
+const RULE_WIT: &str = include_str!("../../../wit/v2/rule.wit");
 
 /// Where this binary's own checkout keeps the SDK, the default for Rust
 /// projects' path dependency.

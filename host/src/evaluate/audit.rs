@@ -12,11 +12,11 @@ use crate::evaluate::{DEFAULT_BATCH_LEN, Evaluation};
 use crate::events::{
     EventReader, OrderCheck, OutOfOrder, ReadLog, ReadProgress, TimeOrder, Timestamp,
 };
+use crate::policy::redact::Redactor;
+use crate::policy::waivers::{Waiver, check_waiver_rules};
 use crate::policy::{Policy, RuleSpec, Severity};
-use crate::redact::Redactor;
 use crate::report::{PluginProvenance, Report, RuleResult};
-use crate::sandbox::{self, PluginRuntime, RuleInstance};
-use crate::waivers::{Waiver, check_waiver_rules};
+use crate::runtime::{PluginRuntime, RuleInstance};
 
 /// What to check, against what, as of when.
 pub struct Audit {
@@ -252,7 +252,7 @@ fn start_rule(
     started.provenance.name = Some(metadata.id.clone());
     started.provenance.version = Some(metadata.version.clone());
     started.description = Some(metadata.description.clone());
-    started.severity = Some(sandbox::severity(metadata.severity));
+    started.severity = Some(crate::runtime::severity(metadata.severity));
     let instance = plugin
         .start(&spec.config.to_string())
         .map_err(|e| format!("{e:#}"));

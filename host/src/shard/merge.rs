@@ -24,12 +24,12 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::events::{InputSummary, Rejection, Timestamp};
+use crate::policy::waivers::{Waiver, WaiverEntry, parse_waivers};
 use crate::policy::{Coverage, Severity};
 use crate::report::{
     FindingReport, PluginProvenance, PolicyProvenance, Report, RuleReport, SCHEMA, Status, Summary,
     sort_findings,
 };
-use crate::waivers::{Waiver, WaiverEntry, parse_waivers};
 
 /// A part as read back from `covenant/report/v1` JSON: what merging needs.
 /// Everything judged (statuses, waivers' fates, counts) is ignored, since

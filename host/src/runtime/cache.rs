@@ -247,7 +247,7 @@ impl TrustedStore {
         let meta = std::fs::metadata(&self.dir).map_err(|e| e.to_string())?;
         check_private(&self.dir, &meta, 0o022)?;
         let seal = self.mac(digest, compiled).finalize().into_bytes();
-        crate::atomic_file::write_atomically_with(&self.entry_path(digest), |out| {
+        crate::report::atomic_file::write_atomically_with(&self.entry_path(digest), |out| {
             out.write_all(ENTRY_MAGIC)?;
             out.write_all(&seal)?;
             out.write_all(compiled)?;

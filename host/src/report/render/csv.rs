@@ -1,6 +1,6 @@
 //! CSV: one row per finding, for spreadsheets and ad-hoc analysis.
 
-use super::Report;
+use crate::report::Report;
 
 /// The header row; also the order of every row's fields.
 const COLUMNS: [&str; 14] = [

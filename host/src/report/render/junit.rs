@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::{Report, RuleReport, Status, plural};
+use super::plural;
+use crate::report::{Report, RuleReport, Status};
 
 pub(super) fn render(report: &Report) -> String {
     let mut xml = Writer::new_with_indent(Vec::new(), b' ', 2);

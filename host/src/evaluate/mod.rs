@@ -10,12 +10,14 @@
 //! decoding the log overlaps with the sandboxes, and the sandboxes with
 //! each other.
 
+pub mod audit;
+
 use std::sync::{Arc, mpsc};
 
 use anyhow::{Result, anyhow};
 
 use crate::events::{Event, EventIndex, Timestamp};
-use crate::sandbox::{Finding, RuleInstance, WitEvent, into_wit};
+use crate::runtime::{Finding, RuleInstance, WitEvent, into_wit};
 
 /// Events per `observe` call.
 pub const DEFAULT_BATCH_LEN: usize = 1_000;

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{Report, WaiverStatus, plural, severity_line, verdict};
+use super::{plural, severity_line, verdict};
+use crate::report::{Report, WaiverStatus};
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::new();

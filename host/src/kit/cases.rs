@@ -24,10 +24,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::audit::Audit;
+use crate::evaluate::audit::Audit;
 use crate::events::Timestamp;
 use crate::policy::{Limits, PluginRef, Policy, RuleSpec};
-use crate::sandbox::PluginRuntime;
+use crate::runtime::PluginRuntime;
 
 /// One fixture log and the file holding what it must produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,7 +397,7 @@ fn write_expectation(path: &Path, old: &str, findings: &[ExpectedFinding]) -> Re
     if !entries.is_empty() {
         document.insert("finding", toml_edit::Item::ArrayOfTables(entries));
     }
-    crate::atomic_file::write_atomically(path, document.to_string().as_bytes())
+    crate::report::atomic_file::write_atomically(path, document.to_string().as_bytes())
 }
 
 impl Outcome {

@@ -23,11 +23,11 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::atomic_file::write_atomically_with;
 use crate::events::{
     DEFAULT_RUN_LEN, DataItem, Event, EventIndex, EventReader, OrderCheck, OutOfOrder, TimeOrder,
     Timestamp,
 };
+use crate::report::atomic_file::write_atomically_with;
 
 /// The most shards one split writes: each is a file open while splitting.
 pub const MAX_SHARDS: u32 = 1000;

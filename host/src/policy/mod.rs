@@ -4,7 +4,16 @@
 //! or a path to a `.wasm` component, relative to the policy file), quotes the
 //! commitment it checks, and carries the rule's `config` table, which the
 //! plugin receives as JSON. `policies/defender-for-cloud.toml` is the default
-//! and is embedded in the binary.
+//! and is embedded in the binary, with the [`builtin`] plugins it names.
+//! A policy also carries the [`waivers`] in force and the fields to
+//! [`redact`].
+//!
+//! It may import [`crate::events`] only: it says what runs, and nothing
+//! about how.
+
+pub mod builtin;
+pub mod redact;
+pub mod waivers;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -14,11 +23,11 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::redact::RedactField;
-use crate::waivers::{Waiver, WaiverEntry, check_waiver_rules, parse_waivers};
+use crate::policy::redact::RedactField;
+use crate::policy::waivers::{Waiver, WaiverEntry, check_waiver_rules, parse_waivers};
 
 /// The default policy's text, embedded so the binary needs no other files.
-pub const DEFAULT_POLICY: &str = include_str!("../../policies/defender-for-cloud.toml");
+pub const DEFAULT_POLICY: &str = include_str!("../../../policies/defender-for-cloud.toml");
 
 /// What `--policy` was: shown in the report's provenance.
 pub const DEFAULT_POLICY_NAME: &str = "builtin:defender-for-cloud";
@@ -148,14 +157,12 @@ impl PluginRef {
     /// The plugin's bytes, or why they cannot be had.
     pub fn read(&self) -> Result<Cow<'static, [u8]>, String> {
         match self {
-            PluginRef::Builtin(name) => {
-                crate::builtin::plugin(name)
-                    .map(Cow::Borrowed)
-                    .ok_or_else(|| {
-                        let known = crate::builtin::names().join(", ");
-                        format!("no built-in plugin named `{name}` (there are: {known})")
-                    })
-            }
+            PluginRef::Builtin(name) => crate::policy::builtin::plugin(name)
+                .map(Cow::Borrowed)
+                .ok_or_else(|| {
+                    let known = crate::policy::builtin::names().join(", ");
+                    format!("no built-in plugin named `{name}` (there are: {known})")
+                }),
             PluginRef::File(path) => std::fs::read(path)
                 .map(Cow::Owned)
                 .map_err(|e| format!("cannot read plugin {}: {e}", path.display())),
@@ -449,7 +456,7 @@ mod tests {
 
     #[test]
     fn the_default_coverage_map_quotes_every_paragraph_of_the_source() {
-        let source = include_str!("../../policies/defender-for-cloud.source.txt");
+        let source = include_str!("../../../policies/defender-for-cloud.source.txt");
         let paragraphs: Vec<&str> = source
             .lines()
             .map(str::trim)

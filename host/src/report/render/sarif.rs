@@ -22,9 +22,9 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::{FindingReport, Report, RuleReport, Status};
 use crate::events::Timestamp;
 use crate::policy::{Severity, sha256_hex};
+use crate::report::{FindingReport, Report, RuleReport, Status};
 
 /// Where the SARIF 2.1.0 schema is published.
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";

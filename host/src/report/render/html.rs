@@ -19,8 +19,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{Report, RuleReport, Status, WaiverStatus, plural, verdict};
+use super::{plural, verdict};
 use crate::events::Timestamp;
+use crate::report::{Report, RuleReport, Status, WaiverStatus};
 
 /// Findings rows the script shows per page; the test of long reports
 /// relies on a page being small.
@@ -687,7 +688,7 @@ fn waivers(out: &mut String, report: &Report) {
 }
 
 /// What a waiver selects, in words: "tenants: a, b; from 2026-03-01".
-fn waiver_scope(entry: &super::WaiverReport) -> String {
+fn waiver_scope(entry: &crate::report::WaiverReport) -> String {
     let w = &entry.waiver;
     let mut parts = Vec::new();
     for (name, values) in [
@@ -1094,7 +1095,7 @@ mod tests {
     /// A report of `rules`, its summary left at zero.
     fn report(rules: Vec<RuleReport>) -> Report {
         Report {
-            schema: super::super::SCHEMA,
+            schema: crate::report::SCHEMA,
             covenant_version: "0.1.0",
             as_of: Some(time(86_400 * 20)),
             summary: Summary {

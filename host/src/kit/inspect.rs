@@ -7,10 +7,10 @@
 
 use anyhow::{Result, anyhow};
 
-use crate::component_cache::EntryStatus;
 use crate::policy::{Limits, PluginRef, Severity, sha256_hex};
-use crate::sandbox::{
-    self, ComponentInterface, INTERFACE_MAJOR, ImportSupport, PluginRuntime, RULE_INTERFACE,
+use crate::runtime::cache::EntryStatus;
+use crate::runtime::{
+    ComponentInterface, INTERFACE_MAJOR, ImportSupport, PluginRuntime, RULE_INTERFACE,
 };
 
 /// Everything `plugin inspect` reports about one plugin.
@@ -56,7 +56,7 @@ pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection
                 version: m.version.clone(),
                 description: m.description.clone(),
                 commitment: m.commitment.clone(),
-                severity: sandbox::severity(m.severity),
+                severity: crate::runtime::severity(m.severity),
             }
         })
         .map_err(|e| format!("{e:#}"));
@@ -202,15 +202,15 @@ mod tests {
     #[test]
     fn imports_outside_wasi_0_2_are_refused() {
         assert_eq!(
-            sandbox::import_support("wasi:http/outgoing-handler@0.2.0"),
+            crate::runtime::import_support("wasi:http/outgoing-handler@0.2.0"),
             ImportSupport::Refused
         );
         assert_eq!(
-            sandbox::import_support("wasi:cli/environment@0.3.0"),
+            crate::runtime::import_support("wasi:cli/environment@0.3.0"),
             ImportSupport::Refused
         );
         assert!(matches!(
-            sandbox::import_support("wasi:clocks/wall-clock@0.2.6"),
+            crate::runtime::import_support("wasi:clocks/wall-clock@0.2.6"),
             ImportSupport::Provided(_)
         ));
     }

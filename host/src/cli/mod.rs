@@ -20,16 +20,17 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod plugin;
+pub mod progress;
 
-use crate::audit::Audit;
-use crate::diff::ReportDiff;
+use crate::cli::progress::ProgressBar;
+use crate::evaluate::audit::Audit;
+use crate::events::generate::{LogSpec, generate as generate_log};
+use crate::events::validate::LogCheck;
 use crate::events::{EventReader, Timestamp};
-use crate::generate::{LogSpec, generate as generate_log};
+use crate::policy::waivers::load_waivers;
 use crate::policy::{Policy, Severity};
-use crate::progress::ProgressBar;
+use crate::report::diff::ReportDiff;
 use crate::report::{Format, Report};
-use crate::validate::LogCheck;
-use crate::waivers::load_waivers;
 
 /// Exit code: no open finding at or above `--fail-on`.
 pub const EXIT_COMPLIANT: u8 = 0;
@@ -297,7 +298,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Split(args) => split(args),
         Command::Merge(args) => {
             let outputs = outputs(&args.out.output, args.out.format)?;
-            let report = crate::merge::merge(&args.parts)?;
+            let report = crate::shard::merge::merge(&args.parts)?;
             write_report(&report, &outputs, args.out.color)?;
             Ok(exit_code(&report, args.out.fail_on))
         }
@@ -330,9 +331,9 @@ fn generate(args: GenerateArgs) -> Result<u8> {
         generate_log(&spec, &mut std::io::sink())?;
     }
     let stats = match &args.output {
-        Some(path) => {
-            crate::atomic_file::write_atomically_with(path, |out| Ok(generate_log(&spec, out)?))?
-        }
+        Some(path) => crate::report::atomic_file::write_atomically_with(path, |out| {
+            Ok(generate_log(&spec, out)?)
+        })?,
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let stats = generate_log(&spec, &mut out).context("cannot write to standard output")?;
@@ -360,7 +361,7 @@ fn validate(args: ValidateArgs) -> Result<u8> {
 /// Splits the logs into tenant shards and their shared lineage.
 fn split(args: SplitArgs) -> Result<u8> {
     let reader = EventReader::from_paths(&args.events)?;
-    let summary = crate::split::split(&reader, args.shards, &args.dir)?;
+    let summary = crate::shard::split::split(&reader, args.shards, &args.dir)?;
     let counts: Vec<String> = summary.shard_events.iter().map(u64::to_string).collect();
     eprintln!(
         "covenant: split {} events into {} shards in {} (events by shard: {}) and {} lineage records into {}",
@@ -369,7 +370,7 @@ fn split(args: SplitArgs) -> Result<u8> {
         args.dir.display(),
         counts.join(", "),
         summary.lineage_records,
-        crate::split::LINEAGE_FILE
+        crate::shard::split::LINEAGE_FILE
     );
     Ok(EXIT_COMPLIANT)
 }
@@ -461,9 +462,10 @@ fn write_report(
     for (destination, format) in outputs {
         match destination {
             None => write_stdout(&format.render(report, colour))?,
-            Some(path) => {
-                crate::atomic_file::write_atomically(path, format.render(report, false).as_bytes())?
-            }
+            Some(path) => crate::report::atomic_file::write_atomically(
+                path,
+                format.render(report, false).as_bytes(),
+            )?,
         }
     }
     if outputs.iter().all(|(destination, _)| destination.is_some()) {

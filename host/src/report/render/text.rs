@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Report, Status, WaiverStatus, plural, severity_line, verdict};
+use super::{plural, severity_line, verdict};
+use crate::report::{Report, Status, WaiverStatus};
 
 /// Paints text in a style, or leaves it plain.
 struct Paint {
