@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer};
 
 use crate::Timestamp;
@@ -29,27 +28,20 @@ impl Timestamp {
     /// Parses an RFC 3339 time (any offset), as rule configurations and
     /// tests write them. A configuration field can be a `Timestamp`
     /// directly: it deserialises from the same text.
+    ///
+    /// It reads a time exactly as the host reads the times in logs, so the
+    /// two agree on every instant: a leap second (`23:59:60`) is the next
+    /// minute's first instant, and `nanos` is always below 10^9.
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp, String> {
-        let t = DateTime::parse_from_rfc3339(text).map_err(|e| {
+        let (seconds, nanos) = covenant_rfc3339::parse(text).map_err(|e| {
             format!("`{text}` is not an RFC 3339 time (such as 2026-08-18T00:00:00+08:00): {e}")
         })?;
-        Ok(Timestamp {
-            seconds: t.timestamp(),
-            nanos: t.timestamp_subsec_nanos(),
-        })
+        Ok(Timestamp { seconds, nanos })
     }
 
     /// RFC 3339 in UTC, with only as many fractional digits as needed.
     pub fn to_rfc3339(&self) -> String {
-        match DateTime::from_timestamp(self.seconds, self.nanos) {
-            Some(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            // Out of chrono's range (beyond ±262,000 years): still say
-            // something exact rather than nothing.
-            None => format!(
-                "{}.{:09}s since 1970-01-01T00:00:00Z",
-                self.seconds, self.nanos
-            ),
-        }
+        covenant_rfc3339::format(self.seconds, self.nanos)
     }
 }
 
@@ -186,6 +178,26 @@ mod tests {
         let t = Timestamp::parse_rfc3339("2026-01-01T02:00:00+02:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2026-01-01T00:00:00Z");
         assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn a_leap_second_is_the_next_minutes_first_instant() {
+        let leap = Timestamp::parse_rfc3339("2016-12-31T23:59:60Z").unwrap();
+        assert_eq!(leap, at(1_483_228_800, 0));
+        assert_eq!(leap.to_string(), "2017-01-01T00:00:00Z");
+        let half = Timestamp::parse_rfc3339("2016-12-31T23:59:60.5Z").unwrap();
+        assert_eq!(half, at(1_483_228_800, 500_000_000));
+        let before = Timestamp::parse_rfc3339("2016-12-31T23:59:59.999Z").unwrap();
+        assert!(before < leap);
+    }
+
+    #[test]
+    fn a_bad_time_says_what_a_time_looks_like_and_what_is_wrong() {
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-02-30T00:00:00Z").unwrap_err(),
+            "`2026-02-30T00:00:00Z` is not an RFC 3339 time \
+             (such as 2026-08-18T00:00:00+08:00): input is out of range"
+        );
     }
 
     #[test]
