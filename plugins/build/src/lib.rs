@@ -34,7 +34,13 @@ pub struct PluginCrate {
 /// missing and cannot be installed, or when a plugin fails to compile.
 pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-    let shared = ["plugins/sdk", "wit", "Cargo.lock", "Cargo.toml"];
+    let shared = [
+        "plugins/sdk",
+        "plugins/rfc3339",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ];
     for watched in shared.iter().chain(plugins.iter().map(|p| &p.dir)) {
         println!(
             "cargo::rerun-if-changed={}",
