@@ -32,7 +32,6 @@ pub struct AdvertisingBan {
 
 impl Rule for AdvertisingBan {
     const ID: &'static str = "advertising-ban";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "No event that touches customer data declares an advertising or similar \
          commercial purpose.";
     const COMMITMENT: &'static str = "Microsoft won't use Customer Data or derive information from it for any \

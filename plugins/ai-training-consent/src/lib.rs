@@ -56,7 +56,6 @@ pub struct AiTrainingConsent {
 
 impl Rule for AiTrainingConsent {
     const ID: &'static str = "ai-training-consent";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Customer data is used for AI training (a `train` action or a `model-training` \
          purpose) only while the data's organisation has an AI-training consent in effect, \
          granted by the customer and not since revoked.";

@@ -48,7 +48,6 @@ pub struct CollectionOptOut {
 
 impl Rule for CollectionOptOut {
     const ID: &'static str = "collection-opt-out";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "After a subscription turns data collection off, no more data is collected from \
          its machines except VM disk snapshots and artifacts; and collection is never turned off on a \
          subscription with a paid plan.";

@@ -46,7 +46,6 @@ pub struct DataResidency {
 
 impl Rule for DataResidency {
     const ID: &'static str = "data-residency";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Every store of machine data happens in the region chosen for the \
          subscription's workspace, or in a China region when none was chosen; a store that records no region \
          cannot be shown to comply.";

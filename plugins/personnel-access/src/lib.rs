@@ -33,7 +33,6 @@ pub struct PersonnelAccess {
 
 impl Rule for PersonnelAccess {
     const ID: &'static str = "personnel-access";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Every event in which personnel touch customer data declares an allowed \
          purpose: providing security recommendations or investigating threats.";
     const COMMITMENT: &'static str = "To provide security recommendations and investigate potential security threats, \

@@ -51,7 +51,6 @@ pub struct ResourceGraphInactivity {
 
 impl Rule for ResourceGraphInactivity {
     const ID: &'static str = "resource-graph-inactivity";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "For a subscription with no Defender plan, Azure Resource Graph serves its data \
          only within 30 days of its last activity in the Defender for Cloud portal.";
     const COMMITMENT: &'static str = "If there are no Defender plans enabled on the subscription, data will be \

@@ -75,7 +75,6 @@ pub struct Retention {
 
 impl Rule for Retention {
     const ID: &'static str = "retention";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Each data item is deleted within its retention limit, counted from its first \
          store or derive (30 days for AI prompts and responses, 28 for calculated data, 14 \
          otherwise), and nothing touches it after the limit.";

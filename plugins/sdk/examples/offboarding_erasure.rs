@@ -34,7 +34,6 @@ pub struct OffboardingErasure {
 
 impl Rule for OffboardingErasure {
     const ID: &'static str = "offboarding-erasure";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str =
         "No event touches a tenant's data after the grace period that follows its offboarding.";
     const COMMITMENT: &'static str =

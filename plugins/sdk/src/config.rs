@@ -84,7 +84,6 @@ mod tests {
 
     impl Rule for Sample {
         const ID: &'static str = "retention";
-        const VERSION: &'static str = "0";
         const DESCRIPTION: &'static str = "A rule to parse configurations for.";
         const COMMITMENT: &'static str = "None.";
         const SEVERITY: Severity = Severity::Info;

@@ -52,7 +52,6 @@ pub mod testing;
 mod time;
 
 use std::cell::RefCell;
-use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
@@ -69,7 +68,7 @@ pub mod bindings {
     });
 }
 
-use bindings::exports::covenant::rule::rule::{Guest, GuestEvaluator};
+use bindings::exports::covenant::rule::rule::GuestEvaluator;
 
 pub use bindings::covenant::rule::types::{
     Actor, Attribute, DataItem, Event, Finding, Severity, Timestamp,
@@ -88,8 +87,6 @@ pub use time::{Deadline, format_duration};
 pub trait Rule: Sized + 'static {
     /// Stable identifier: the rule's id in policies and reports.
     const ID: &'static str;
-    /// The plugin's version, normally `env!("CARGO_PKG_VERSION")`.
-    const VERSION: &'static str;
     /// One sentence saying what the rule checks.
     const DESCRIPTION: &'static str;
     /// The published commitment the rule checks, quoted.
@@ -165,27 +162,22 @@ pub(crate) fn build<R: Rule>(config: &str) -> Result<R, String> {
     R::new(parse_config::<R>(config)?).map_err(|e| format!("rule {}: {e}", R::ID))
 }
 
-/// Connects a [`Rule`] to the component's exports. Use [`export_rule!`].
-#[doc(hidden)]
-pub struct Plugin<R>(PhantomData<R>);
-
 /// One evaluator resource, owning a rule's state.
 #[doc(hidden)]
 pub struct Evaluator<R> {
     rule: RefCell<R>,
 }
 
-impl<R: Rule> Guest for Plugin<R> {
-    type Evaluator = Evaluator<R>;
-
-    fn describe() -> bindings::covenant::rule::types::Metadata {
-        bindings::covenant::rule::types::Metadata {
-            id: R::ID.to_string(),
-            version: R::VERSION.to_string(),
-            description: R::DESCRIPTION.to_string(),
-            commitment: R::COMMITMENT.to_string(),
-            severity: R::SEVERITY,
-        }
+/// What the component says about rule `R` when the host asks, with the
+/// `version` of the crate that [`export_rule!`] is expanded in.
+#[doc(hidden)]
+pub fn metadata<R: Rule>(version: &str) -> bindings::covenant::rule::types::Metadata {
+    bindings::covenant::rule::types::Metadata {
+        id: R::ID.to_string(),
+        version: version.to_string(),
+        description: R::DESCRIPTION.to_string(),
+        commitment: R::COMMITMENT.to_string(),
+        severity: R::SEVERITY,
     }
 }
 
@@ -214,15 +206,59 @@ impl<R: Rule> GuestEvaluator for Evaluator<R> {
 
 /// Exports a [`Rule`] as the plugin's implementation of the Covenant world.
 ///
-/// Call it once, at the top level of the plugin crate. It expands to nothing
-/// on native targets, so that the same crate builds natively for its unit
-/// tests, where the component's export names are not valid symbols.
+/// Call it once, at the top level of the plugin crate. The version the
+/// plugin reports is that crate's own (`version` in its `Cargo.toml`):
+/// the macro is expanded there, so `CARGO_PKG_VERSION` is the rule's, not
+/// the SDK's.
+///
+/// It expands to nothing on native targets, so that the same crate builds
+/// natively for its unit tests, where the component's export names are not
+/// valid symbols.
 #[macro_export]
 macro_rules! export_rule {
     ($rule:ty) => {
         #[cfg(target_family = "wasm")]
-        type __CovenantPlugin = $crate::Plugin<$rule>;
+        struct __CovenantPlugin;
+        #[cfg(target_family = "wasm")]
+        impl $crate::bindings::exports::covenant::rule::rule::Guest for __CovenantPlugin {
+            type Evaluator = $crate::Evaluator<$rule>;
+
+            fn describe() -> $crate::bindings::covenant::rule::types::Metadata {
+                $crate::metadata::<$rule>(env!("CARGO_PKG_VERSION"))
+            }
+        }
         #[cfg(target_family = "wasm")]
         $crate::bindings::__export_plugin!(__CovenantPlugin with_types_in $crate::bindings);
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+
+    impl Rule for Quiet {
+        const ID: &'static str = "quiet";
+        const DESCRIPTION: &'static str = "Reports nothing.";
+        const COMMITMENT: &'static str = "None.";
+        const SEVERITY: Severity = Severity::Low;
+        type Config = ();
+
+        fn new(_config: ()) -> Result<Self, String> {
+            Ok(Quiet)
+        }
+
+        fn observe(&mut self, _event: &Event, _findings: &mut Findings) {}
+    }
+
+    #[test]
+    fn the_metadata_carries_the_version_export_rule_passes() {
+        let metadata = metadata::<Quiet>("2.3.4");
+        assert_eq!(
+            (metadata.id.as_str(), metadata.version.as_str()),
+            ("quiet", "2.3.4")
+        );
+        assert_eq!(metadata.severity, Severity::Low);
+    }
 }

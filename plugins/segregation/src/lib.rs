@@ -30,7 +30,6 @@ pub struct Segregation {
 
 impl Rule for Segregation {
     const ID: &'static str = "segregation";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Every event that touches customer data carries a non-empty organisation tag on \
          the data and a tenant context, the two agree, and derived data comes only from \
          the same organisation's data unless the purpose is an allowed cross-tenant one.";

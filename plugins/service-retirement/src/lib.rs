@@ -24,7 +24,6 @@ pub struct ServiceRetirement {
 
 impl Rule for ServiceRetirement {
     const ID: &'static str = "service-retirement";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str =
         "No customer data is processed in the retired regions after the retirement date.";
     const COMMITMENT: &'static str = "All Microsoft Defender for Cloud features will be officially retired in Azure \

@@ -31,7 +31,6 @@ pub struct XdrSharing {
 
 impl Rule for XdrSharing {
     const ID: &'static str = "xdr-sharing";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Every share to Microsoft Defender XDR comes from a subscription with a paid \
          Defender plan in effect at that moment.";
     const COMMITMENT: &'static str = "When you enable any of Defender for Cloud's paid plans you automatically gain \

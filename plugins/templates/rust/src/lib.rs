@@ -23,7 +23,6 @@ pub struct {{type}} {
 
 impl Rule for {{type}} {
     const ID: &'static str = "{{id}}";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str =
         "No customer data is shared with a partner the configuration does not allow.";
     const COMMITMENT: &'static str = "We do not share your data with third parties.";
