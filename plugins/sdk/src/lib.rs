@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod event;
 mod settings;
 mod state;
 pub mod testing;
