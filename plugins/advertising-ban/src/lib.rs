@@ -68,9 +68,9 @@ impl Rule for AdvertisingBan {
             findings.report(
                 &event.id,
                 format!(
-                    "event {} ({} at {}) uses data {data_id} of tenant {tenant} for `{purpose}`, \
+                    "{} uses data {data_id} of tenant {tenant} for `{purpose}`, \
                      a banned commercial purpose",
-                    event.id, event.action, event.time
+                    event.cite_with_action()
                 ),
             );
         }

@@ -100,10 +100,7 @@ impl Rule for AiTrainingConsent {
             };
             self.pending.push(TrainingUse {
                 event_id: event.id.clone(),
-                description: format!(
-                    "event {} ({} at {}) {how}",
-                    event.id, event.action, event.time
-                ),
+                description: format!("{} {how}", event.cite_with_action()),
                 tenant,
             });
         }

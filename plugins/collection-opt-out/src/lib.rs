@@ -75,10 +75,9 @@ impl Rule for CollectionOptOut {
                 findings.report(
                     &event.id,
                     format!(
-                        "event {} at {} turned data collection off on subscription {subscription}, which has the \
+                        "{} turned data collection off on subscription {subscription}, which has the \
                          paid plan `{}` (set by {}) that requires collection",
-                        event.id,
-                        event.time,
+                        event.cite(),
                         plan.value,
                         plan.cite()
                     ),
@@ -103,10 +102,9 @@ impl Rule for CollectionOptOut {
             findings.report(
                 &event.id,
                 format!(
-                    "event {} at {} collected {} data from subscription {subscription} after event {} turned data \
+                    "{} collected {} data from subscription {subscription} after event {} turned data \
                      collection off at {}",
-                    event.id,
-                    event.time,
+                    event.cite(),
                     category.map_or("uncategorised", String::as_str),
                     off.event_id,
                     off.time

@@ -79,9 +79,8 @@ impl Rule for DataResidency {
             return;
         };
         let at = format!(
-            "event {} at {} stored data {} of subscription {subscription}",
-            event.id,
-            event.time,
+            "{} stored data {} of subscription {subscription}",
+            event.cite(),
             data.id.as_deref().unwrap_or("(no id)")
         );
         let chosen = self

@@ -62,10 +62,8 @@ impl Rule for PersonnelAccess {
         findings.report(
             &event.id,
             format!(
-                "event {} ({} at {}): {} {who} touched data {data_id} {why}; allowed purposes are {}",
-                event.id,
-                event.action,
-                event.time,
+                "{}: {} {who} touched data {data_id} {why}; allowed purposes are {}",
+                event.cite_with_action(),
                 actor.kind,
                 self.config.allowed_purposes.join(", ")
             ),

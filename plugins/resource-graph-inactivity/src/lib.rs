@@ -95,10 +95,9 @@ impl Rule for ResourceGraphInactivity {
             findings.report(
                 &event.id,
                 format!(
-                    "event {} at {} served data of subscription {subscription} from Resource Graph {late} after \
+                    "{} served data of subscription {subscription} from Resource Graph {late} after \
                      the {}-day inactivity limit; {since} was {}",
-                    event.id,
-                    event.time,
+                    event.cite(),
                     self.config.inactivity_days,
                     last.cite()
                 ),

@@ -113,10 +113,9 @@ impl Rule for Retention {
                 findings.report(
                     &item.event_id,
                     format!(
-                        "data {data_id} {} was deleted by event {} at {}, {late} after its deadline",
+                        "data {data_id} {} was deleted by {}, {late} after its deadline",
                         origin(item),
-                        event.id,
-                        event.time,
+                        event.cite(),
                     ),
                 );
             }
@@ -124,10 +123,8 @@ impl Rule for Retention {
             findings.report(
                 &event.id,
                 format!(
-                    "event {} ({} at {}) touches data {data_id} {late} after its deadline; the data was {}",
-                    event.id,
-                    event.action,
-                    event.time,
+                    "{} touches data {data_id} {late} after its deadline; the data was {}",
+                    event.cite_with_action(),
                     origin(item)
                 ),
             );

@@ -72,11 +72,9 @@ impl Rule for OffboardingErasure {
             findings.report(
                 &event.id,
                 format!(
-                    "event {} ({} at {}) touched data of tenant {tenant} {late} after its grace \
-                     period ended at {}; the tenant offboarded in {}",
-                    event.id,
-                    event.action,
-                    event.time,
+                    "{} touched data of tenant {tenant} {late} after its grace period ended \
+                     at {}; the tenant offboarded in {}",
+                    event.cite_with_action(),
                     offboarded.value,
                     offboarded.cite()
                 ),

@@ -46,7 +46,7 @@ impl<V> Recorded<V> {
     /// The recording event as a finding message names it:
     /// `event c2 at 2026-01-05T00:00:00Z`.
     pub fn cite(&self) -> String {
-        format!("event {} at {}", self.event_id, self.time)
+        crate::event::cite(&self.event_id, self.time)
     }
 }
 

@@ -53,7 +53,7 @@ impl Rule for Segregation {
         };
         let tag = data.tenant.as_deref().filter(|t| !t.is_empty());
         let context = event.tenant.as_deref().filter(|t| !t.is_empty());
-        let at = format!("event {} ({} at {})", event.id, event.action, event.time);
+        let at = event.cite_with_action();
 
         match (tag, context) {
             (None, _) => findings.report(

@@ -51,10 +51,8 @@ impl Rule for ServiceRetirement {
             findings.report(
                 &event.id,
                 format!(
-                    "event {} ({} at {}) processed data {} in region {region}, where the service retired at {}",
-                    event.id,
-                    event.action,
-                    event.time,
+                    "{} processed data {} in region {region}, where the service retired at {}",
+                    event.cite_with_action(),
                     data.id.as_deref().unwrap_or("(no id)"),
                     self.retired_at
                 ),

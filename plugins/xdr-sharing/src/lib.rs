@@ -54,10 +54,7 @@ impl Rule for XdrSharing {
         if event.action != "share" || !to_xdr {
             return;
         }
-        let at = format!(
-            "event {} at {} shared data with Defender XDR",
-            event.id, event.time
-        );
+        let at = format!("{} shared data with Defender XDR", event.cite());
         let Some(subscription) = event.subscription() else {
             findings.report(
                 &event.id,
