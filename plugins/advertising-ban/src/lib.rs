@@ -106,6 +106,7 @@ mod tests {
                 .tenant("a")
                 .data("d1", "a")
                 .purpose(p)
+                .build()
         })
         .collect();
         assert_eq!(flagged("{}", &events), ["e0", "e1", "e2", "e3"]);
@@ -115,7 +116,8 @@ mod tests {
     fn case_does_not_hide_a_banned_purpose() {
         let e = event("e1", T, "derive")
             .data("d1", "a")
-            .purpose("Advertising");
+            .purpose("Advertising")
+            .build();
         assert_eq!(flagged("{}", &[e]), ["e1"]);
     }
 
@@ -124,16 +126,22 @@ mod tests {
         let events = [
             event("e1", T, "access")
                 .data("d1", "a")
-                .purpose("threat-detection"),
-            event("e2", T, "config-change").purpose("advertising"),
-            event("e3", T, "access").data("d1", "a"),
+                .purpose("threat-detection")
+                .build(),
+            event("e2", T, "config-change")
+                .purpose("advertising")
+                .build(),
+            event("e3", T, "access").data("d1", "a").build(),
         ];
         assert!(flagged("{}", &events).is_empty());
     }
 
     #[test]
     fn banned_list_comes_from_config() {
-        let e = event("e1", T, "access").data("d1", "a").purpose("resale");
+        let e = event("e1", T, "access")
+            .data("d1", "a")
+            .purpose("resale")
+            .build();
         assert_eq!(
             flagged(
                 r#"{"banned_purposes": ["resale"]}"#,

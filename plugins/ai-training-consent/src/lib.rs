@@ -206,6 +206,7 @@ mod tests {
             .tenant(tenant)
             .scope("ai-training")
             .actor("customer", "c1")
+            .build()
     }
 
     fn revoke(id: &str, time: &str, tenant: &str) -> Event {
@@ -213,10 +214,14 @@ mod tests {
             .tenant(tenant)
             .scope("ai-training")
             .actor("customer", "c1")
+            .build()
     }
 
     fn train(id: &str, time: &str, tenant: &str) -> Event {
-        event(id, time, "train").tenant(tenant).data("d1", tenant)
+        event(id, time, "train")
+            .tenant(tenant)
+            .data("d1", tenant)
+            .build()
     }
 
     #[test]
@@ -229,13 +234,17 @@ mod tests {
         let e = event("t1", "2026-01-02T00:00:00Z", "access")
             .tenant("a")
             .data("d1", "a")
-            .purpose("model-training");
+            .purpose("model-training")
+            .build();
         assert_eq!(flagged(&[e]), ["t1"]);
     }
 
     #[test]
     fn training_without_data_is_not_a_use_of_customer_data() {
-        assert!(flagged(&[event("t1", "2026-01-02T00:00:00Z", "train").tenant("a")]).is_empty());
+        let e = event("t1", "2026-01-02T00:00:00Z", "train")
+            .tenant("a")
+            .build();
+        assert!(flagged(&[e]).is_empty());
     }
 
     #[test]
@@ -305,7 +314,8 @@ mod tests {
         let g = event("c1", "2026-01-01T00:00:00Z", "consent-granted")
             .tenant("a")
             .scope("ai-training")
-            .actor("service", "s1");
+            .actor("service", "s1")
+            .build();
         let findings = evaluate::<AiTrainingConsent>(
             "{}",
             &[g, train("t1", "2026-01-02T00:00:00Z", "a")],
@@ -326,7 +336,8 @@ mod tests {
             grant("c1", "2026-01-01T00:00:00Z", "a"),
             event("t1", "2026-01-02T00:00:00Z", "train")
                 .tenant("a")
-                .data("d1", "b"),
+                .data("d1", "b")
+                .build(),
         ];
         assert_eq!(flagged(&events), ["t1"]);
     }

@@ -126,6 +126,7 @@ mod tests {
             .extra("subscription", sub)
             .extra("setting", setting)
             .extra("value", value)
+            .build()
     }
 
     fn collect(id: &str, time: &str, sub: &str, category: &str) -> Event {
@@ -133,6 +134,7 @@ mod tests {
             .extra("subscription", sub)
             .data(id, "a")
             .category(category)
+            .build()
     }
 
     fn flagged(events: &[Event]) -> Vec<String> {

@@ -126,8 +126,8 @@ mod tests {
             .data(id, "a")
             .category("event-log");
         match region {
-            Some(r) => e.region(r),
-            None => e,
+            Some(r) => e.region(r).build(),
+            None => e.build(),
         }
     }
 
@@ -153,7 +153,8 @@ mod tests {
         let choose = event("choose", "2026-01-02T00:00:00Z", "config-change")
             .extra("subscription", "s1")
             .extra("setting", "workspace-region")
-            .extra("value", "westeurope");
+            .extra("value", "westeurope")
+            .build();
         let events = [
             store("default-ok", "2026-01-01T00:00:00Z", Some("chinanorth")),
             store("default-bad", "2026-01-01T00:00:01Z", Some("westeurope")),
@@ -165,7 +166,8 @@ mod tests {
                 .extra("subscription", "s1")
                 .data("x", "a")
                 .category("security-alert")
-                .region("mars"),
+                .region("mars")
+                .build(),
         ];
         let findings = evaluate::<DataResidency>("{}", &events, "2026-02-01T00:00:00Z").unwrap();
         assert_eq!(

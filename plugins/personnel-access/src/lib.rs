@@ -93,10 +93,10 @@ mod tests {
                 .data("d", "a")
         };
         let events = [
-            read("ok-1").purpose("security-recommendations"),
-            read("ok-2").purpose("threat-investigation"),
-            read("bad-1").purpose("curiosity"),
-            read("bad-2"),
+            read("ok-1").purpose("security-recommendations").build(),
+            read("ok-2").purpose("threat-investigation").build(),
+            read("bad-1").purpose("curiosity").build(),
+            read("bad-2").build(),
         ];
         assert_eq!(flagged(&events), ["bad-1", "bad-2"]);
     }
@@ -116,10 +116,12 @@ mod tests {
             event("s", T, "access")
                 .actor("service", "s")
                 .data("d", "a")
-                .purpose("curiosity"),
+                .purpose("curiosity")
+                .build(),
             event("p", T, "access")
                 .actor("personnel", "p")
-                .purpose("curiosity"),
+                .purpose("curiosity")
+                .build(),
         ];
         assert!(flagged(&events).is_empty());
     }

@@ -122,6 +122,7 @@ mod tests {
         event(id, time, "access")
             .extra("subscription", "s1")
             .layer("portal")
+            .build()
     }
 
     fn served(id: &str, time: &str) -> Event {
@@ -129,6 +130,7 @@ mod tests {
             .extra("subscription", "s1")
             .data("alerts", "a")
             .store("resource-graph")
+            .build()
     }
 
     fn flagged(events: &[Event]) -> Vec<String> {
@@ -154,7 +156,8 @@ mod tests {
         let plan = event("plan", "2026-01-01T00:00:00Z", "config-change")
             .extra("subscription", "s1")
             .extra("setting", "defender-plan")
-            .extra("value", "standard");
+            .extra("value", "standard")
+            .build();
         assert!(flagged(&[plan, served("late", "2026-03-01T00:00:00Z")]).is_empty());
     }
 

@@ -193,11 +193,14 @@ mod tests {
     }
 
     fn store(id: &str, time: &str, data: &str) -> Event {
-        event(id, time, "store").tenant("a").data(data, "a")
+        event(id, time, "store").tenant("a").data(data, "a").build()
     }
 
     fn delete(id: &str, time: &str, data: &str) -> Event {
-        event(id, time, "delete").tenant("a").data(data, "a")
+        event(id, time, "delete")
+            .tenant("a")
+            .data(data, "a")
+            .build()
     }
 
     #[test]
@@ -229,8 +232,12 @@ mod tests {
     fn touching_an_item_after_its_limit_is_a_finding_on_that_event() {
         let events = [
             store("s", "2026-01-01T00:00:00Z", "d"),
-            event("a1", "2026-01-15T00:00:00Z", "access").data("d", "a"),
-            event("a2", "2026-01-15T00:00:01Z", "access").data("d", "a"),
+            event("a1", "2026-01-15T00:00:00Z", "access")
+                .data("d", "a")
+                .build(),
+            event("a2", "2026-01-15T00:00:01Z", "access")
+                .data("d", "a")
+                .build(),
             delete("x", "2026-01-10T00:00:00Z", "d"),
         ];
         let mut sorted = events.to_vec();
@@ -240,10 +247,13 @@ mod tests {
 
     #[test]
     fn calculated_data_has_28_days() {
-        let derived = event("s", "2026-01-01T00:00:00Z", "derive").data("d", "a");
+        let derived = event("s", "2026-01-01T00:00:00Z", "derive")
+            .data("d", "a")
+            .build();
         let by_category = event("s2", "2026-01-01T00:00:00Z", "store")
             .data("d2", "a")
-            .category("calculated");
+            .category("calculated")
+            .build();
         let events = [derived, by_category];
         assert!(flagged(&events, "2026-01-29T00:00:00Z").is_empty());
         assert_eq!(flagged(&events, "2026-01-29T00:00:01Z"), ["s", "s2"]);
@@ -254,10 +264,12 @@ mod tests {
         let events = [
             event("p", "2026-01-01T00:00:00Z", "store")
                 .data("d1", "a")
-                .category("ai-prompt"),
+                .category("ai-prompt")
+                .build(),
             event("r", "2026-01-01T00:00:00Z", "derive")
                 .data("d2", "a")
-                .category("ai-response"),
+                .category("ai-response")
+                .build(),
         ];
         assert!(flagged(&events, "2026-01-31T00:00:00Z").is_empty());
         assert_eq!(flagged(&events, "2026-01-31T00:00:01Z"), ["p", "r"]);
@@ -266,7 +278,9 @@ mod tests {
     #[test]
     fn clock_starts_at_the_first_store_not_at_collection() {
         let events = [
-            event("c", "2025-12-01T00:00:00Z", "collect").data("d", "a"),
+            event("c", "2025-12-01T00:00:00Z", "collect")
+                .data("d", "a")
+                .build(),
             store("s", "2026-01-01T00:00:00Z", "d"),
             store("s2", "2026-01-10T00:00:00Z", "d"),
         ];

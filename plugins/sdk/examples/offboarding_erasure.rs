@@ -95,10 +95,18 @@ mod tests {
     #[test]
     fn touching_data_after_the_grace_period_is_a_finding() {
         let events = [
-            event("leave", "2026-01-01T00:00:00Z", "offboard").tenant("a"),
-            event("last-second", "2026-01-31T00:00:00Z", "access").data("d1", "a"),
-            event("too-late", "2026-01-31T00:00:01Z", "access").data("d1", "a"),
-            event("stayed", "2026-03-01T00:00:00Z", "access").data("d2", "b"),
+            event("leave", "2026-01-01T00:00:00Z", "offboard")
+                .tenant("a")
+                .build(),
+            event("last-second", "2026-01-31T00:00:00Z", "access")
+                .data("d1", "a")
+                .build(),
+            event("too-late", "2026-01-31T00:00:01Z", "access")
+                .data("d1", "a")
+                .build(),
+            event("stayed", "2026-03-01T00:00:00Z", "access")
+                .data("d2", "b")
+                .build(),
         ];
         let findings = evaluate::<OffboardingErasure>("{}", &events, AS_OF).unwrap();
         assert_eq!(event_ids(&findings), ["too-late"]);
@@ -113,8 +121,12 @@ mod tests {
     #[test]
     fn the_policy_sets_the_grace_period_and_a_typo_is_an_error() {
         let events = [
-            event("leave", "2026-01-01T00:00:00Z", "offboard").tenant("a"),
-            event("next-week", "2026-01-08T00:00:00Z", "access").data("d1", "a"),
+            event("leave", "2026-01-01T00:00:00Z", "offboard")
+                .tenant("a")
+                .build(),
+            event("next-week", "2026-01-08T00:00:00Z", "access")
+                .data("d1", "a")
+                .build(),
         ];
         let findings = evaluate::<OffboardingErasure>(r#"{"grace_days": 7}"#, &events, AS_OF);
         assert!(findings.unwrap().is_empty());

@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn non_string_attributes_are_absent() {
-        let mut e = event("e", "2026-01-01T00:00:00Z", "collect");
+        let mut e = event("e", "2026-01-01T00:00:00Z", "collect").build();
         e.extra.push(crate::Attribute {
             name: "subscription".into(),
             json: "42".into(),
@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn citations_give_the_id_and_time_and_perhaps_the_action() {
-        let e = event("e7", "2026-01-05T08:00:00.5+08:00", "access");
+        let e = event("e7", "2026-01-05T08:00:00.5+08:00", "access").build();
         assert_eq!(e.cite(), "event e7 at 2026-01-05T00:00:00.500Z");
         assert_eq!(
             e.cite_with_action(),

@@ -96,6 +96,7 @@ mod tests {
                 .extra("subscription", sub)
                 .extra("setting", "data-collection")
                 .extra("value", value)
+                .build()
         };
         settings.observe(&change("c1", "s1", "off"));
         settings.observe(&change("c2", "s2", "off"));

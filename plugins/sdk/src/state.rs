@@ -133,8 +133,8 @@ mod tests {
         let mut latest = PerKey::<bool>::default();
         let mut first = PerKey::<bool>::default();
         for e in [
-            event("e1", "2026-01-01T00:00:00Z", "x"),
-            event("e2", "2026-01-02T00:00:00Z", "x"),
+            event("e1", "2026-01-01T00:00:00Z", "x").build(),
+            event("e2", "2026-01-02T00:00:00Z", "x").build(),
         ] {
             let granted = e.id == "e1";
             latest.record("a".to_string(), granted, &e);
@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn updates_in_place_keep_the_recording_event_and_iteration_is_in_key_order() {
         let mut items = PerKey::<u32>::default();
-        let e = event("s", "2026-01-01T00:00:00Z", "store");
+        let e = event("s", "2026-01-01T00:00:00Z", "store").build();
         for key in ["c", "a", "b"] {
             items.record(key.to_string(), 0, &e);
         }

@@ -7,20 +7,31 @@
 //! let e = event("e1", "2026-01-01T00:00:00Z", "access")
 //!     .tenant("a")
 //!     .data("d1", "a")
-//!     .purpose("threat-investigation");
+//!     .purpose("threat-investigation")
+//!     .build();
 //! assert_eq!(e.data.unwrap().tenant.as_deref(), Some("a"));
 //! ```
 
-use crate::{Actor, DataItem, Event, Finding, Findings, Rule, Timestamp};
+use crate::{Actor, Attribute, DataItem, Event, Finding, Findings, Rule, Timestamp};
+
+/// An event under construction, from [`event`]: each method sets one
+/// field, and [`EventBuilder::build`] gives the [`Event`].
+///
+/// A builder of its own, rather than methods on [`Event`], so that these
+/// conveniences for tests are not part of the type rules read in
+/// production.
+#[derive(Debug, Clone)]
+#[must_use = "an EventBuilder does nothing until `build` gives its event"]
+pub struct EventBuilder(Event);
 
 /// An event with only the required fields set, to add the rest to with the
-/// builder methods below (`.tenant("a").data("d1", "a")`). `time` is
-/// RFC 3339.
+/// [`EventBuilder`] methods (`.tenant("a").data("d1", "a")`) before
+/// [`EventBuilder::build`]. `time` is RFC 3339.
 ///
 /// # Panics
 /// If `time` is not RFC 3339: this is for tests, where that is a typo.
-pub fn event(id: &str, time: &str, action: &str) -> Event {
-    Event {
+pub fn event(id: &str, time: &str, action: &str) -> EventBuilder {
+    EventBuilder(Event {
         id: id.to_string(),
         time: Timestamp::parse_rfc3339(time).expect("test event time"),
         action: action.to_string(),
@@ -32,31 +43,36 @@ pub fn event(id: &str, time: &str, action: &str) -> Event {
         region: None,
         data: None,
         extra: Vec::new(),
-    }
+    })
 }
 
-impl Event {
+impl EventBuilder {
+    /// The event built.
+    pub fn build(self) -> Event {
+        self.0
+    }
+
     /// Sets the tenant whose context the event ran in.
     pub fn tenant(mut self, tenant: &str) -> Self {
-        self.tenant = Some(tenant.to_string());
+        self.0.tenant = Some(tenant.to_string());
         self
     }
 
     /// Sets the declared purpose.
     pub fn purpose(mut self, purpose: &str) -> Self {
-        self.purpose = Some(purpose.to_string());
+        self.0.purpose = Some(purpose.to_string());
         self
     }
 
     /// Sets the consent scope.
     pub fn scope(mut self, scope: &str) -> Self {
-        self.scope = Some(scope.to_string());
+        self.0.scope = Some(scope.to_string());
         self
     }
 
     /// Sets the actor.
     pub fn actor(mut self, kind: &str, id: &str) -> Self {
-        self.actor = Some(Actor {
+        self.0.actor = Some(Actor {
             kind: kind.to_string(),
             id: Some(id.to_string()),
         });
@@ -65,7 +81,7 @@ impl Event {
 
     /// Sets the data item's id and organisation tag.
     pub fn data(mut self, id: &str, tenant: &str) -> Self {
-        let data = self.data.get_or_insert_with(empty_data);
+        let data = self.data_item();
         data.id = Some(id.to_string());
         data.tenant = Some(tenant.to_string());
         self
@@ -73,13 +89,13 @@ impl Event {
 
     /// Sets the data item's category, creating the item if needed.
     pub fn category(mut self, category: &str) -> Self {
-        self.data.get_or_insert_with(empty_data).category = Some(category.to_string());
+        self.data_item().category = Some(category.to_string());
         self
     }
 
     /// Adds an extra attribute with a string value.
     pub fn extra(mut self, name: &str, value: &str) -> Self {
-        self.extra.push(crate::Attribute {
+        self.0.extra.push(Attribute {
             name: name.to_string(),
             json: serde_json::Value::String(value.to_string()).to_string(),
         });
@@ -88,38 +104,38 @@ impl Event {
 
     /// Sets the layer (the component that emitted the event).
     pub fn layer(mut self, layer: &str) -> Self {
-        self.layer = Some(layer.to_string());
+        self.0.layer = Some(layer.to_string());
         self
     }
 
     /// Sets the region.
     pub fn region(mut self, region: &str) -> Self {
-        self.region = Some(region.to_string());
+        self.0.region = Some(region.to_string());
         self
     }
 
     /// Sets the data item's store, creating the item if needed.
     pub fn store(mut self, store: &str) -> Self {
-        self.data.get_or_insert_with(empty_data).store = Some(store.to_string());
+        self.data_item().store = Some(store.to_string());
         self
     }
 
     /// Sets the ids the data item was derived from, creating it if needed.
     pub fn sources(mut self, sources: &[&str]) -> Self {
-        self.data.get_or_insert_with(empty_data).sources =
-            sources.iter().map(|s| s.to_string()).collect();
+        self.data_item().sources = sources.iter().map(|s| s.to_string()).collect();
         self
     }
-}
 
-fn empty_data() -> DataItem {
-    DataItem {
-        id: None,
-        category: None,
-        tenant: None,
-        store: None,
-        sources: Vec::new(),
-        extra: Vec::new(),
+    /// The event's data item, created empty if it has none yet.
+    fn data_item(&mut self) -> &mut DataItem {
+        self.0.data.get_or_insert_with(|| DataItem {
+            id: None,
+            category: None,
+            tenant: None,
+            store: None,
+            sources: Vec::new(),
+            extra: Vec::new(),
+        })
     }
 }
 

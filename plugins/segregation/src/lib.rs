@@ -126,20 +126,19 @@ mod tests {
 
     #[test]
     fn matching_tags_pass() {
-        assert!(run(&[event("e1", T, "store").tenant("a").data("d1", "a")]).is_empty());
+        assert!(run(&[event("e1", T, "store").tenant("a").data("d1", "a").build()]).is_empty());
     }
 
     #[test]
     fn events_without_data_are_not_checked() {
-        assert!(run(&[event("e1", T, "config-change")]).is_empty());
+        assert!(run(&[event("e1", T, "config-change").build()]).is_empty());
     }
 
     #[test]
     fn missing_or_empty_tags_are_findings() {
-        let mut untagged = event("e1", T, "store").tenant("a");
-        untagged.data = event("x", T, "x").data("d1", "").data;
-        let no_context = event("e2", T, "store").data("d2", "a");
-        let empty_context = event("e3", T, "store").tenant("").data("d3", "a");
+        let untagged = event("e1", T, "store").tenant("a").data("d1", "").build();
+        let no_context = event("e2", T, "store").data("d2", "a").build();
+        let empty_context = event("e3", T, "store").tenant("").data("d3", "a").build();
         assert_eq!(
             run(&[untagged, no_context, empty_context]),
             ["e1", "e2", "e3"]
@@ -149,7 +148,7 @@ mod tests {
     #[test]
     fn context_and_tag_must_agree() {
         assert_eq!(
-            run(&[event("e1", T, "access").tenant("a").data("d1", "b")]),
+            run(&[event("e1", T, "access").tenant("a").data("d1", "b").build()]),
             ["e1"]
         );
     }
@@ -157,12 +156,13 @@ mod tests {
     #[test]
     fn derive_from_another_tenants_data_is_a_finding() {
         let events = [
-            event("e1", T, "store").tenant("a").data("d1", "a"),
-            event("e2", T, "store").tenant("b").data("d2", "b"),
+            event("e1", T, "store").tenant("a").data("d1", "a").build(),
+            event("e2", T, "store").tenant("b").data("d2", "b").build(),
             event("e3", T, "derive")
                 .tenant("a")
                 .data("d3", "a")
-                .sources(&["d1", "d2"]),
+                .sources(&["d1", "d2"])
+                .build(),
         ];
         let findings = evaluate::<Segregation>("{}", &events, T).unwrap();
         assert_eq!(event_ids(&findings), ["e3"]);
@@ -181,12 +181,13 @@ mod tests {
     #[test]
     fn allowed_purpose_may_cross_tenants() {
         let events = [
-            event("e1", T, "store").tenant("b").data("d1", "b"),
+            event("e1", T, "store").tenant("b").data("d1", "b").build(),
             event("e2", T, "derive")
                 .tenant("a")
                 .data("d2", "a")
                 .sources(&["d1"])
-                .purpose("threat-intelligence"),
+                .purpose("threat-intelligence")
+                .build(),
         ];
         assert!(run(&events).is_empty());
     }
@@ -194,12 +195,13 @@ mod tests {
     #[test]
     fn allow_list_comes_from_config() {
         let events = [
-            event("e1", T, "store").tenant("b").data("d1", "b"),
+            event("e1", T, "store").tenant("b").data("d1", "b").build(),
             event("e2", T, "derive")
                 .tenant("a")
                 .data("d2", "a")
                 .sources(&["d1"])
-                .purpose("threat-intelligence"),
+                .purpose("threat-intelligence")
+                .build(),
         ];
         let strict =
             evaluate::<Segregation>(r#"{"cross_tenant_purposes": []}"#, &events, T).unwrap();
@@ -211,7 +213,8 @@ mod tests {
         let e = event("e1", T, "derive")
             .tenant("a")
             .data("d2", "a")
-            .sources(&["never-seen"]);
+            .sources(&["never-seen"])
+            .build();
         assert!(run(&[e]).is_empty());
     }
 

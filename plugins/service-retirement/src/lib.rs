@@ -74,7 +74,10 @@ mod tests {
     #[test]
     fn processing_after_the_instant_in_a_retired_region_is_a_finding() {
         let at = |id: &str, time: &str, region: &str| {
-            event(id, time, "store").data("d", "a").region(region)
+            event(id, time, "store")
+                .data("d", "a")
+                .region(region)
+                .build()
         };
         let events = [
             at("at", "2026-08-17T16:00:00Z", "chinanorth"),

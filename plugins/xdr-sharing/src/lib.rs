@@ -92,6 +92,7 @@ mod tests {
             .extra("subscription", sub)
             .extra("setting", "defender-plan")
             .extra("value", value)
+            .build()
     }
 
     fn share(id: &str, time: &str, sub: &str) -> Event {
@@ -99,6 +100,7 @@ mod tests {
             .extra("subscription", sub)
             .extra("destination", "defender-xdr")
             .data(id, "a")
+            .build()
     }
 
     #[test]
@@ -121,8 +123,11 @@ mod tests {
             share("after-downgrade", "2026-01-05T00:00:00Z", "s1"),
             event("elsewhere", "2026-01-05T00:00:00Z", "share")
                 .extra("subscription", "s1")
-                .extra("destination", "sentinel"),
-            event("no-sub", "2026-01-05T00:00:00Z", "share").extra("destination", "defender-xdr"),
+                .extra("destination", "sentinel")
+                .build(),
+            event("no-sub", "2026-01-05T00:00:00Z", "share")
+                .extra("destination", "defender-xdr")
+                .build(),
         ];
         let findings = evaluate::<XdrSharing>("{}", &events, "2026-02-01T00:00:00Z").unwrap();
         assert_eq!(

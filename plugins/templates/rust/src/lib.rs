@@ -64,6 +64,7 @@ mod tests {
             event(id, "2026-03-01T00:00:00Z", "share")
                 .actor("partner", partner)
                 .data("d-1", "tenant-a")
+                .build()
         };
         let findings = evaluate::<{{type}}>(
             r#"{"allowed_partners": ["auditor"]}"#,
