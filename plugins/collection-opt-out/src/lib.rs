@@ -2,7 +2,8 @@
 //! machines' data is no longer collected (VM disk snapshots and artifacts
 //! excepted), and collection cannot be turned off while a paid plan needs it.
 
-use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, Severity, export_rule};
+use covenant_sdk::defender::PlanSetting;
+use covenant_sdk::{Event, Findings, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -70,7 +71,7 @@ impl Rule for CollectionOptOut {
         if let Some((subscription, setting, change)) = self.settings.observe(event) {
             if setting == config.collection_setting
                 && config.is_off(&change.value)
-                && let Some(plan) = self.settings.paid_plan(&subscription, &config.plan)
+                && let Some(plan) = config.plan.paid_plan(&self.settings, &subscription)
             {
                 findings.report(
                     &event.id,

@@ -9,9 +9,8 @@
 //! after an interaction: it only ever makes serving data compliant, and
 //! serving within 30 days of an interaction already is.
 
-use covenant_sdk::{
-    Deadline, Event, Findings, PerKey, PlanSetting, Rule, Settings, Severity, export_rule,
-};
+use covenant_sdk::defender::PlanSetting;
+use covenant_sdk::{Deadline, Event, Findings, PerKey, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -80,8 +79,9 @@ impl Rule for ResourceGraphInactivity {
                 .is_some_and(|d| d.store.as_deref() == Some(self.config.store.as_str()));
         if served
             && self
-                .settings
-                .paid_plan(&subscription, &self.config.plan)
+                .config
+                .plan
+                .paid_plan(&self.settings, &subscription)
                 .is_none()
             && let Some(last) = self.activity.get(&subscription)
             && let Some(late) =

@@ -12,8 +12,8 @@
 //!   item, with the event that recorded it, for the message.
 //! - [`Deadline`], [`Timestamp`] arithmetic and [`format_duration`]:
 //!   "within 14 days", exactly-at-is-in-time, and how late in words.
-//! - [`Settings`] and [`PlanSetting`]: the subscription settings that
-//!   `config-change` events record.
+//! - [`Settings`]: the subscription settings that `config-change` events
+//!   record; [`defender::PlanSetting`] reads Defender's plan from them.
 //! - [`testing`]: event builders and a native runner for unit tests.
 //!
 //! # A complete rule
@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod config;
+pub mod defender;
 mod event;
 mod settings;
 mod state;
@@ -75,7 +76,7 @@ pub use bindings::covenant::rule::types::{
     Actor, Attribute, DataItem, Event, Finding, Severity, Timestamp,
 };
 pub use config::parse_config;
-pub use settings::{PlanSetting, Settings};
+pub use settings::Settings;
 pub use state::{PerKey, Recorded};
 pub use time::{Deadline, format_duration};
 
@@ -104,9 +105,9 @@ pub trait Rule: Sized + 'static {
     /// and give defaults (`#[serde(default)]` with a `Default` impl, or
     /// `#[serde(default = "...")]` per field) holding the commitment's own
     /// values, so a policy states only what it changes. A field can be a
-    /// [`Timestamp`] (RFC 3339 in the policy) or a [`PlanSetting`]. When
-    /// the table does not fit, the rule is rejected with the key's path:
-    /// see [`parse_config`].
+    /// [`Timestamp`] (RFC 3339 in the policy) or a [`defender::PlanSetting`].
+    /// When the table does not fit, the rule is rejected with the key's
+    /// path: see [`parse_config`].
     type Config: DeserializeOwned;
 
     /// Builds the rule from its configuration, checking what serde cannot

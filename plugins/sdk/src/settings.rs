@@ -6,31 +6,7 @@
 //!   "setting": "data-collection", "value": "off"}`: the latest value of each
 //! setting per subscription is in effect until the next change.
 
-use serde::Deserialize;
-
 use crate::{Event, PerKey, Recorded};
-
-/// Which `config-change` setting names a subscription's Defender plan, and
-/// which of its values are not a paid plan. Rules that depend on the plan
-/// take it as their `plan` configuration table, so that every such rule
-/// reads the plan the same way and a policy configures it the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PlanSetting {
-    /// The `config-change` setting that records the plan.
-    pub setting: String,
-    /// Values that mean no paid plan, compared without regard to case.
-    pub free: Vec<String>,
-}
-
-impl Default for PlanSetting {
-    fn default() -> Self {
-        PlanSetting {
-            setting: "defender-plan".to_string(),
-            free: vec!["free".to_string(), "off".to_string()],
-        }
-    }
-}
 
 /// The settings in effect for each subscription, as `config-change` events
 /// have recorded them so far.
@@ -38,7 +14,8 @@ impl Default for PlanSetting {
 /// Subscription-level commitments depend on settings (the plan, data
 /// collection, the workspace region); feed every event to
 /// [`Settings::observe`] and ask what is in effect when a later event needs
-/// it. Each value comes with the event that set it, for the message.
+/// it. Each value comes with the event that set it, for the message. What
+/// a setting's values mean is the rule's to say.
 #[derive(Debug, Default)]
 pub struct Settings {
     current: PerKey<String, (String, String)>,
@@ -67,19 +44,6 @@ impl Settings {
     pub fn get(&self, subscription: &str, setting: &str) -> Option<&Recorded<String>> {
         self.current
             .get(&(subscription.to_string(), setting.to_string()))
-    }
-
-    /// The change that put `subscription` on a paid plan, if one is in
-    /// effect: the plan setting's value is not one of `plan.free`
-    /// (compared without regard to ASCII case). A subscription that never
-    /// set its plan has none.
-    pub fn paid_plan(&self, subscription: &str, plan: &PlanSetting) -> Option<&Recorded<String>> {
-        self.get(subscription, &plan.setting).filter(|change| {
-            !plan
-                .free
-                .iter()
-                .any(|free| free.eq_ignore_ascii_case(&change.value))
-        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! `xdr-sharing`: data goes to Microsoft Defender XDR only from a
 //! subscription with a paid Defender plan in effect.
 
-use covenant_sdk::{Event, Findings, PlanSetting, Rule, Settings, Severity, export_rule};
+use covenant_sdk::defender::PlanSetting;
+use covenant_sdk::{Event, Findings, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -63,8 +64,9 @@ impl Rule for XdrSharing {
             return;
         };
         if self
-            .settings
-            .paid_plan(&subscription, &self.config.plan)
+            .config
+            .plan
+            .paid_plan(&self.settings, &subscription)
             .is_some()
         {
             return;
