@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An instant, as seconds and nanoseconds since 1970-01-01T00:00:00Z.
@@ -17,19 +16,12 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
-    /// Parses RFC 3339 with any offset, normalising to UTC.
+    /// Parses RFC 3339 with any offset, normalising to UTC, with the
+    /// reader the SDK uses too, so host and plugins agree on every time.
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp, String> {
-        let parsed = DateTime::parse_from_rfc3339(text)
-            .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))?;
-        let (seconds, nanos) = (parsed.timestamp(), parsed.timestamp_subsec_nanos());
-        Ok(if nanos >= 1_000_000_000 {
-            Timestamp {
-                seconds: seconds + 1,
-                nanos: nanos - 1_000_000_000,
-            }
-        } else {
-            Timestamp { seconds, nanos }
-        })
+        covenant_rfc3339::parse(text)
+            .map(|(seconds, nanos)| Timestamp { seconds, nanos })
+            .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))
     }
 
     /// The instant `days` whole days (of 86,400 seconds) later.
@@ -42,14 +34,7 @@ impl Timestamp {
 
     /// RFC 3339 in UTC, with only as many fractional digits as needed.
     pub fn to_rfc3339(self) -> String {
-        DateTime::from_timestamp(self.seconds, self.nanos)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-            .unwrap_or_else(|| {
-                format!(
-                    "{}.{:09}s since 1970-01-01T00:00:00Z",
-                    self.seconds, self.nanos
-                )
-            })
+        covenant_rfc3339::format(self.seconds, self.nanos)
     }
 }
 

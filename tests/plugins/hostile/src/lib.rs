@@ -47,7 +47,6 @@ pub struct Hostile {
 
 impl Rule for Hostile {
     const ID: &'static str = "hostile";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Misbehaves as configured, to test the sandbox.";
     const COMMITMENT: &'static str = "None: this is a test plugin.";
     const SEVERITY: Severity = Severity::Info;
