@@ -11,10 +11,10 @@
 //!   (through [`covenant_sdk::testing::evaluate`]) on SDK events converted
 //!   once, outside the timing: the rule's logic with no boundary at all.
 //! - `wasm` starts the built-in component (compiled once, outside the
-//!   timing) and drives it as the host does: the events are converted with
-//!   [`into_wit`] in batches of [`DEFAULT_BATCH_LEN`] (inside the timing,
+//!   timing) and drives it as the host does: the events are converted into
+//!   an [`EventBatch`] of [`DEFAULT_BATCH_LEN`] (inside the timing,
 //!   once per batch for all the rules, as the host does), each batch is
-//!   sent to every rule's `observe`, then `finish`. `into_wit` consumes
+//!   sent to every rule's `observe`, then `finish`. Batching consumes
 //!   the host's events, so each iteration gets a copy of them made outside
 //!   the timing.
 //! - `conversion/into_wit` times that conversion alone, the part of `wasm`
@@ -38,7 +38,7 @@ use std::hint::black_box;
 use covenant::evaluate::DEFAULT_BATCH_LEN;
 use covenant::events::{DEFAULT_RUN_LEN, Event, EventReader, TimeOrder, Timestamp};
 use covenant::policy::{PluginRef, Policy};
-use covenant::runtime::{PluginRuntime, RulePlugin, WitEvent, into_wit};
+use covenant::runtime::{EventBatch, PluginRuntime, RulePlugin};
 use covenant_sdk::testing;
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
@@ -215,14 +215,14 @@ fn run_native(rules: &[&BenchRule], log: &Log, as_of: &str) -> usize {
 
 /// The events as the host sends them to the sandboxes: converted a batch
 /// at a time.
-fn wit_batches(events: Vec<Event>) -> impl Iterator<Item = Vec<WitEvent>> {
+fn wit_batches(events: Vec<Event>) -> impl Iterator<Item = EventBatch> {
     let mut events = events.into_iter();
     std::iter::from_fn(move || {
-        let batch: Vec<WitEvent> = events
+        let mut batch = EventBatch::with_capacity(DEFAULT_BATCH_LEN);
+        events
             .by_ref()
             .take(DEFAULT_BATCH_LEN)
-            .map(into_wit)
-            .collect();
+            .for_each(|event| batch.push(event));
         (!batch.is_empty()).then_some(batch)
     })
 }

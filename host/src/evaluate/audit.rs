@@ -140,7 +140,8 @@ impl Audit {
                 plugin: started.provenance,
                 description: started.description,
                 default_severity: started.severity,
-                outcome,
+                findings: outcome.findings,
+                error: outcome.error,
             })
             .collect();
         let mut report = Report::build(&self.policy, results, &log, as_of, &waivers);
@@ -252,7 +253,7 @@ fn start_rule(
     started.provenance.name = Some(metadata.id.clone());
     started.provenance.version = Some(metadata.version.clone());
     started.description = Some(metadata.description.clone());
-    started.severity = Some(crate::runtime::severity(metadata.severity));
+    started.severity = Some(metadata.severity);
     let instance = plugin
         .start(&spec.config.to_string())
         .map_err(|e| format!("{e:#}"));

@@ -17,7 +17,7 @@ use std::sync::{Arc, mpsc};
 use anyhow::{Result, anyhow};
 
 use crate::events::{Event, EventIndex, Timestamp};
-use crate::runtime::{Finding, RuleInstance, WitEvent, into_wit};
+use crate::runtime::{EventBatch, Finding, RuleInstance};
 
 /// Events per `observe` call.
 pub const DEFAULT_BATCH_LEN: usize = 1_000;
@@ -147,7 +147,7 @@ impl Evaluation {
     }
 
     /// Sends one batch (already in time order) to every healthy rule.
-    fn observe(&mut self, batch: &[WitEvent]) {
+    fn observe(&mut self, batch: &EventBatch) {
         for slot in &mut self.slots {
             if let Some(instance) = &mut slot.instance {
                 let result = instance.observe(batch);
@@ -185,7 +185,7 @@ impl Evaluation {
             let mut senders = Vec::new();
             let mut workers = Vec::new();
             for mut share in shares {
-                let (sender, batches) = mpsc::sync_channel::<Arc<Vec<WitEvent>>>(QUEUE_BATCHES);
+                let (sender, batches) = mpsc::sync_channel::<Arc<EventBatch>>(QUEUE_BATCHES);
                 senders.push(sender);
                 workers.push(scope.spawn(move || {
                     for batch in batches {
@@ -196,7 +196,7 @@ impl Evaluation {
             }
             // A worker only stops early by panicking, which `join` below
             // reports; until then every send succeeds.
-            let send = |batch: Vec<WitEvent>| -> Result<()> {
+            let send = |batch: EventBatch| -> Result<()> {
                 let batch = Arc::new(batch);
                 for sender in &senders {
                     sender
@@ -205,11 +205,14 @@ impl Evaluation {
                 }
                 Ok(())
             };
-            let mut batch = Vec::with_capacity(batch_len);
+            let mut batch = EventBatch::with_capacity(batch_len);
             let mut sink = |event: Event| -> Result<()> {
-                batch.push(into_wit(event));
+                batch.push(event);
                 if batch.len() == batch_len {
-                    send(std::mem::replace(&mut batch, Vec::with_capacity(batch_len)))?;
+                    send(std::mem::replace(
+                        &mut batch,
+                        EventBatch::with_capacity(batch_len),
+                    ))?;
                 }
                 Ok(())
             };

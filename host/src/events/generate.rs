@@ -473,6 +473,7 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     fn log(spec: LogSpec) -> (String, LogStats) {
         let mut out = Vec::new();
@@ -508,7 +509,10 @@ mod tests {
             violation_rate: 0.05,
         });
         assert_eq!(
-            crate::policy::sha256_hex(text.as_bytes()),
+            sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
             "0826e1ccf96a2f194e2852ae9b2217e6d2716b3e3de3f0766164ade4abd8ef5a"
         );
     }

@@ -617,7 +617,11 @@ mod tests {
         let mut sink = Vec::new();
         while reader.read_until(b'\n', &mut sink).unwrap() > 0 {}
         assert_eq!(count.0.get(), 7);
-        assert_eq!(reader.digest(), crate::policy::sha256_hex(b"abc\ndef"));
+        // `printf 'abc\ndef' | sha256sum`
+        assert_eq!(
+            reader.digest(),
+            "d53d6b91af7caf8fe3d8021f116270137c0079d579a1e16965da80c2ed138ffb"
+        );
     }
 }
 

@@ -7,10 +7,10 @@
 
 use anyhow::{Result, anyhow};
 
-use crate::policy::{Limits, PluginRef, Severity, sha256_hex};
+use crate::policy::{Limits, PluginRef, sha256_hex};
 use crate::runtime::cache::EntryStatus;
 use crate::runtime::{
-    ComponentInterface, INTERFACE_MAJOR, ImportSupport, PluginRuntime, RULE_INTERFACE,
+    ComponentInterface, INTERFACE_MAJOR, ImportSupport, PluginRuntime, RULE_INTERFACE, RuleMetadata,
 };
 
 /// Everything `plugin inspect` reports about one plugin.
@@ -28,16 +28,6 @@ pub struct Inspection {
     pub verdict: Result<RuleMetadata, String>,
 }
 
-/// A plugin's description of its rule (`describe` in the WIT).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleMetadata {
-    pub id: String,
-    pub version: String,
-    pub description: String,
-    pub commitment: String,
-    pub severity: Severity,
-}
-
 /// Inspects `plugin`. Fails only when its bytes cannot be read or are not a
 /// component at all; a component that does not fit the interface is an
 /// inspection with a refusing verdict.
@@ -49,16 +39,7 @@ pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection
         .map_err(|e| anyhow!("{plugin}: {e:#}"))?;
     let verdict = runtime
         .load(&bytes, Limits::default())
-        .map(|loaded| {
-            let m = loaded.metadata();
-            RuleMetadata {
-                id: m.id.clone(),
-                version: m.version.clone(),
-                description: m.description.clone(),
-                commitment: m.commitment.clone(),
-                severity: crate::runtime::severity(m.severity),
-            }
-        })
+        .map(|loaded| loaded.metadata().clone())
         .map_err(|e| format!("{e:#}"));
     Ok(Inspection {
         source: plugin.to_string(),
@@ -167,6 +148,7 @@ fn human_size(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Severity;
 
     #[test]
     fn sizes_read_in_binary_units() {

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::evaluate::RuleOutcome;
 use crate::events::{InputSummary, ReadLog, Rejection, Timestamp};
 use crate::policy::redact::Redaction;
 use crate::policy::waivers::{FindingFacts, Waiver};
 use crate::policy::{Coverage, Policy, RuleSpec, Severity};
+use crate::runtime::Finding;
 
 /// The report format's identifier, bumped on incompatible changes.
 pub const SCHEMA: &str = "covenant/report/v1";
@@ -221,7 +221,10 @@ pub struct RuleResult<'a> {
     pub description: Option<String>,
     /// The plugin's own default severity, once loaded.
     pub default_severity: Option<Severity>,
-    pub outcome: RuleOutcome,
+    /// Findings the rule reported before it finished or failed.
+    pub findings: Vec<Finding>,
+    /// Why the rule could not finish, in one line.
+    pub error: Option<String>,
 }
 
 impl Report {
@@ -238,7 +241,6 @@ impl Report {
             .into_iter()
             .map(|result| {
                 let mut findings: Vec<FindingReport> = result
-                    .outcome
                     .findings
                     .into_iter()
                     .map(|finding| {
@@ -268,7 +270,7 @@ impl Report {
                     id: result.spec.id.clone(),
                     // Set by `judge`, once waivers are applied.
                     status: Status::Pass,
-                    error: result.outcome.error,
+                    error: result.error,
                     severity: result.spec.severity.or(result.default_severity),
                     controls: result.spec.controls.clone(),
                     commitment: result.spec.commitment.clone(),

@@ -247,13 +247,18 @@ impl TrustedStore {
         let meta = std::fs::metadata(&self.dir).map_err(|e| e.to_string())?;
         check_private(&self.dir, &meta, 0o022)?;
         let seal = self.mac(digest, compiled).finalize().into_bytes();
-        crate::report::atomic_file::write_atomically_with(&self.entry_path(digest), |out| {
-            out.write_all(ENTRY_MAGIC)?;
-            out.write_all(&seal)?;
-            out.write_all(compiled)?;
+        // Written beside its place and renamed in, so that a reader sees the
+        // old entry or the new one, never part of one.
+        let path = self.entry_path(digest);
+        let write = || -> std::io::Result<()> {
+            let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
+            file.write_all(ENTRY_MAGIC)?;
+            file.write_all(&seal)?;
+            file.write_all(compiled)?;
+            file.persist(&path)?;
             Ok(())
-        })
-        .map_err(|e| format!("{e:#}"))
+        };
+        write().map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The MAC of an entry, fed everything it vouches for.

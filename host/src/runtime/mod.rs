@@ -1,47 +1,92 @@
-//! The wasm runtime and sandbox: loading rule plugins and calling them
-//! within limits.
+//! The plugin runtime: loading rule plugins and calling them in the
+//! sandbox, within limits.
 //!
 //! A plugin is a component implementing the `covenant:rule@2.0.0` world
 //! (`wit/v2`). Each rule runs in its own [`Store`] with:
 //! - no filesystem, network, environment variables or arguments: the WASI
 //!   imports that a language's standard library pulls in are satisfied by an
-//!   empty context;
+//!   empty context ([`sandbox`]);
 //! - a clock frozen at 1970-01-01 and a fixed random seed, so a plugin can
 //!   neither observe the host nor behave differently from run to run;
 //! - a memory cap and a fuel budget per call, so a runaway plugin stops
-//!   with a one-line reason instead of taking the host down.
+//!   with a one-line reason instead of taking the host down ([`trap`]).
+//!
+//! This is the only module that sees the types generated from the WIT
+//! ([`bindings`], private): the rest of the host speaks [`EventBatch`],
+//! [`Finding`] and [`RuleMetadata`]. It may import [`crate::events`] and
+//! [`crate::policy`]; compiled plugins are kept in the [`cache`].
+
+mod bindings;
+pub mod cache;
+mod sandbox;
+mod trap;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow, bail};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
-use wasmtime_wasi::p2::DynPollable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
-
-pub mod cache;
+use wasmtime::component::{Component, Linker, ResourceAny};
+use wasmtime::{Config, Engine, Store};
 
 use crate::events;
-use crate::policy::Limits;
+use crate::policy::{Limits, Severity};
+use bindings::{Plugin, wit};
 use cache::{ComponentCache, EntryStatus};
+pub use sandbox::import_support;
+use sandbox::{Sandbox, refuse_waiting};
+use trap::{explain, one_line};
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit/v2",
-        world: "plugin",
-    });
+/// What a plugin says about its rule (`describe` in the WIT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMetadata {
+    /// The rule's stable id.
+    pub id: String,
+    /// The plugin's version.
+    pub version: String,
+    /// One sentence saying what the rule checks.
+    pub description: String,
+    /// The commitment it checks, quoted.
+    pub commitment: String,
+    /// The severity of its findings unless a policy overrides it.
+    pub severity: Severity,
 }
 
-use bindings::Plugin;
-use bindings::covenant::rule::types::{self as wit};
-pub use bindings::covenant::rule::types::{Finding, Metadata, Severity};
+/// One breach a rule reported: the event that shows it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The id of the event the finding is about.
+    pub event_id: String,
+    /// The rule's explanation, with the ids and times an auditor needs.
+    pub message: String,
+}
 
-/// How much of a plugin's stderr is kept to explain a trap (a panic message).
-const STDERR_CAPACITY: usize = 4096;
+/// Events on their way into the sandboxes, already in the interface's
+/// form, so that every rule is sent the same converted batch.
+#[derive(Debug, Default)]
+pub struct EventBatch(Vec<wit::Event>);
+
+impl EventBatch {
+    /// An empty batch with room for `capacity` events.
+    pub fn with_capacity(capacity: usize) -> EventBatch {
+        EventBatch(Vec::with_capacity(capacity))
+    }
+
+    /// Adds `event`, moving its strings rather than copying them: the host
+    /// keeps nothing of an event once it is batched.
+    pub fn push(&mut self, event: events::Event) {
+        self.0.push(bindings::event(event));
+    }
+
+    /// The number of events in the batch.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the batch holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// The compiler and linker shared by every plugin in a run.
 pub struct PluginRuntime {
@@ -146,15 +191,15 @@ impl PluginRuntime {
             .map_err(|e| anyhow!("needs imports the sandbox does not provide: {e}"))?;
         let pre = bindings::PluginPre::new(instance_pre)
             .map_err(|e| anyhow!("does not implement covenant:rule/rule@2.0.0: {e}"))?;
-        let (mut store, bindings) = instantiate(&pre, limits)?;
-        let metadata = bindings
+        let (mut store, plugin) = instantiate(&pre, limits)?;
+        let metadata = plugin
             .covenant_rule_rule()
             .call_describe(&mut store)
             .map_err(|e| explain("describe", &e, &store))?;
         Ok(RulePlugin {
             pre,
             limits,
-            metadata,
+            metadata: bindings::metadata(metadata),
         })
     }
 }
@@ -199,76 +244,16 @@ fn check_interface_version(component: &Component, engine: &Engine) -> Result<()>
     Ok(())
 }
 
-/// What the sandbox does for an import named `name`.
-///
-/// This mirrors what [`PluginRuntime::new`] links: WASI 0.2 (any patch
-/// version) with an empty context, and nothing else. It only explains; the
-/// linker itself decides whether a plugin loads.
-pub fn import_support(name: &str) -> ImportSupport {
-    let Some((interface, version)) = name.split_once('@') else {
-        return ImportSupport::Refused;
-    };
-    if interface == RULE_TYPES
-        && version.split('.').next() == Some(INTERFACE_MAJOR.to_string().as_str())
-    {
-        // The world's own type definitions: nothing to call.
-        return ImportSupport::Provided("the interface's records: types only");
-    }
-    if !version.starts_with("0.2.") {
-        return ImportSupport::Refused;
-    }
-    let given = match interface {
-        "wasi:cli/environment" => "empty: no variables, no arguments",
-        "wasi:cli/exit" => "exiting traps the call",
-        "wasi:cli/stdin" => "empty input",
-        "wasi:cli/stdout" => "discarded",
-        "wasi:cli/stderr" => "kept (4 KiB) to explain a trap",
-        "wasi:cli/terminal-input"
-        | "wasi:cli/terminal-output"
-        | "wasi:cli/terminal-stdin"
-        | "wasi:cli/terminal-stdout"
-        | "wasi:cli/terminal-stderr" => "no terminal",
-        "wasi:clocks/wall-clock" => "frozen at 1970-01-01T00:00:00Z",
-        "wasi:clocks/monotonic-clock" => "frozen; waiting on a timer traps",
-        "wasi:filesystem/types" | "wasi:filesystem/preopens" => "no directories",
-        "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => {
-            "seeded with 0: the same bytes every run"
-        }
-        "wasi:io/error" | "wasi:io/poll" | "wasi:io/streams" => "streams over the above",
-        "wasi:sockets/network"
-        | "wasi:sockets/instance-network"
-        | "wasi:sockets/tcp"
-        | "wasi:sockets/tcp-create-socket"
-        | "wasi:sockets/udp"
-        | "wasi:sockets/udp-create-socket"
-        | "wasi:sockets/ip-name-lookup" => "every address denied",
-        _ => return ImportSupport::Refused,
-    };
-    ImportSupport::Provided(given)
-}
-
-/// The host's severity for the one a plugin declares.
-pub fn severity(declared: Severity) -> crate::policy::Severity {
-    use crate::policy::Severity as Host;
-    match declared {
-        Severity::Info => Host::Info,
-        Severity::Low => Host::Low,
-        Severity::Medium => Host::Medium,
-        Severity::High => Host::High,
-        Severity::Critical => Host::Critical,
-    }
-}
-
 /// A compiled plugin, ready to be instantiated for a run.
 pub struct RulePlugin {
     pre: bindings::PluginPre<Sandbox>,
     limits: Limits,
-    metadata: Metadata,
+    metadata: RuleMetadata,
 }
 
 impl RulePlugin {
     /// What the plugin says about itself.
-    pub fn metadata(&self) -> &Metadata {
+    pub fn metadata(&self) -> &RuleMetadata {
         &self.metadata
     }
 
@@ -322,12 +307,12 @@ impl RuleInstance {
     }
 
     /// Sends the next batch of events (already in time order).
-    pub fn observe(&mut self, batch: &[WitEvent]) -> Result<Vec<Finding>> {
+    pub fn observe(&mut self, batch: &EventBatch) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
         let result = self.bindings.covenant_rule_rule().evaluator().call_observe(
             &mut self.store,
             self.evaluator,
-            batch,
+            &batch.0,
         );
         self.settle("observe", result)
     }
@@ -336,10 +321,7 @@ impl RuleInstance {
     /// happened by `as_of`.
     pub fn finish(&mut self, as_of: events::Timestamp) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
-        let as_of = wit::Timestamp {
-            seconds: as_of.seconds,
-            nanos: as_of.nanos,
-        };
+        let as_of = bindings::timestamp(as_of);
         let result = self.bindings.covenant_rule_rule().evaluator().call_finish(
             &mut self.store,
             self.evaluator,
@@ -351,236 +333,12 @@ impl RuleInstance {
     fn settle(
         &self,
         call: &str,
-        result: wasmtime::Result<Result<Vec<Finding>, String>>,
+        result: wasmtime::Result<Result<Vec<wit::Finding>, String>>,
     ) -> Result<Vec<Finding>> {
         match result {
-            Ok(Ok(findings)) => Ok(findings),
+            Ok(Ok(findings)) => Ok(findings.into_iter().map(bindings::finding).collect()),
             Ok(Err(message)) => bail!("{call} returned an error: {}", one_line(&message)),
             Err(e) => Err(explain(call, &e, &self.store)),
         }
-    }
-}
-
-/// The WASI version whose clock interface [`refuse_waiting`] replaces: the
-/// one `wasmtime-wasi` provides, which newer guests' imports resolve to.
-const WASI_MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
-
-/// Replaces the monotonic clock's timers with functions that trap.
-///
-/// A timer is the one thing in the empty WASI context a plugin could wait
-/// on, and WASI's timers wait in real time on the host, where fuel does not
-/// run out: `std::thread::sleep` would hang the run. With the clock frozen
-/// there is nothing legitimate to wait for.
-fn refuse_waiting(linker: &mut Linker<Sandbox>) -> Result<()> {
-    linker.allow_shadowing(true);
-    let mut clock = linker
-        .instance(WASI_MONOTONIC_CLOCK)
-        .map_err(anyhow::Error::from)?;
-    for timer in ["subscribe-duration", "subscribe-instant"] {
-        clock
-            .func_wrap(
-                timer,
-                move |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
-                    Err(wasmtime::Error::msg(format!(
-                        "called {timer}: the sandbox has no clock to wait on"
-                    )))
-                },
-            )
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("cannot replace {WASI_MONOTONIC_CLOCK}#{timer}"))?;
-    }
-    linker.allow_shadowing(false);
-    Ok(())
-}
-
-/// An event as the interface's record, the form a batch crosses into the
-/// sandboxes in.
-pub type WitEvent = wit::Event;
-
-/// Converts an event to the interface's record, moving its strings rather
-/// than copying them: the host keeps nothing of an event once it is batched.
-pub fn into_wit(event: events::Event) -> WitEvent {
-    wit::Event {
-        id: event.id,
-        time: wit::Timestamp {
-            seconds: event.time.seconds,
-            nanos: event.time.nanos,
-        },
-        action: event.action,
-        tenant: event.tenant,
-        actor: event.actor.map(|a| wit::Actor {
-            kind: a.kind,
-            id: a.id,
-        }),
-        purpose: event.purpose,
-        scope: event.scope,
-        layer: event.layer,
-        region: event.region,
-        data: event.data.map(|d| wit::DataItem {
-            id: d.id,
-            category: d.category,
-            tenant: d.tenant,
-            store: d.store,
-            sources: d.sources,
-            extra: attributes(d.extra),
-        }),
-        extra: attributes(event.extra),
-    }
-}
-
-fn attributes(extra: std::collections::BTreeMap<String, serde_json::Value>) -> Vec<wit::Attribute> {
-    extra
-        .into_iter()
-        .map(|(name, value)| wit::Attribute {
-            json: value.to_string(),
-            name,
-        })
-        .collect()
-}
-
-/// Turns a failed call into one line naming the call and the limit or trap.
-fn explain(call: &str, error: &wasmtime::Error, store: &Store<Sandbox>) -> anyhow::Error {
-    let sandbox = store.data();
-    let reason = match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => format!(
-            "exceeded its CPU limit of {} fuel per call",
-            sandbox.limits.fuel_per_call
-        ),
-        _ if sandbox.memory.hit => format!(
-            "exceeded its memory limit of {} MiB",
-            sandbox.limits.memory_mib
-        ),
-        Some(trap) => {
-            // A Rust panic writes "thread ... panicked at FILE:LINE:COL:",
-            // the message, then a note about RUST_BACKTRACE: keep the first
-            // two, which say where and why.
-            let stderr = String::from_utf8_lossy(&sandbox.stderr.contents()).into_owned();
-            let said: Vec<&str> = stderr
-                .lines()
-                .filter(|l| {
-                    !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE")
-                })
-                .collect();
-            if said.is_empty() {
-                format!("trapped ({trap})")
-            } else {
-                format!(
-                    "trapped ({trap}) after writing: {}",
-                    one_line(&said.join(" "))
-                )
-            }
-        }
-        // A host function refused the call; its own message is the root
-        // cause, beneath the wasm backtrace wasmtime wraps it in.
-        None => one_line(&error.root_cause().to_string()),
-    };
-    anyhow!("{call}: {reason}")
-}
-
-/// Collapses whitespace so a reason fits on one report line, and caps it.
-fn one_line(text: &str) -> String {
-    const MAX: usize = 500;
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
-}
-
-/// Everything a plugin's store holds: the empty WASI context and the limits.
-struct Sandbox {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    stderr: MemoryOutputPipe,
-    memory: MemoryCap,
-    limits: Limits,
-}
-
-impl Sandbox {
-    fn new(limits: Limits) -> Sandbox {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        let wasi = WasiCtx::builder()
-            .stderr(stderr.clone())
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .secure_random(StdRng::seed_from_u64(0))
-            .insecure_random(StdRng::seed_from_u64(0))
-            .insecure_random_seed(0)
-            .build();
-        Sandbox {
-            wasi,
-            table: ResourceTable::new(),
-            stderr,
-            memory: MemoryCap {
-                max_bytes: usize::try_from(limits.memory_mib.saturating_mul(1 << 20))
-                    .unwrap_or(usize::MAX),
-                hit: false,
-            },
-            limits,
-        }
-    }
-}
-
-impl WasiView for Sandbox {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// Caps linear memory and remembers whether the cap was hit, so that the
-/// trap that follows can be blamed on the limit rather than reported as an
-/// unexplained `unreachable`.
-struct MemoryCap {
-    max_bytes: usize,
-    hit: bool,
-}
-
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.max_bytes;
-        self.hit |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        // Tables hold function references; a rule needs few.
-        Ok(desired <= 100_000)
-    }
-}
-
-/// A clock stopped at the Unix epoch: plugins must not see the host's time,
-/// and a report must not depend on when it was run.
-struct FrozenClock;
-
-impl HostWallClock for FrozenClock {
-    fn resolution(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(1)
-    }
-
-    fn now(&self) -> std::time::Duration {
-        std::time::Duration::ZERO
-    }
-}
-
-impl HostMonotonicClock for FrozenClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-
-    fn now(&self) -> u64 {
-        0
     }
 }
