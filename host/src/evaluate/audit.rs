@@ -9,9 +9,7 @@ use anyhow::{Result, bail};
 use std::collections::HashSet;
 
 use crate::evaluate::{DEFAULT_BATCH_LEN, Evaluation};
-use crate::events::{
-    EventReader, OrderCheck, OutOfOrder, ReadLog, ReadProgress, TimeOrder, Timestamp,
-};
+use crate::events::{EventReader, ReadProgress, Timestamp, in_time_order};
 use crate::policy::redact::Redactor;
 use crate::policy::waivers::{Waiver, check_waiver_rules};
 use crate::policy::{Policy, RuleSpec, Severity};
@@ -85,37 +83,29 @@ impl Audit {
                 .as_ref()
                 .map(|key| Redactor::new(self.policy.redact.clone(), key))
         };
-        let start_rules = || -> (Vec<StartedRule>, Vec<Result<RuleInstance, String>>) {
-            (self.policy.rules.iter())
-                .map(|spec| start_rule(runtime, spec))
-                .unzip()
-        };
-        let (mut provenance, instances) = start_rules();
-
         let mut reader = EventReader::from_paths(&self.inputs)?;
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
         }
-
-        // Most logs are written in time order. Then the events go straight
-        // from the reader to the rules, read once and never held. The first
-        // event out of order abandons that attempt: the rules start afresh
-        // and the log is read again through the sorter. Standard input
-        // cannot be read twice, so it always goes through the sorter.
-        let mut redactor = new_redactor();
-        let (evaluation, log) = if reader.rereadable() {
-            match self.evaluate_as_read(&reader, instances, &mut redactor)? {
-                Some(done) => done,
-                None => {
-                    let (again, instances) = start_rules();
-                    provenance = again;
-                    redactor = new_redactor();
-                    self.evaluate_sorted(&reader, instances, &mut redactor)?
-                }
-            }
-        } else {
-            self.evaluate_sorted(&reader, instances, &mut redactor)?
-        };
+        // Each pass starts the rules afresh: a pass abandoned because the
+        // log was out of order has shown them part of it.
+        let (provenance, evaluation, log, redactor) =
+            in_time_order(&reader, self.skip_invalid, self.sort_run_len, |feed| {
+                let (provenance, instances): (Vec<StartedRule>, Vec<_>) = (self.policy.rules)
+                    .iter()
+                    .map(|spec| start_rule(runtime, spec))
+                    .unzip();
+                let mut redactor = new_redactor();
+                let (evaluation, log) = Evaluation::new(instances).run(self.batch_len, |sink| {
+                    feed(&mut |event| {
+                        if let Some(redactor) = &mut redactor {
+                            redactor.observe(&event);
+                        }
+                        sink(event)
+                    })
+                })?;
+                Ok((provenance, evaluation, log, redactor))
+            })?;
         let as_of = self.as_of.or(log.index.latest());
         if let (Some(as_of), Some(latest)) = (self.as_of, log.index.latest())
             && as_of < latest
@@ -150,57 +140,6 @@ impl Audit {
             report.redact(&redactor.finish(), fields);
         }
         Ok(report)
-    }
-
-    /// Evaluates the log as it is read, on the bet that it is in time
-    /// order, as most logs are written: then it is read once and never
-    /// held. `None` when an event turns out to be out of order; the rules
-    /// have seen part of the log by then and must not be reused.
-    fn evaluate_as_read(
-        &self,
-        reader: &EventReader,
-        rules: Vec<Result<RuleInstance, String>>,
-        redactor: &mut Option<Redactor>,
-    ) -> Result<Option<(Evaluation, ReadLog)>> {
-        let attempt = Evaluation::new(rules).run(self.batch_len, |sink| {
-            let mut last = OrderCheck::default();
-            reader.read(self.skip_invalid, |event| {
-                if !last.advance(&event) {
-                    return Err(OutOfOrder.into());
-                }
-                if let Some(redactor) = redactor {
-                    redactor.observe(&event);
-                }
-                sink(event)
-            })
-        });
-        match attempt {
-            Err(e) if e.is::<OutOfOrder>() => Ok(None),
-            other => other.map(Some),
-        }
-    }
-
-    /// Reads the whole log into the time sorter (which spills to disk past
-    /// [`Audit::sort_run_len`] events), then evaluates it in order.
-    fn evaluate_sorted(
-        &self,
-        reader: &EventReader,
-        rules: Vec<Result<RuleInstance, String>>,
-        redactor: &mut Option<Redactor>,
-    ) -> Result<(Evaluation, ReadLog)> {
-        Evaluation::new(rules).run(self.batch_len, |sink| {
-            let mut order = TimeOrder::new(self.sort_run_len);
-            let log = reader.read(self.skip_invalid, |event| {
-                if let Some(redactor) = redactor {
-                    redactor.observe(&event);
-                }
-                order.push(event)
-            })?;
-            for event in order.into_sorted()? {
-                sink(event?)?;
-            }
-            Ok(log)
-        })
     }
 }
 

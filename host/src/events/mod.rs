@@ -20,7 +20,9 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use order::{DEFAULT_RUN_LEN, OrderCheck, OutOfOrder, SortedEvents, TimeOrder};
+pub use order::{
+    DEFAULT_RUN_LEN, Feed, OrderCheck, OutOfOrder, SortedEvents, TimeOrder, in_time_order,
+};
 pub use reader::{
     EventIndex, EventReader, IndexEntry, Input, InputSummary, Location, MAX_LINE_BYTES, ReadLog,
     ReadProgress, Rejection,

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 
 use anyhow::{Context, Result};
 
-use super::{Event, Timestamp};
+use super::{Event, EventReader, ReadLog, Timestamp};
 
 /// Events held in memory before a sorted run is spilled to disk.
 pub const DEFAULT_RUN_LEN: usize = 100_000;
@@ -134,6 +134,60 @@ impl Ord for Head {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.event.time, &self.event.id).cmp(&(other.event.time, &other.event.id))
     }
+}
+
+/// One pass over a log in time order, given to [`in_time_order`]'s
+/// caller: it reads the log, hands each event to the consumer it is given,
+/// in (time, id) order, and returns what was read.
+pub type Feed<'a> = dyn FnMut(&mut dyn FnMut(Event) -> Result<()>) -> Result<ReadLog> + 'a;
+
+/// Runs `pass` over the events of `reader`'s log in (time, id) order, the
+/// one way every command that needs time order reads a log.
+///
+/// Most logs are written in time order, so the first attempt bets on it:
+/// the events stream from the reader to `pass`, read once and never held.
+/// The first event out of order abandons that attempt, and `pass` runs
+/// again, from the start, on the log read into a [`TimeOrder`] sorter of
+/// `run_len` events a run; `pass` must therefore start afresh each time it
+/// is called. Standard input cannot be read twice, so it always goes
+/// through the sorter. A log read twice must not change in between: the
+/// second read fails, naming the file, if its bytes differ from what the
+/// files held when the first attempt ended.
+pub fn in_time_order<T>(
+    reader: &EventReader,
+    skip_invalid: bool,
+    run_len: usize,
+    mut pass: impl FnMut(&mut Feed<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut before = None;
+    if reader.rereadable() {
+        let mut streamed = |each: &mut dyn FnMut(Event) -> Result<()>| {
+            let mut last = OrderCheck::default();
+            reader.read(skip_invalid, |event| {
+                if !last.advance(&event) {
+                    return Err(OutOfOrder.into());
+                }
+                each(event)
+            })
+        };
+        match pass(&mut streamed) {
+            Err(e) if e.is::<OutOfOrder>() => {}
+            done => return done,
+        }
+        before = Some(reader.digests()?);
+    }
+    let mut sorted = |each: &mut dyn FnMut(Event) -> Result<()>| {
+        let mut order = TimeOrder::new(run_len);
+        let log = reader.read(skip_invalid, |event| order.push(event))?;
+        if let Some(before) = &before {
+            log.check_unchanged(before)?;
+        }
+        for event in order.into_sorted()? {
+            each(event?)?;
+        }
+        Ok(log)
+    };
+    pass(&mut sorted)
 }
 
 /// Checks that events arrive in (time, id) order, one at a time, keeping

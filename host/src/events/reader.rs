@@ -167,6 +167,23 @@ impl ReadLog {
             _ => format!("{}:{}", input.name, location.line),
         }
     }
+
+    /// Fails, naming the first file, when what was read differs from the
+    /// `digests` the files had before ([`EventReader::digests`]): a log
+    /// that changes between two reads would give a report of neither.
+    pub fn check_unchanged(&self, digests: &[String]) -> Result<()> {
+        for (input, before) in self.inputs.iter().zip(digests) {
+            if input.sha256 != *before {
+                bail!(
+                    "{}: the file changed while it was being read (sha256 {before} when first read, {} now); \
+                     run again on a log nothing is writing to",
+                    input.name,
+                    input.sha256
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads schema v1 events from files, directories and standard input.
@@ -256,6 +273,23 @@ impl EventReader {
     /// Whether the inputs can be read again: false when one is standard input.
     pub fn rereadable(&self) -> bool {
         !self.inputs.contains(&Input::Stdin)
+    }
+
+    /// The hex SHA-256 of each input as it is now, in order, to tell
+    /// whether a log read twice changed in between
+    /// ([`ReadLog::check_unchanged`]). Only for inputs that can be read
+    /// again: standard input is left out.
+    pub fn digests(&self) -> Result<Vec<String>> {
+        let mut digests = Vec::new();
+        for input in &self.inputs {
+            if let Input::JsonLines(path) | Input::JsonArray(path) = input {
+                let mut hashing = Hashing::new(open(path)?, &Unwatched);
+                io::copy(&mut hashing, &mut io::sink())
+                    .with_context(|| format!("{}: cannot read", path.display()))?;
+                digests.push(hashing.digest());
+            }
+        }
+        Ok(digests)
     }
 
     /// The bytes there are to read, when every input is a file.

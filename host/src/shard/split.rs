@@ -24,8 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::events::{
-    DEFAULT_RUN_LEN, DataItem, Event, EventIndex, EventReader, OrderCheck, OutOfOrder, TimeOrder,
-    Timestamp,
+    DEFAULT_RUN_LEN, DataItem, Event, EventIndex, EventReader, TimeOrder, Timestamp, in_time_order,
 };
 use crate::report::atomic_file::write_atomically_with;
 
@@ -78,33 +77,14 @@ pub fn split(reader: &EventReader, shards: u32, dir: &Path) -> Result<SplitSumma
     let mut paths = vec![dir.join(LINEAGE_FILE)];
     paths.extend((0..shards).map(|index| dir.join(shard_file(index))));
 
-    // As a report does: bet that the log is in time order and stream it;
-    // at the first event out of order, drop what was written and sort.
-    if reader.rereadable() {
-        let streamed = write_all_atomically(&paths, |outs| {
+    // Every file is rewritten whole on each pass, so a pass abandoned for
+    // an event out of order leaves nothing behind.
+    in_time_order(reader, false, DEFAULT_RUN_LEN, |feed| {
+        write_all_atomically(&paths, |outs| {
             let mut splitter = Splitter::new(&paths, outs, shards);
-            let mut order = OrderCheck::default();
-            let log = reader.read(false, |event| {
-                if !order.advance(&event) {
-                    return Err(OutOfOrder.into());
-                }
-                splitter.take(&event)
-            })?;
+            let log = feed(&mut |event| splitter.take(&event))?;
             splitter.finish(&log.index)
-        });
-        match streamed {
-            Err(e) if e.is::<OutOfOrder>() => {}
-            other => return other,
-        }
-    }
-    write_all_atomically(&paths, |outs| {
-        let mut sorter = TimeOrder::new(DEFAULT_RUN_LEN);
-        let log = reader.read(false, |event| sorter.push(event))?;
-        let mut splitter = Splitter::new(&paths, outs, shards);
-        for event in sorter.into_sorted()? {
-            splitter.take(&event?)?;
-        }
-        splitter.finish(&log.index)
+        })
     })
 }
 
