@@ -901,143 +901,15 @@ fn findings_json(report: &Report) -> String {
     json.replace("</", "<\\/").replace("<!--", "<\\u0021--")
 }
 
-/// The page's style: system fonts only, nothing fetched.
-const STYLE: &str = r#"
-:root { --fg: #1d2330; --muted: #5b6473; --line: #d9dee7; --bg: #f5f6f8; --pass: #1a7f37; --fail: #c62828; --error: #a64d00; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: var(--bg); }
-main { max-width: 1200px; margin: 0 auto; padding: 24px 32px 64px; }
-h1 { font-size: 24px; margin: 0 0 12px; }
-h2 { font-size: 19px; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
-h3 { font-size: 16px; margin: 0 0 8px; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-a { color: #1f5fbf; }
-code, pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
-.verdict { margin: 0 0 12px; padding: 12px 16px; border-radius: 8px; border-left: 6px solid; background: #fff; font-size: 16px; font-weight: 600; }
-.verdict.pass { border-color: var(--pass); color: var(--pass); }
-.verdict.fail { border-color: var(--fail); color: var(--fail); }
-.verdict.error { border-color: var(--error); color: var(--error); }
-.note { color: var(--muted); }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; min-width: 130px; }
-.card .num { display: block; font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.card .label { color: var(--muted); font-size: 12px; }
-#card-open .num { color: var(--fail); }
-.split { display: grid; grid-template-columns: 2fr 1fr; gap: 16px; align-items: start; }
-@media (max-width: 800px) { .split { grid-template-columns: 1fr; } }
-table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
-caption { text-align: left; font-weight: 600; padding: 4px 0; }
-th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: #eef1f5; font-size: 13px; }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-.toc { margin: 20px 0 0; display: flex; flex-wrap: wrap; gap: 6px 18px; }
-.badge, .sev { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .03em; }
-.badge { color: #fff; }
-.status-pass, .waiver-active { background: var(--pass); }
-.status-fail, .waiver-expired { background: var(--fail); }
-.status-error { background: var(--error); }
-.waiver-stale { background: #8a6d00; }
-.sev { border: 1px solid; }
-.sev-critical { color: #8e0000; } .sev-high { color: #c43e00; } .sev-medium { color: #8a6d00; } .sev-low { color: #35506b; } .sev-info { color: var(--muted); }
-figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
-figcaption { color: var(--muted); font-size: 13px; }
-#findings-chart { display: block; width: 100%; height: auto; }
-#findings-chart text { font: 12px system-ui, sans-serif; fill: #333; }
-#findings-chart .axis-title { font-weight: 600; }
-#findings-chart line { stroke: #777; }
-#findings-chart line.grid { stroke: #e3e6ec; }
-section.rule { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px; margin: 14px 0; }
-.rule-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-blockquote { margin: 8px 0; padding: 8px 14px; border-left: 4px solid #9aa5b8; background: #f3f5f8; }
-.controls, .description { margin: 6px 0; }
-pre.error { white-space: pre-wrap; background: #fff4e5; border: 1px solid #f0c36d; padding: 8px; }
-.pager { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
-.pager[hidden] { display: none; }
-.filter { flex: 0 1 320px; padding: 4px 8px; font: inherit; }
-.pager-label { color: var(--muted); font-variant-numeric: tabular-nums; }
-table.findings td { font-size: 13px; overflow-wrap: break-word; }
-table.findings td:nth-child(2) { white-space: nowrap; }
-table.findings td code { white-space: nowrap; word-break: normal; }
-table.findings tr.waived td { color: var(--muted); }
-tr.unchecked td:first-child { color: var(--muted); }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
-dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
-#provenance h3 { margin-top: 20px; }
-@media print { .pager, .toc { display: none; } }
-"#;
+/// The page's style: system fonts only, nothing fetched. It lives in its
+/// own file to be read and edited as CSS; the file's leading blank line is
+/// the newline the page has always had after `<style>`.
+const STYLE: &str = include_str!("page.css");
 
 /// The page's script: pages and filters each rule's findings from the
-/// embedded JSON, building rows with `textContent` only.
-const SCRIPT: &str = r#"
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("findings-data").textContent);
-  var tables = document.querySelectorAll("table.findings");
-  for (var i = 0; i < tables.length; i++) setUp(tables[i]);
-
-  function setUp(table) {
-    var rows = data.rules[Number(table.getAttribute("data-index"))].rows;
-    var section = table.closest("section");
-    var pager = section.querySelector(".pager");
-    var filter = pager.querySelector(".filter");
-    var prev = pager.querySelector(".prev");
-    var next = pager.querySelector(".next");
-    var label = pager.querySelector(".pager-label");
-    var shown = rows, page = 0, haystacks = null;
-
-    function cell(tr, text, code) {
-      var td = document.createElement("td");
-      if (code) {
-        var c = document.createElement("code");
-        c.textContent = text;
-        td.appendChild(c);
-      } else {
-        td.textContent = text === null ? "" : text;
-      }
-      tr.appendChild(td);
-    }
-
-    function row(f) {
-      var tr = document.createElement("tr");
-      if (f[4] !== null) tr.className = "waived";
-      cell(tr, f[0], true);
-      for (var c = 1; c < 5; c++) cell(tr, f[c], false);
-      return tr;
-    }
-
-    function draw() {
-      var pages = Math.max(1, Math.ceil(shown.length / data.page));
-      page = Math.min(page, pages - 1);
-      var start = page * data.page;
-      var end = Math.min(shown.length, start + data.page);
-      var body = document.createElement("tbody");
-      for (var r = start; r < end; r++) body.appendChild(row(shown[r]));
-      table.replaceChild(body, table.tBodies[0]);
-      var of = shown === rows ? "" : " (filtered from " + rows.length + ")";
-      label.textContent = shown.length === 0
-        ? "no rows match" + of
-        : "rows " + (start + 1) + "\u2013" + end + " of " + shown.length + of;
-      prev.disabled = page === 0;
-      next.disabled = end >= shown.length;
-    }
-
-    filter.addEventListener("input", function () {
-      var query = filter.value.trim().toLowerCase();
-      if (haystacks === null) {
-        haystacks = rows.map(function (f) { return f.join("\n").toLowerCase(); });
-      }
-      shown = query === "" ? rows : rows.filter(function (f, n) {
-        return haystacks[n].indexOf(query) !== -1;
-      });
-      page = 0;
-      draw();
-    });
-    prev.addEventListener("click", function () { page -= 1; draw(); });
-    next.addEventListener("click", function () { page += 1; draw(); });
-    pager.hidden = false;
-    draw();
-  }
-})();
-"#;
+/// embedded JSON, building rows with `textContent` only. Like the style,
+/// it is a file of its own, leading blank line included.
+const SCRIPT: &str = include_str!("page.js");
 
 #[cfg(test)]
 mod tests {
