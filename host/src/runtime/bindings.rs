@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
 
 use std::collections::BTreeMap;
 
-pub(super) use covenant::rule::types as wit;
+pub(super) use self::covenant::rule::types as wit;
 
 use crate::events;
 use crate::policy::Severity;
