@@ -364,3 +364,36 @@ fn a_split_refuses_what_it_cannot_split() {
     assert_eq!(written, 0, "nothing is written");
     assert_eq!(split("2", &whole), 0);
 }
+
+/// A report read back through the one report model and merged alone is
+/// the same report, byte for byte: merge drops nothing the report holds,
+/// waivers and their fates, rejected records and coverage included.
+#[test]
+fn a_report_merged_alone_round_trips_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    let mut text = std::fs::read_to_string("../examples/defender-demo.jsonl").unwrap();
+    text.push_str("{\"not\": \"an event\"}\n");
+    std::fs::write(&log, text).unwrap();
+    let part = dir.path().join("part.json");
+    let args = [
+        "report",
+        "--quiet",
+        "--skip-invalid",
+        "--waivers",
+        "../examples/waivers.toml",
+        "-o",
+        arg(&part),
+        arg(&log),
+    ];
+    assert_eq!(run_cli(&args), 1);
+    let part_json = read(&part);
+    assert_eq!(part_json["summary"]["rejected"], 1);
+    assert!(part_json["waivers"].as_array().unwrap().len() >= 3);
+    let (code, merged) = merge(dir.path(), "merged.json", std::slice::from_ref(&part));
+    assert_eq!(code, 1);
+    assert_eq!(
+        std::fs::read_to_string(&merged).unwrap(),
+        std::fs::read_to_string(&part).unwrap()
+    );
+}

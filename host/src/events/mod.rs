@@ -24,8 +24,8 @@ pub use order::{
     DEFAULT_RUN_LEN, Feed, OrderCheck, OutOfOrder, SortedEvents, TimeOrder, in_time_order,
 };
 pub use reader::{
-    EventIndex, EventReader, IndexEntry, Input, InputSummary, Location, MAX_LINE_BYTES, ReadLog,
-    ReadProgress, Rejection,
+    EventIndex, EventReader, IndexEntry, Input, InputFormat, InputSummary, Location,
+    MAX_LINE_BYTES, ReadLog, ReadProgress, Rejection,
 };
 pub use timestamp::Timestamp;
 

@@ -50,12 +50,38 @@ pub struct Location {
     pub line: u64,
 }
 
+/// How an input's records are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputFormat {
+    /// JSON Lines: one event per line, placed by line number.
+    #[serde(rename = "jsonl")]
+    Jsonl,
+    /// One JSON array of events, placed by element number.
+    #[serde(rename = "json-array")]
+    JsonArray,
+}
+
+impl InputFormat {
+    /// The name reports use: `jsonl` or `json-array`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFormat::Jsonl => "jsonl",
+            InputFormat::JsonArray => "json-array",
+        }
+    }
+}
+
+impl std::fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the report records of one input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputSummary {
     pub name: String,
-    /// `jsonl` or `json-array`.
-    pub format: &'static str,
+    pub format: InputFormat,
     /// Events read and checked.
     pub events: u64,
     /// Records rejected under `--skip-invalid`.
@@ -163,8 +189,8 @@ impl ReadLog {
     pub fn describe(&self, location: Location) -> String {
         let input = &self.inputs[location.input as usize];
         match input.format {
-            "json-array" => format!("{} element {}", input.name, location.line),
-            _ => format!("{}:{}", input.name, location.line),
+            InputFormat::JsonArray => format!("{} element {}", input.name, location.line),
+            InputFormat::Jsonl => format!("{}:{}", input.name, location.line),
         }
     }
 
@@ -330,9 +356,9 @@ impl EventReader {
             let mut summary = InputSummary {
                 name: name.clone(),
                 format: if matches!(input, Input::JsonArray(_)) {
-                    "json-array"
+                    InputFormat::JsonArray
                 } else {
-                    "jsonl"
+                    InputFormat::Jsonl
                 },
                 events: 0,
                 rejected: 0,

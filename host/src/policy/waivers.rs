@@ -19,7 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::events::Timestamp;
 
 /// One accepted exception.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// It reads back from a report (for `covenant merge`) with the same checks
+/// as from a `[[waiver]]` table, its expiry worked out again from `expires`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "WaiverRecord")]
 pub struct Waiver {
     /// Unique among all waivers of a run, e.g. a ticket number.
     pub id: String,
@@ -78,6 +82,87 @@ impl Waiver {
     }
 }
 
+/// A waiver as a report records it, with `from` and `until` already
+/// resolved to instants.
+#[derive(Deserialize)]
+struct WaiverRecord {
+    id: String,
+    rule: String,
+    reason: String,
+    approver: String,
+    expires: String,
+    event_ids: Vec<String>,
+    data_ids: Vec<String>,
+    tenants: Vec<String>,
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+}
+
+impl TryFrom<WaiverRecord> for Waiver {
+    type Error = String;
+
+    fn try_from(record: WaiverRecord) -> Result<Waiver, String> {
+        let at = format!("waiver `{}`", record.id);
+        let check = || -> Result<Timestamp> {
+            check_accountable(
+                &record.id,
+                &record.rule,
+                &record.reason,
+                &record.approver,
+                &at,
+            )?;
+            let expires: toml::value::Datetime = record.expires.parse().with_context(|| {
+                format!(
+                    "{at}: `expires`: `{}` is not a date or date-time",
+                    record.expires
+                )
+            })?;
+            let expires_at = end_of(&expires).with_context(|| format!("{at}: `expires`"))?;
+            check_window(record.from, record.until, &at)?;
+            Ok(expires_at)
+        };
+        let expires_at = check().map_err(|e| format!("{e:#}"))?;
+        Ok(Waiver {
+            id: record.id,
+            rule: record.rule,
+            reason: record.reason,
+            approver: record.approver,
+            expires: record.expires,
+            event_ids: record.event_ids,
+            data_ids: record.data_ids,
+            tenants: record.tenants,
+            from: record.from,
+            until: record.until,
+            expires_at,
+        })
+    }
+}
+
+/// Refuses a waiver without every field that makes it accountable.
+fn check_accountable(id: &str, rule: &str, reason: &str, approver: &str, at: &str) -> Result<()> {
+    for (field, value) in [
+        ("id", id),
+        ("rule", rule),
+        ("reason", reason),
+        ("approver", approver),
+    ] {
+        if value.trim().is_empty() {
+            bail!("{at}: `{field}` must not be empty");
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a window that holds no instant.
+fn check_window(from: Option<Timestamp>, until: Option<Timestamp>, at: &str) -> Result<()> {
+    if let (Some(from), Some(until)) = (from, until)
+        && from >= until
+    {
+        bail!("{at}: `from` must be before `until`");
+    }
+    Ok(())
+}
+
 /// A `[[waiver]]` table as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,16 +212,7 @@ pub fn parse_waivers(entries: Vec<WaiverEntry>, source: &str) -> Result<Vec<Waiv
         .enumerate()
         .map(|(n, entry)| {
             let at = format!("{source}: waiver {}", n + 1);
-            for (field, value) in [
-                ("id", &entry.id),
-                ("rule", &entry.rule),
-                ("reason", &entry.reason),
-                ("approver", &entry.approver),
-            ] {
-                if value.trim().is_empty() {
-                    bail!("{at}: `{field}` must not be empty");
-                }
-            }
+            check_accountable(&entry.id, &entry.rule, &entry.reason, &entry.approver, &at)?;
             let at = format!("{source}: waiver `{}`", entry.id);
             let expires_at = end_of(&entry.expires).with_context(|| format!("{at}: `expires`"))?;
             let from = entry
@@ -151,11 +227,7 @@ pub fn parse_waivers(entries: Vec<WaiverEntry>, source: &str) -> Result<Vec<Waiv
                 .map(end_of)
                 .transpose()
                 .with_context(|| format!("{at}: `until`"))?;
-            if let (Some(from), Some(until)) = (from, until)
-                && from >= until
-            {
-                bail!("{at}: `from` must be before `until`");
-            }
+            check_window(from, until, &at)?;
             Ok(Waiver {
                 id: entry.id,
                 rule: entry.rule,

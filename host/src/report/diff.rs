@@ -9,36 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use anyhow::Result;
 
-use crate::report::SCHEMA;
-
-/// What one JSON report says, as far as a diff needs.
-#[derive(Deserialize)]
-struct ReportFile {
-    schema: String,
-    rules: Vec<RuleFile>,
-}
-
-#[derive(Deserialize)]
-struct RuleFile {
-    id: String,
-    findings: Vec<FindingFile>,
-}
-
-#[derive(Deserialize)]
-struct FindingFile {
-    event_id: String,
-    time: String,
-    message: String,
-    waived: Option<WaivedFile>,
-}
-
-#[derive(Deserialize)]
-struct WaivedFile {
-    waiver: String,
-}
+use crate::report::read_json;
 
 /// A finding's identity across reports: rule, event id, message.
 type Key = (String, String, String);
@@ -155,27 +128,12 @@ impl ReportDiff {
 
 /// Reads a JSON report's findings, refusing anything that is not one.
 fn findings(path: &Path) -> Result<Findings> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read report", path.display()))?;
-    let report: ReportFile = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{}: not a Covenant JSON report (write one with `covenant report -o FILE.json`)",
-            path.display()
-        )
-    })?;
-    if report.schema != SCHEMA {
-        bail!(
-            "{}: report schema is `{}`, but this covenant reads `{SCHEMA}`",
-            path.display(),
-            report.schema
-        );
-    }
     let mut findings = Findings::new();
-    for rule in report.rules {
+    for rule in read_json(path)?.rules {
         for finding in rule.findings {
             findings.insert(
                 (rule.id.clone(), finding.event_id, finding.message),
-                (finding.time, finding.waived.map(|w| w.waiver)),
+                (finding.time.to_string(), finding.waived.map(|w| w.waiver)),
             );
         }
     }

@@ -7,15 +7,17 @@
 
 pub mod atomic_file;
 pub mod diff;
+mod read;
 pub mod render;
 
+pub use read::read_json;
 pub use render::{Format, verdict};
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{InputSummary, ReadLog, Rejection, Timestamp};
+use crate::events::{InputFormat, InputSummary, ReadLog, Rejection, Timestamp};
 use crate::policy::redact::Redaction;
 use crate::policy::waivers::{FindingFacts, Waiver};
 use crate::policy::{Coverage, Policy, RuleSpec, Severity};
@@ -25,10 +27,12 @@ use crate::runtime::Finding;
 pub const SCHEMA: &str = "covenant/report/v1";
 
 /// A finished report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
-    pub schema: &'static str,
-    pub covenant_version: &'static str,
+    /// Always [`SCHEMA`]; [`read_json`] refuses any other.
+    pub schema: String,
+    /// The Covenant version that made the report.
+    pub covenant_version: String,
     /// The instant the report is taken as of: `--as-of`, or the latest
     /// event's time; `null` for an empty log without `--as-of`. Waiver
     /// expiry is judged at this instant too.
@@ -52,7 +56,7 @@ pub struct Report {
 }
 
 /// The verdict at a glance.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Records read: events checked plus records rejected.
     pub read: u64,
@@ -89,7 +93,7 @@ pub struct PolicyProvenance {
 }
 
 /// One rule's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuleReport {
     pub id: String,
     pub status: Status,
@@ -141,7 +145,7 @@ impl Status {
 }
 
 /// Which plugin ran a rule.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PluginProvenance {
     /// As the policy names it: `builtin:NAME` or a path.
     pub source: String,
@@ -152,7 +156,7 @@ pub struct PluginProvenance {
 }
 
 /// One breach, placed in time and in the input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingReport {
     pub event_id: String,
     pub time: Timestamp,
@@ -173,7 +177,7 @@ pub struct FindingReport {
 }
 
 /// The waiver that covers a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waived {
     pub waiver: String,
     pub reason: String,
@@ -182,7 +186,7 @@ pub struct Waived {
 }
 
 /// One framework control and how the rules that support it fared.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControlReport {
     pub id: String,
     pub status: Status,
@@ -192,7 +196,7 @@ pub struct ControlReport {
 }
 
 /// A waiver and what became of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaiverReport {
     #[serde(flatten)]
     pub waiver: Waiver,
@@ -203,7 +207,7 @@ pub struct WaiverReport {
 }
 
 /// What became of a waiver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WaiverStatus {
     /// In force, and it waived at least one finding.
@@ -248,8 +252,8 @@ impl Report {
                             .index
                             .get(&finding.event_id)
                             .expect("evaluation keeps only findings about events in the index");
-                        let json_array =
-                            log.inputs[entry.location.input as usize].format == "json-array";
+                        let json_array = log.inputs[entry.location.input as usize].format
+                            == InputFormat::JsonArray;
                         FindingReport {
                             time: entry.time,
                             location: log.describe(entry.location),
@@ -281,8 +285,8 @@ impl Report {
             })
             .collect();
         let mut report = Report {
-            schema: SCHEMA,
-            covenant_version: env!("CARGO_PKG_VERSION"),
+            schema: SCHEMA.to_string(),
+            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
             as_of,
             summary: Summary::default(),
             policy: PolicyProvenance {

@@ -18,83 +18,20 @@
 //! shard may match in another.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
 
-use crate::events::{InputSummary, Rejection, Timestamp};
-use crate::policy::waivers::{Waiver, WaiverEntry, parse_waivers};
-use crate::policy::{Coverage, Severity};
+use crate::events::Timestamp;
+use crate::policy::waivers::Waiver;
 use crate::report::{
-    FindingReport, PluginProvenance, PolicyProvenance, Report, RuleReport, SCHEMA, Status, Summary,
-    sort_findings,
+    FindingReport, Report, RuleReport, SCHEMA, Status, Summary, read_json, sort_findings,
 };
-
-/// A part as read back from `covenant/report/v1` JSON: what merging needs.
-/// Everything judged (statuses, waivers' fates, counts) is ignored, since
-/// it is judged again.
-#[derive(Deserialize)]
-struct PartFile {
-    covenant_version: String,
-    as_of: Option<Timestamp>,
-    policy: PolicyProvenance,
-    inputs: Vec<InputFile>,
-    rejected: Vec<Rejection>,
-    rules: Vec<RuleFile>,
-    /// Kept as JSON: they are compared between parts whole, then rebuilt
-    /// through the waivers file parser, which computes their expiry.
-    waivers: Vec<serde_json::Value>,
-    coverage: Vec<Coverage>,
-    redacted: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct InputFile {
-    name: String,
-    format: String,
-    events: u64,
-    rejected: u64,
-    sha256: String,
-}
-
-#[derive(Deserialize)]
-struct RuleFile {
-    id: String,
-    error: Option<String>,
-    severity: Option<Severity>,
-    controls: Vec<String>,
-    commitment: String,
-    description: Option<String>,
-    plugin: PluginFile,
-    findings: Vec<FindingFile>,
-}
-
-#[derive(Deserialize)]
-struct PluginFile {
-    source: String,
-    name: Option<String>,
-    version: Option<String>,
-    sha256: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct FindingFile {
-    event_id: String,
-    time: Timestamp,
-    location: String,
-    file: String,
-    line: Option<u64>,
-    element: Option<u64>,
-    tenant: Option<String>,
-    data_id: Option<String>,
-    message: String,
-}
 
 /// One part and where it came from, for error messages.
 struct Part {
     path: String,
-    file: PartFile,
+    file: Report,
 }
 
 /// Reads the JSON reports at `paths` and merges them into the report of
@@ -108,7 +45,12 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
     }
     let parts = paths
         .iter()
-        .map(|path| read_part(path))
+        .map(|path| {
+            Ok(Part {
+                path: path.display().to_string(),
+                file: read_json(path)?,
+            })
+        })
         .collect::<Result<Vec<Part>>>()?;
     check_alike(&parts)?;
     let shared = shared_inputs(&parts)?;
@@ -132,7 +74,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
                 seen_shared.push(input.sha256.clone());
             }
             events = events.saturating_add(input.events);
-            inputs.push(input_summary(input, &part.path)?);
+            inputs.push(input.clone());
             rejected.extend(
                 part.file
                     .rejected
@@ -144,8 +86,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
     }
 
     let mut report = Report {
-        schema: SCHEMA,
-        covenant_version: env!("CARGO_PKG_VERSION"),
+        schema: SCHEMA.to_string(),
+        covenant_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of: first.file.as_of,
         summary: Summary::default(),
         policy: first.file.policy.clone(),
@@ -157,32 +99,14 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
         coverage: first.file.coverage.clone(),
         redacted: Vec::new(),
     };
-    let waivers = rebuild_waivers(&first.file.waivers, &first.path)?;
+    let waivers: Vec<Waiver> = first
+        .file
+        .waivers
+        .iter()
+        .map(|w| w.waiver.clone())
+        .collect();
     report.judge(&waivers, events);
     Ok(report)
-}
-
-/// Reads one part, refusing anything that is not a JSON report of the
-/// format this Covenant writes.
-fn read_part(path: &Path) -> Result<Part> {
-    let name = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read report"))?;
-    let not_a_report = || {
-        format!(
-            "{name}: not a Covenant JSON report (write one with `covenant report -o FILE.json`)"
-        )
-    };
-    let value: serde_json::Value = serde_json::from_str(&text).with_context(not_a_report)?;
-    match value.get("schema").and_then(|s| s.as_str()) {
-        Some(SCHEMA) => {}
-        Some(other) => {
-            bail!("{name}: report schema is `{other}`, but this covenant merges `{SCHEMA}`")
-        }
-        None => bail!("{}", not_a_report()),
-    }
-    let file: PartFile = serde_json::from_value(value).with_context(not_a_report)?;
-    Ok(Part { path: name, file })
 }
 
 /// Refuses parts that were not made alike: their findings could not be
@@ -190,19 +114,11 @@ fn read_part(path: &Path) -> Result<Part> {
 fn check_alike(parts: &[Part]) -> Result<()> {
     let first = &parts[0];
     let ours = env!("CARGO_PKG_VERSION");
-    let stripped = |part: &Part| -> Vec<serde_json::Value> {
-        // What became of a waiver is judged again; only the waiver itself
-        // must agree.
-        let mut waivers = part.file.waivers.clone();
-        for waiver in &mut waivers {
-            if let Some(fields) = waiver.as_object_mut() {
-                fields.remove("status");
-                fields.remove("findings");
-            }
-        }
-        waivers
+    // What became of a waiver is judged again; only the waiver itself must
+    // agree.
+    let waivers = |part: &Part| -> Vec<Waiver> {
+        part.file.waivers.iter().map(|w| w.waiver.clone()).collect()
     };
-    let first_waivers = stripped(first);
     for part in parts {
         let (a, b) = (&first.path, &part.path);
         if part.file.covenant_version != ours {
@@ -261,7 +177,7 @@ fn check_alike(parts: &[Part]) -> Result<()> {
                 show(part.file.as_of)
             );
         }
-        if stripped(part) != first_waivers {
+        if waivers(part) != waivers(first) {
             bail!(
                 "{a} and {b} were made with different waivers; run every shard with the same --waivers files"
             );
@@ -321,21 +237,6 @@ fn located_in(location: &str, name: &str) -> bool {
         .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(" element "))
 }
 
-fn input_summary(input: &InputFile, part: &str) -> Result<InputSummary> {
-    let format = match input.format.as_str() {
-        "jsonl" => "jsonl",
-        "json-array" => "json-array",
-        other => bail!("{part}: input {} has unknown format `{other}`", input.name),
-    };
-    Ok(InputSummary {
-        name: input.name.clone(),
-        format,
-        events: input.events,
-        rejected: input.rejected,
-        sha256: input.sha256.clone(),
-    })
-}
-
 /// Rule `n` of every part as one rule: every part's findings, those about
 /// shared inputs once, in the report's order, with no waiver applied yet.
 fn merge_rule(parts: &[Part], n: usize, shared: &HashSet<&str>) -> Result<RuleReport> {
@@ -373,16 +274,8 @@ fn merge_rule(parts: &[Part], n: usize, shared: &HashSet<&str>) -> Result<RuleRe
                 }
             }
             findings.push(FindingReport {
-                event_id: finding.event_id.clone(),
-                time: finding.time,
-                location: finding.location.clone(),
-                file: finding.file.clone(),
-                line: finding.line,
-                element: finding.element,
-                tenant: finding.tenant.clone(),
-                data_id: finding.data_id.clone(),
-                message: finding.message.clone(),
                 waived: None,
+                ..finding.clone()
             });
         }
     }
@@ -415,54 +308,23 @@ fn merge_rule(parts: &[Part], n: usize, shared: &HashSet<&str>) -> Result<RuleRe
         controls: described.controls.clone(),
         commitment: described.commitment.clone(),
         description: described.description.clone(),
-        plugin: PluginProvenance {
-            source: described.plugin.source.clone(),
-            name: described.plugin.name.clone(),
-            version: described.plugin.version.clone(),
-            sha256: described.plugin.sha256.clone(),
-        },
+        plugin: described.plugin.clone(),
         findings,
     })
-}
-
-/// Rebuilds waivers from their JSON form through the waivers file parser,
-/// which validates them and works out when each expires.
-fn rebuild_waivers(waivers: &[serde_json::Value], part: &str) -> Result<Vec<Waiver>> {
-    let entries = waivers
-        .iter()
-        .map(|waiver| {
-            waiver_entry(waiver).with_context(|| format!("{part}: invalid waiver {waiver}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    parse_waivers(entries, part)
-}
-
-/// A report's waiver as the `[[waiver]]` table it was read from: the same
-/// fields, with its times as TOML date-times.
-fn waiver_entry(waiver: &serde_json::Value) -> Result<WaiverEntry> {
-    let mut table = toml::Table::new();
-    let fields = waiver.as_object().context("not an object")?;
-    for (key, value) in fields {
-        let value = match (key.as_str(), value) {
-            ("status" | "findings", _) | (_, serde_json::Value::Null) => continue,
-            ("expires" | "from" | "until", serde_json::Value::String(time)) => {
-                toml::Value::Datetime(
-                    time.parse()
-                        .with_context(|| format!("`{key}`: `{time}` is not a date or date-time"))?,
-                )
-            }
-            (_, value) => toml::Value::try_from(value).with_context(|| format!("`{key}`"))?,
-        };
-        table.insert(key.clone(), value);
-    }
-    Ok(toml::Value::Table(table).try_into()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use crate::report::{Format, Waived, WaiverReport, WaiverStatus};
+    use std::path::Path;
+
+    use crate::events::{InputFormat, InputSummary};
+    use crate::policy::Severity;
+    use crate::policy::waivers::{WaiverEntry, parse_waivers};
+    use crate::report::{
+        Format, PluginProvenance, PolicyProvenance, Waived, WaiverReport, WaiverStatus,
+    };
 
     fn time(text: &str) -> Timestamp {
         Timestamp::parse_rfc3339(text).unwrap()
@@ -497,8 +359,8 @@ mod tests {
     /// `findings` would write it, judged with `waivers`.
     fn part(inputs: &[(&str, &str)], findings: Vec<FindingReport>, waivers: &[Waiver]) -> Report {
         let mut report = Report {
-            schema: SCHEMA,
-            covenant_version: env!("CARGO_PKG_VERSION"),
+            schema: SCHEMA.to_string(),
+            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
             as_of: Some(time("2026-02-01T00:00:00Z")),
             summary: Summary::default(),
             policy: PolicyProvenance {
@@ -511,7 +373,7 @@ mod tests {
                 .iter()
                 .map(|(name, sha256)| InputSummary {
                     name: name.to_string(),
-                    format: "jsonl",
+                    format: InputFormat::Jsonl,
                     events: 10,
                     rejected: 0,
                     sha256: sha256.to_string(),

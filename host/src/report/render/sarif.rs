@@ -322,7 +322,7 @@ pub(super) fn render(report: &Report) -> String {
             tool: Tool {
                 driver: Driver {
                     name: "Covenant",
-                    version: report.covenant_version,
+                    version: &report.covenant_version,
                     rules: report.rules.iter().map(descriptor).collect(),
                 },
             },
@@ -330,7 +330,7 @@ pub(super) fn render(report: &Report) -> String {
             artifacts: artifacts(report),
             results: results(report),
             properties: RunProperties {
-                report_schema: report.schema,
+                report_schema: &report.schema,
                 as_of: report.as_of,
                 policy: PolicyProperties {
                     title: &report.policy.title,
@@ -503,7 +503,7 @@ fn artifacts(report: &Report) -> Vec<Artifact<'_>> {
                     sha256: &input.sha256,
                 },
                 properties: ArtifactProperties {
-                    format: input.format,
+                    format: input.format.as_str(),
                     events: input.events,
                     rejected: input.rejected,
                 },

@@ -87,7 +87,7 @@ fn head(out: &mut String, report: &Report) {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"generator\" content=\"Covenant {}\">\n\
          <title>Covenant report: {}</title>\n<style>{STYLE}</style>\n</head>\n",
-        escape(report.covenant_version),
+        escape(&report.covenant_version),
         escape(&report.policy.title)
     );
 }
@@ -505,8 +505,8 @@ fn provenance(out: &mut String, report: &Report) {
          <dt>Covenant</dt><dd>{}</dd><dt>Report schema</dt><dd><code>{}</code></dd>\
          <dt>Policy</dt><dd>{}</dd><dt>Policy source</dt><dd><code>{}</code></dd>\
          <dt>Policy sha256</dt><dd><code>{}</code></dd>",
-        escape(report.covenant_version),
-        escape(report.schema),
+        escape(&report.covenant_version),
+        escape(&report.schema),
         escape(&policy.title),
         escape(&policy.source),
         escape(&policy.sha256)
@@ -526,7 +526,7 @@ fn provenance(out: &mut String, report: &Report) {
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td><code>{}</code></td></tr>",
             escape(&input.name),
-            escape(input.format),
+            escape(input.format.as_str()),
             input.events,
             input.rejected,
             escape(&input.sha256)
@@ -675,8 +675,8 @@ mod tests {
     /// A report of `rules`, its summary left at zero.
     pub(super) fn report(rules: Vec<RuleReport>) -> Report {
         Report {
-            schema: crate::report::SCHEMA,
-            covenant_version: "0.1.0",
+            schema: crate::report::SCHEMA.to_string(),
+            covenant_version: "0.1.0".to_string(),
             as_of: Some(time(86_400 * 20)),
             summary: Summary {
                 read: 0,
@@ -704,7 +704,7 @@ mod tests {
             },
             inputs: vec![InputSummary {
                 name: "log.jsonl".to_string(),
-                format: "jsonl",
+                format: crate::events::InputFormat::Jsonl,
                 events: 3,
                 rejected: 0,
                 sha256: "ef".repeat(32),
