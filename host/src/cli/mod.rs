@@ -23,8 +23,8 @@ mod plugin;
 pub mod progress;
 
 use crate::cli::progress::ProgressBar;
-use crate::evaluate::audit::Audit;
-use crate::events::generate::{LogSpec, generate as generate_log};
+use crate::evaluate::audit::{Audit, RequestProblem};
+use crate::events::generate::{LogSpec, SpecProblem, generate as generate_log};
 use crate::events::validate::LogCheck;
 use crate::events::{EventReader, Timestamp};
 use crate::policy::waivers::load_waivers;
@@ -304,7 +304,7 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Coverage(args) => {
             let policy = load_policy(args.policy.as_deref())?;
-            write_stdout(&coverage(&policy))?;
+            write_stdout(&policy.coverage_text())?;
             Ok(EXIT_COMPLIANT)
         }
         Command::Diff(args) => {
@@ -327,9 +327,13 @@ fn generate(args: GenerateArgs) -> Result<u8> {
         violation_rate: args.violation_rate,
     };
     // Checked before any file is created.
-    if spec.tenants < 2 || !(0.0..=1.0).contains(&spec.violation_rate) {
-        generate_log(&spec, &mut std::io::sink())?;
-    }
+    spec.check().map_err(|problem| {
+        let flag = match problem {
+            SpecProblem::Tenants(_) => "--tenants",
+            SpecProblem::ViolationRate(_) => "--violation-rate",
+        };
+        anyhow::anyhow!("{flag}: {problem}")
+    })?;
     let stats = match &args.output {
         Some(path) => crate::report::atomic_file::write_atomically_with(path, |out| {
             Ok(generate_log(&spec, out)?)
@@ -360,6 +364,8 @@ fn validate(args: ValidateArgs) -> Result<u8> {
 
 /// Splits the logs into tenant shards and their shared lineage.
 fn split(args: SplitArgs) -> Result<u8> {
+    crate::shard::split::check_shards(args.shards)
+        .map_err(|problem| anyhow::anyhow!("--shards: {problem}"))?;
     let reader = EventReader::from_paths(&args.events)?;
     let summary = crate::shard::split::split(&reader, args.shards, &args.dir)?;
     let counts: Vec<String> = summary.shard_events.iter().map(u64::to_string).collect();
@@ -390,32 +396,15 @@ fn load_policy(path: Option<&Path>) -> Result<Policy> {
     }
 }
 
-/// The coverage map as text: each paragraph under the rules that check it.
-pub fn coverage(policy: &Policy) -> String {
-    let checked = policy
-        .coverage
-        .iter()
-        .filter(|c| !c.rules.is_empty())
-        .count();
-    let mut out = format!(
-        "Coverage of {} by {}\n{} paragraphs: {checked} checked by rules, {} that logs cannot show.\n",
-        policy.document.as_deref().unwrap_or("the source document"),
-        policy.source,
-        policy.coverage.len(),
-        policy.coverage.len() - checked
-    );
-    for paragraph in &policy.coverage {
-        let by = if paragraph.rules.is_empty() {
-            "not checkable".to_string()
-        } else {
-            paragraph.rules.join(", ")
-        };
-        out.push_str(&format!("\n[{by}] {}\n", paragraph.text));
-        if let Some(note) = &paragraph.note {
-            out.push_str(&format!("    note: {note}\n"));
-        }
-    }
-    out
+/// Puts the flag that asked for it in front of a request the audit
+/// refused.
+fn blame_flag(error: anyhow::Error) -> anyhow::Error {
+    let flag = match error.downcast_ref::<RequestProblem>() {
+        Some(RequestProblem::NothingToRedact) => "--redact",
+        Some(RequestProblem::AsOfBeforeLatest { .. }) => "--as-of",
+        None => return error,
+    };
+    error.context(flag)
 }
 
 fn report(args: ReportArgs) -> Result<u8> {
@@ -438,10 +427,11 @@ fn report(args: ReportArgs) -> Result<u8> {
         let bar = ProgressBar::start();
         let report = audit.run_watched(Some(Box::new(bar.clone())));
         bar.finish();
-        report?
+        report
     } else {
-        audit.run()?
-    };
+        audit.run()
+    }
+    .map_err(blame_flag)?;
 
     write_report(&report, &outputs, args.out.color)?;
     Ok(exit_code(&report, args.out.fail_on))

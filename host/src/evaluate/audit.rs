@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use std::collections::HashSet;
 
@@ -15,6 +15,37 @@ use crate::policy::waivers::{Waiver, check_waiver_rules};
 use crate::policy::{Policy, RuleSpec, Severity};
 use crate::report::{PluginProvenance, Report, RuleResult};
 use crate::runtime::{PluginRuntime, RuleInstance};
+
+/// A request an audit cannot honour. It names the problem, not a flag:
+/// the command line says which of its flags asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestProblem {
+    /// Redaction was asked for, but the policy names no field to redact.
+    NothingToRedact,
+    /// The report was to be taken as of an instant before its latest event.
+    AsOfBeforeLatest {
+        /// The instant asked for.
+        as_of: Timestamp,
+        /// The latest event's time.
+        latest: Timestamp,
+    },
+}
+
+impl std::fmt::Display for RequestProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestProblem::NothingToRedact => f.write_str(
+                "redaction was asked for, but the policy names no fields to redact; add `[redact] fields = [\"tenant\", \"data.id\"]` to it",
+            ),
+            RequestProblem::AsOfBeforeLatest { as_of, latest } => write!(
+                f,
+                "the as-of time {as_of} is before the latest event ({latest}); a report cannot be taken as of a time its log runs past"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RequestProblem {}
 
 /// What to check, against what, as of when.
 pub struct Audit {
@@ -74,9 +105,7 @@ impl Audit {
         let rule_ids: HashSet<String> = self.policy.rules.iter().map(|r| r.id.clone()).collect();
         check_waiver_rules(&waivers, &rule_ids, "waivers")?;
         if self.redact_key.is_some() && self.policy.redact.is_empty() {
-            bail!(
-                "--redact: the policy names no fields to redact; add `[redact] fields = [\"tenant\", \"data.id\"]` to it"
-            );
+            return Err(RequestProblem::NothingToRedact.into());
         }
         let new_redactor = || {
             self.redact_key
@@ -110,9 +139,7 @@ impl Audit {
         if let (Some(as_of), Some(latest)) = (self.as_of, log.index.latest())
             && as_of < latest
         {
-            bail!(
-                "--as-of {as_of} is before the latest event ({latest}); a report cannot be taken as of a time its log runs past"
-            );
+            return Err(RequestProblem::AsOfBeforeLatest { as_of, latest }.into());
         }
         let epoch = Timestamp {
             seconds: 0,

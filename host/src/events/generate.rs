@@ -56,20 +56,49 @@ const START: Timestamp = Timestamp {
     nanos: 0,
 };
 
+/// A [`LogSpec`] that cannot be generated, named by the field at fault.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SpecProblem {
+    /// Fewer than two tenants.
+    Tenants(u32),
+    /// A violation rate outside 0..=1.
+    ViolationRate(f64),
+}
+
+impl std::fmt::Display for SpecProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpecProblem::Tenants(n) => write!(
+                f,
+                "a log needs at least 2 tenants, so that lineage can cross tenants, not {n}"
+            ),
+            SpecProblem::ViolationRate(rate) => write!(
+                f,
+                "the violation rate is a share of operations, from 0 to 1, not {rate}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SpecProblem {}
+
+impl LogSpec {
+    /// Refuses a spec [`generate`] cannot write, before any output exists.
+    pub fn check(&self) -> Result<(), SpecProblem> {
+        if self.tenants < 2 {
+            return Err(SpecProblem::Tenants(self.tenants));
+        }
+        if !(0.0..=1.0).contains(&self.violation_rate) {
+            return Err(SpecProblem::ViolationRate(self.violation_rate));
+        }
+        Ok(())
+    }
+}
+
 /// Writes a log of `spec.events` events to `out`.
 pub fn generate(spec: &LogSpec, out: &mut (impl Write + ?Sized)) -> io::Result<LogStats> {
-    if spec.tenants < 2 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "--tenants must be at least 2, so that lineage can cross tenants",
-        ));
-    }
-    if !(0.0..=1.0).contains(&spec.violation_rate) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "--violation-rate must be between 0 and 1",
-        ));
-    }
+    spec.check()
+        .map_err(|problem| io::Error::new(io::ErrorKind::InvalidInput, problem))?;
     let mut generator = Generator {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         spec: *spec,

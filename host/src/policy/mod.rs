@@ -252,6 +252,34 @@ struct RuleEntry {
 }
 
 impl Policy {
+    /// The coverage map as text: each paragraph under the rules that check it.
+    pub fn coverage_text(&self) -> String {
+        let checked = self
+            .coverage
+            .iter()
+            .filter(|c| !c.rules.is_empty())
+            .count();
+        let mut out = format!(
+            "Coverage of {} by {}\n{} paragraphs: {checked} checked by rules, {} that logs cannot show.\n",
+            self.document.as_deref().unwrap_or("the source document"),
+            self.source,
+            self.coverage.len(),
+            self.coverage.len() - checked
+        );
+        for paragraph in &self.coverage {
+            let by = if paragraph.rules.is_empty() {
+                "not checkable".to_string()
+            } else {
+                paragraph.rules.join(", ")
+            };
+            out.push_str(&format!("\n[{by}] {}\n", paragraph.text));
+            if let Some(note) = &paragraph.note {
+                out.push_str(&format!("    note: {note}\n"));
+            }
+        }
+        out
+    }
+
     /// The embedded default policy.
     pub fn builtin() -> Result<Policy> {
         Policy::parse(DEFAULT_POLICY, DEFAULT_POLICY_NAME, Path::new("."))

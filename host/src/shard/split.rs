@@ -63,15 +63,24 @@ pub fn shard_of(tenant: Option<&str>, shards: u32) -> u32 {
     (hash % u64::from(shards.max(1))) as u32
 }
 
+/// Refuses a number of shards [`split`] cannot write, before anything is
+/// read.
+pub fn check_shards(shards: u32) -> Result<(), String> {
+    if !(1..=MAX_SHARDS).contains(&shards) {
+        return Err(format!(
+            "a split writes from 1 to {MAX_SHARDS} shards, not {shards}"
+        ));
+    }
+    Ok(())
+}
+
 /// Reads every input of `reader` (stopping at the first invalid record)
 /// and writes `dir/shard-0.jsonl` … `dir/shard-{shards-1}.jsonl` and
 /// `dir/lineage.jsonl`, each in (time, id) order. Every file is written in
 /// full beside its destination before any is renamed into place, so an
 /// error leaves `dir` as it was.
 pub fn split(reader: &EventReader, shards: u32, dir: &Path) -> Result<SplitSummary> {
-    if !(1..=MAX_SHARDS).contains(&shards) {
-        bail!("--shards must be from 1 to {MAX_SHARDS}, not {shards}");
-    }
+    check_shards(shards).map_err(anyhow::Error::msg)?;
     refuse_stale_shards(dir, shards)?;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let mut paths = vec![dir.join(LINEAGE_FILE)];
@@ -105,7 +114,7 @@ fn refuse_stale_shards(dir: &Path, shards: u32) -> Result<()> {
         });
         if index.is_some_and(|index| index >= shards) {
             bail!(
-                "{}: left from a split into more shards, it would be read with these {shards}; remove it or split into another --dir",
+                "{}: left from a split into more shards, it would be read with these {shards}; remove it or split into another folder",
                 entry.path().display()
             );
         }
@@ -500,7 +509,7 @@ mod tests {
             let error = split_lines(&LOG, shards, &out).unwrap_err().to_string();
             assert_eq!(
                 error,
-                format!("--shards must be from 1 to 1000, not {shards}")
+                format!("a split writes from 1 to 1000 shards, not {shards}")
             );
         }
         let bad = [LOG[0], "{", LOG[1]];
