@@ -1,69 +1,83 @@
-//! Compiles the built-in rule plugins so the `covenant` binary can embed them.
+//! Compiles the built-in rule plugins so the `covenant` binary can embed
+//! them, and lists them for the native benchmark, from the one list,
+//! `covenant_plugin_build::BUILTIN_RULES`.
 
-use covenant_plugin_build::{PluginCrate, embed_plugins};
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
-/// The built-in rules, in the order the default policy lists them.
-const BUILTIN_RULES: &[PluginCrate] = &[
-    PluginCrate {
-        package: "covenant-rule-segregation",
-        name: "segregation",
-        dir: "plugins/segregation",
-    },
-    PluginCrate {
-        package: "covenant-rule-ai-training-consent",
-        name: "ai-training-consent",
-        dir: "plugins/ai-training-consent",
-    },
-    PluginCrate {
-        package: "covenant-rule-advertising-ban",
-        name: "advertising-ban",
-        dir: "plugins/advertising-ban",
-    },
-    PluginCrate {
-        package: "covenant-rule-retention",
-        name: "retention",
-        dir: "plugins/retention",
-    },
-    PluginCrate {
-        package: "covenant-rule-personnel-access",
-        name: "personnel-access",
-        dir: "plugins/personnel-access",
-    },
-    PluginCrate {
-        package: "covenant-rule-collection-opt-out",
-        name: "collection-opt-out",
-        dir: "plugins/collection-opt-out",
-    },
-    PluginCrate {
-        package: "covenant-rule-data-residency",
-        name: "data-residency",
-        dir: "plugins/data-residency",
-    },
-    PluginCrate {
-        package: "covenant-rule-xdr-sharing",
-        name: "xdr-sharing",
-        dir: "plugins/xdr-sharing",
-    },
-    PluginCrate {
-        package: "covenant-rule-resource-graph-inactivity",
-        name: "resource-graph-inactivity",
-        dir: "plugins/resource-graph-inactivity",
-    },
-    PluginCrate {
-        package: "covenant-rule-service-retirement",
-        name: "service-retirement",
-        dir: "plugins/service-retirement",
-    },
-];
+use covenant_plugin_build::{BUILTIN_RULES, PluginCrate, embed_plugins};
 
 fn main() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ sits in the workspace");
-    embed_plugins(workspace, BUILTIN_RULES);
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir.parent().expect("host/ sits in the workspace");
+    let rules: Vec<PluginCrate> = BUILTIN_RULES
+        .iter()
+        .map(|n| PluginCrate::builtin(n))
+        .collect();
+    if let Err(message) = check_dev_dependencies(&manifest_dir.join("Cargo.toml"), &rules) {
+        println!("cargo::error={message}");
+        std::process::exit(0);
+    }
+    embed_plugins(workspace, &rules);
+    write_native_rules(&rules);
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=Cargo.toml");
     // `plugin new` embeds the templates with include_dir!, which cannot
     // tell cargo what it read on stable Rust.
     println!("cargo::rerun-if-changed=../plugins/templates");
+}
+
+/// Cargo cannot take dependencies from a list, so the `rules` bench's
+/// dev-dependencies on the rule crates are checked against it instead:
+/// exactly one per built-in rule.
+fn check_dev_dependencies(manifest: &Path, rules: &[PluginCrate]) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    for rule in rules {
+        let line = format!("{} = {{ path = \"../{}\" }}", rule.package, rule.dir);
+        if !text.lines().any(|l| l.trim() == line) {
+            return Err(format!(
+                "host/Cargo.toml: add `{line}` to [dev-dependencies]: every built-in rule (BUILTIN_RULES) is benchmarked natively"
+            ));
+        }
+    }
+    let listed = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("covenant-rule-"))
+        .count();
+    if listed != rules.len() {
+        return Err(format!(
+            "host/Cargo.toml lists {listed} rule crates but BUILTIN_RULES has {}; keep one dev-dependency per built-in rule",
+            rules.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `native_rules.rs` for the `rules` bench: each built-in rule by
+/// name with its crate's native entry point.
+fn write_native_rules(rules: &[PluginCrate]) {
+    let mut code = String::from(
+        "/// Every built-in rule by its plugin name, in the default policy's order,\n\
+         /// with its crate's native entry point (from `BUILTIN_RULES`).\n",
+    );
+    writeln!(
+        code,
+        "const RULES: [(&str, NativeRun); {}] = [",
+        rules.len()
+    )
+    .expect("a String");
+    for rule in rules {
+        writeln!(
+            code,
+            "    ({:?}, testing::evaluate::<{}::{}>),",
+            rule.name,
+            rule.crate_name(),
+            rule.rule_type()
+        )
+        .expect("a String");
+    }
+    code.push_str("];\n");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    std::fs::write(out_dir.join("native_rules.rs"), code).expect("OUT_DIR is writable");
 }

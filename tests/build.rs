@@ -3,23 +3,21 @@
 use covenant_plugin_build::{PluginCrate, embed_plugins};
 use std::path::Path;
 
-const TEST_PLUGINS: &[PluginCrate] = &[
-    PluginCrate {
-        package: "covenant-test-hostile",
-        name: "hostile",
-        dir: "tests/plugins/hostile",
-    },
-    PluginCrate {
-        package: "covenant-test-wrong-version",
-        name: "wrong-version",
-        dir: "tests/plugins/wrong-version",
-    },
-];
+/// The test plugins: in `tests/plugins/NAME`, package `covenant-test-NAME`.
+const TEST_PLUGINS: &[&str] = &["hostile", "wrong-version"];
 
 fn main() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ sits in the workspace");
-    embed_plugins(workspace, TEST_PLUGINS);
+    let plugins: Vec<PluginCrate> = TEST_PLUGINS
+        .iter()
+        .map(|name| PluginCrate {
+            package: format!("covenant-test-{name}"),
+            name: name.to_string(),
+            dir: format!("tests/plugins/{name}"),
+        })
+        .collect();
+    embed_plugins(workspace, &plugins);
     println!("cargo::rerun-if-changed=build.rs");
 }

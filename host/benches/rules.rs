@@ -51,50 +51,7 @@ use support::EVENTS;
 type NativeRun =
     fn(&str, &[covenant_sdk::Event], &str) -> Result<Vec<covenant_sdk::Finding>, String>;
 
-/// Every built-in rule by its plugin name, in the default policy's order,
-/// with its crate's native entry point.
-const RULES: [(&str, NativeRun); 10] = [
-    (
-        "segregation",
-        testing::evaluate::<covenant_rule_segregation::Segregation>,
-    ),
-    (
-        "ai-training-consent",
-        testing::evaluate::<covenant_rule_ai_training_consent::AiTrainingConsent>,
-    ),
-    (
-        "advertising-ban",
-        testing::evaluate::<covenant_rule_advertising_ban::AdvertisingBan>,
-    ),
-    (
-        "retention",
-        testing::evaluate::<covenant_rule_retention::Retention>,
-    ),
-    (
-        "personnel-access",
-        testing::evaluate::<covenant_rule_personnel_access::PersonnelAccess>,
-    ),
-    (
-        "collection-opt-out",
-        testing::evaluate::<covenant_rule_collection_opt_out::CollectionOptOut>,
-    ),
-    (
-        "data-residency",
-        testing::evaluate::<covenant_rule_data_residency::DataResidency>,
-    ),
-    (
-        "xdr-sharing",
-        testing::evaluate::<covenant_rule_xdr_sharing::XdrSharing>,
-    ),
-    (
-        "resource-graph-inactivity",
-        testing::evaluate::<covenant_rule_resource_graph_inactivity::ResourceGraphInactivity>,
-    ),
-    (
-        "service-retirement",
-        testing::evaluate::<covenant_rule_service_retirement::ServiceRetirement>,
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/native_rules.rs"));
 
 /// The foundation rules that issue #5's targets are stated for.
 const FOUR: [&str; 4] = [

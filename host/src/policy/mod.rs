@@ -254,11 +254,7 @@ struct RuleEntry {
 impl Policy {
     /// The coverage map as text: each paragraph under the rules that check it.
     pub fn coverage_text(&self) -> String {
-        let checked = self
-            .coverage
-            .iter()
-            .filter(|c| !c.rules.is_empty())
-            .count();
+        let checked = self.coverage.iter().filter(|c| !c.rules.is_empty()).count();
         let mut out = format!(
             "Coverage of {} by {}\n{} paragraphs: {checked} checked by rules, {} that logs cannot show.\n",
             self.document.as_deref().unwrap_or("the source document"),
@@ -424,21 +420,14 @@ mod tests {
     fn default_policy_is_valid() {
         let policy = Policy::builtin().unwrap();
         let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            [
-                "segregation",
-                "ai-training-consent",
-                "advertising-ban",
-                "retention",
-                "personnel-access",
-                "collection-opt-out",
-                "data-residency",
-                "xdr-sharing",
-                "resource-graph-inactivity",
-                "service-retirement"
-            ]
-        );
+        // Every built-in rule, in the order they are listed (BUILTIN_RULES).
+        assert_eq!(ids, builtin::names());
+        let plugins: Vec<String> = policy.rules.iter().map(|r| r.plugin.to_string()).collect();
+        let builtins: Vec<String> = builtin::names()
+            .iter()
+            .map(|n| format!("builtin:{n}"))
+            .collect();
+        assert_eq!(plugins, builtins);
         assert!(policy.rules.iter().all(|r| !r.commitment.is_empty()));
     }
 

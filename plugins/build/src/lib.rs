@@ -15,15 +15,65 @@ use std::time::{Duration, Instant};
 /// The target every Covenant plugin is built for.
 pub const WASM_TARGET: &str = "wasm32-wasip2";
 
+/// The built-in rules, in the order the default policy runs them: the one
+/// list of them. Each is the crate `covenant-rule-NAME` in `plugins/NAME`
+/// ([`PluginCrate::builtin`]), whose rule type is NAME in CamelCase
+/// (`ai-training-consent`: `AiTrainingConsent`). The workspace takes every
+/// crate in `plugins/`; the host embeds these, its benchmark runs them
+/// natively (its dev-dependencies are checked against this list), and the
+/// default policy must run every one (a test holds it to this list).
+pub const BUILTIN_RULES: &[&str] = &[
+    "segregation",
+    "ai-training-consent",
+    "advertising-ban",
+    "retention",
+    "personnel-access",
+    "collection-opt-out",
+    "data-residency",
+    "xdr-sharing",
+    "resource-graph-inactivity",
+    "service-retirement",
+];
+
 /// A rule crate to compile: its package name and the name the host knows it
 /// by.
 pub struct PluginCrate {
     /// Cargo package name, such as `covenant-rule-retention`.
-    pub package: &'static str,
+    pub package: String,
     /// Name of the compiled plugin, such as `retention`.
-    pub name: &'static str,
+    pub name: String,
     /// The crate's directory, relative to the workspace root.
-    pub dir: &'static str,
+    pub dir: String,
+}
+
+impl PluginCrate {
+    /// The crate of the built-in rule `name` (one of [`BUILTIN_RULES`]).
+    pub fn builtin(name: &str) -> PluginCrate {
+        PluginCrate {
+            package: format!("covenant-rule-{name}"),
+            name: name.to_string(),
+            dir: format!("plugins/{name}"),
+        }
+    }
+
+    /// The crate's name as Rust code names it: `covenant_rule_retention`.
+    pub fn crate_name(&self) -> String {
+        self.package.replace('-', "_")
+    }
+
+    /// The rule's type in its crate: the name in CamelCase, by the
+    /// built-in rules' convention (`ai-training-consent`: `AiTrainingConsent`).
+    pub fn rule_type(&self) -> String {
+        self.name
+            .split('-')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or(String::new(), |first| {
+                    first.to_uppercase().chain(chars).collect()
+                })
+            })
+            .collect()
+    }
 }
 
 /// Compiles `plugins` (workspace members of the workspace at
@@ -41,7 +91,7 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
         "Cargo.lock",
         "Cargo.toml",
     ];
-    for watched in shared.iter().chain(plugins.iter().map(|p| &p.dir)) {
+    for watched in (shared.iter().copied()).chain(plugins.iter().map(|p| p.dir.as_str())) {
         println!(
             "cargo::rerun-if-changed={}",
             workspace_root.join(watched).display()
@@ -64,7 +114,7 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
         ])
         .arg(&target_dir);
     for plugin in plugins {
-        cargo.args(["-p", plugin.package]);
+        cargo.args(["-p", &plugin.package]);
     }
     // The outer build's flags are for the host target and its tools; the
     // nested build must start clean.
@@ -112,7 +162,7 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
     let mut table = String::from("/// Compiled plugins, by name, embedded at build time.\n");
     table.push_str("pub const PLUGINS: &[(&str, &[u8])] = &[\n");
     for plugin in plugins {
-        let file = format!("{}.wasm", plugin.package.replace('-', "_"));
+        let file = format!("{}.wasm", plugin.crate_name());
         let built = target_dir.join(WASM_TARGET).join("release").join(&file);
         let embedded = out_dir.join(format!("{}.wasm", plugin.name));
         if let Err(e) = std::fs::copy(&built, &embedded) {
@@ -202,3 +252,17 @@ fn ensure_wasm_target() -> Result<(), String> {
 
 /// How long installing the target may take before the build gives up.
 const RUSTUP_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_builtin_rule_is_found_by_the_naming_convention() {
+        let rule = PluginCrate::builtin("ai-training-consent");
+        assert_eq!(rule.package, "covenant-rule-ai-training-consent");
+        assert_eq!(rule.dir, "plugins/ai-training-consent");
+        assert_eq!(rule.crate_name(), "covenant_rule_ai_training_consent");
+        assert_eq!(rule.rule_type(), "AiTrainingConsent");
+    }
+}
