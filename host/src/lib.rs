@@ -16,6 +16,8 @@
 //! shards' reports), [`kit`] (the plugin author's tools) and [`cli`], the
 //! command line.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod evaluate;
 pub mod events;

@@ -5,7 +5,9 @@
 //! - 1: open findings at or above `--fail-on`;
 //! - 2: bad input or usage: nothing was reported;
 //! - 3: a rule could not finish (it failed to load, trapped or hit a limit);
-//!   this wins over 1, because the verdict is incomplete.
+//!   this wins over 1, because the verdict is incomplete;
+//! - 130, 143: stopped by SIGINT (Ctrl-C) or SIGTERM, with the outputs
+//!   still being written removed.
 //!
 //! `covenant diff` exits 0 when two reports have the same findings and 1
 //! when they differ. `covenant merge` exits as `report` does. `validate`,
@@ -262,7 +264,40 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
 
 /// Runs the command the process's arguments name.
 pub fn main() -> ExitCode {
+    if let Err(e) = exit_cleanly_on_signals() {
+        eprintln!("covenant: warning: cannot handle interruption: {e}");
+    }
     ExitCode::from(run_from(std::env::args_os()))
+}
+
+/// On SIGINT (Ctrl-C) or SIGTERM, removes the outputs still being written
+/// and exits 128 + the signal's number (130, 143). A signal would otherwise
+/// end the process without the destructors that remove temporary files;
+/// every output is renamed into place only when whole, so none is left
+/// half-written, and an earlier run's file stays as it was. Spilled sort
+/// runs need nothing: they are unlinked from the moment they are made.
+#[cfg(unix)]
+fn exit_cleanly_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            crate::report::atomic_file::remove_unfinished();
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            eprintln!("covenant: stopped by {name}; outputs not yet complete were not written");
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn exit_cleanly_on_signals() -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Parses `args` (the first is the program name), runs the command and

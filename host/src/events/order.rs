@@ -46,20 +46,32 @@ impl TimeOrder {
 
     fn spill(&mut self) -> Result<()> {
         sort(&mut self.buffer);
-        let mut file =
-            tempfile::tempfile().context("cannot create a temporary file to sort events")?;
-        {
+        // Unlinked from the start, so nothing is left behind however the
+        // run ends; its folder is named in errors, since a full disk there
+        // is the likely cause.
+        let folder = std::env::temp_dir();
+        let mut file = tempfile::tempfile_in(&folder).with_context(|| {
+            format!(
+                "cannot create a temporary file in {} to sort events",
+                folder.display()
+            )
+        })?;
+        let mut write = || -> Result<()> {
             let mut writer = BufWriter::new(&mut file);
             for event in self.buffer.drain(..) {
                 serde_json::to_writer(&mut writer, &event)?;
                 writer.write_all(b"\n")?;
             }
-            writer
-                .flush()
-                .context("cannot write sorted events to a temporary file")?;
-        }
+            Ok(writer.flush()?)
+        };
+        write().with_context(|| {
+            format!(
+                "cannot write sorted events to a temporary file in {} (sorting needs about the log's size there; set TMPDIR to a larger disk)",
+                folder.display()
+            )
+        })?;
         use std::io::Seek;
-        file.rewind()?;
+        file.rewind().context("cannot read back sorted events")?;
         self.spilled.push(file);
         Ok(())
     }

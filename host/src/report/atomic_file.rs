@@ -1,9 +1,46 @@
-//! Writing output files so that readers never see half of one.
+//! Writing output files so that readers never see half of one, and
+//! removing the half-written ones when a run is interrupted.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+
+/// Temporary files being written now. A run stopped by a signal ends
+/// without running destructors, so [`remove_unfinished`] removes these
+/// itself.
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary file still being written, and keeps any more
+/// from being started, for a run about to exit on a signal. Destinations
+/// are untouched: each holds its old content or a whole new one.
+pub fn remove_unfinished() {
+    let mut unfinished = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
+    for path in unfinished.drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+    // Held until the process exits, so no write starts or renames after.
+    std::mem::forget(unfinished);
+}
+
+/// Tracks one temporary file in [`UNFINISHED`] while it is written.
+struct Unfinished(PathBuf);
+
+impl Unfinished {
+    fn track(path: &Path) -> Unfinished {
+        let mut unfinished = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
+        unfinished.push(path.to_path_buf());
+        Unfinished(path.to_path_buf())
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        let mut unfinished = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
+        unfinished.retain(|p| *p != self.0);
+    }
+}
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames
 /// it into place: an interrupted run leaves the old file or the new one,
@@ -24,6 +61,7 @@ pub fn write_atomically_with<T>(
     };
     let file = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("{}: cannot create a file beside it", path.display()))?;
+    let _tracked = Unfinished::track(file.path());
     let mut buffered = std::io::BufWriter::new(file);
     let value =
         write(&mut buffered).with_context(|| format!("{}: cannot write", path.display()))?;

@@ -317,7 +317,7 @@ fn env_dir(var: &str, fallback: &str) -> Option<PathBuf> {
 /// A key given as hex: at least 32 bytes, so it is as strong as the seal.
 fn parse_key(hex: &str) -> Result<Vec<u8>, String> {
     let hex = hex.trim();
-    if hex.len() < 2 * SEAL_LEN || hex.len() % 2 != 0 {
+    if hex.len() < 2 * SEAL_LEN || !hex.len().is_multiple_of(2) {
         return Err(format!(
             "must be at least {} hex digits, an even number of them",
             2 * SEAL_LEN

@@ -3,7 +3,7 @@
 //! rather than fail obscurely.
 
 wit_bindgen::generate!({
-    path: "../../../wit/v1",
+    path: "wit/v1",
     world: "plugin",
 });
 
