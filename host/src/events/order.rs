@@ -268,6 +268,57 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    /// Runs [`in_time_order`] over `lines` in a file, collecting the ids
+    /// each pass is handed; `between` runs at the start of the second pass.
+    fn passes(
+        lines: &[&str],
+        mut between: impl FnMut(&std::path::Path),
+    ) -> Result<Vec<Vec<String>>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let reader = EventReader::from_paths(std::slice::from_ref(&path)).unwrap();
+        let mut seen = Vec::new();
+        in_time_order(&reader, false, 2, |feed| {
+            if !seen.is_empty() {
+                between(&path);
+            }
+            seen.push(Vec::new());
+            let ids = seen.last_mut().unwrap();
+            feed(&mut |event| {
+                ids.push(event.id);
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+        Ok(seen)
+    }
+
+    const LATE: &str = r#"{"id":"b","time":"2026-01-01T00:00:02Z","action":"store"}"#;
+    const EARLY: &str = r#"{"id":"a","time":"2026-01-01T00:00:01Z","action":"store"}"#;
+    const LATER: &str = r#"{"id":"c","time":"2026-01-01T00:00:03Z","action":"store"}"#;
+
+    #[test]
+    fn an_ordered_log_is_read_once_and_any_other_again_sorted() {
+        let once = passes(&[EARLY, LATE, LATER], |_| {}).unwrap();
+        assert_eq!(once, [["a", "b", "c"]]);
+        let twice = passes(&[LATE, EARLY, LATER], |_| {}).unwrap();
+        assert_eq!(twice, [vec!["b"], vec!["a", "b", "c"]]);
+    }
+
+    #[test]
+    fn a_log_that_changes_between_its_two_reads_fails_naming_the_file() {
+        let error = passes(&[LATE, EARLY], |path| {
+            std::fs::write(path, format!("{LATE}\n{EARLY}\n{LATER}\n")).unwrap();
+        })
+        .unwrap_err();
+        let error = format!("{error:#}");
+        assert!(
+            error.contains("log.jsonl: the file changed while it was being read"),
+            "{error}"
+        );
+    }
+
     fn event(id: &str, seconds: i64) -> Event {
         Event {
             id: id.to_string(),
