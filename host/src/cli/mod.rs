@@ -1,4 +1,7 @@
-//! The `covenant` command line: flags, output files and exit codes.
+//! The `covenant` command line: flags, output files and exit codes, with
+//! the terminal's [`progress`] bar. It is the top of the crate: it may
+//! import every stage and tool, nothing imports it, and it is the only
+//! place that speaks in flags; the library's errors name the problem.
 //!
 //! Exit codes (also in the README):
 //! - 0: no open finding at or above `--fail-on` (and every rule finished);

@@ -8,7 +8,12 @@
 //! The rules run on their own threads, fed batches through short queues by
 //! whoever produces the events ([`Evaluation::run`]), so that reading and
 //! decoding the log overlaps with the sandboxes, and the sandboxes with
-//! each other.
+//! each other. [`audit`] wires one whole run: policy, log and rules in, a
+//! [`crate::report::Report`] out.
+//!
+//! It may import [`crate::events`], [`crate::policy`], [`crate::runtime`]
+//! and, to hand its results on, [`crate::report`]; none of those imports
+//! it.
 
 pub mod audit;
 
