@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Whole-run throughput and peak memory, measured with /usr/bin/time -v on
 # logs from `covenant generate`, all in one run so the rows compare:
+#   - serde-baseline: a plain one-thread serde_json parse of the v1 fields
+#     into owned structs, no checks (host/examples/serde_baseline.rs): the
+#     yardstick every target is a ratio to, in the last column;
 #   - parse-only: `covenant validate`, which reads and checks the log as a
 #     report does, with no rule: the practical limit;
 #   - each built-in rule alone, with the default policy's configuration;
@@ -8,8 +11,11 @@
 #     advertising-ban, retention): the set issue #5's targets name;
 #   - all ten rules (the default policy);
 #   - all ten over the same log shuffled, which a report has to sort.
-# Prints a Markdown table. The native, no-wasm comparison of the rules'
-# logic is the criterion bench beside this script (`--bench rules`).
+# Each row runs REPEAT times (default 3), the rows alternating within each
+# round so that a change in the machine's load falls on all of them; the
+# table gives each row's median time and peak RSS. Prints a Markdown table.
+# The native, no-wasm comparison of the rules' logic is the criterion bench
+# beside this script (`--bench rules`).
 #
 #   host/benches/throughput.sh                  # 10^5 and 10^6 events
 #   SIZES="100000 1000000 10000000" host/benches/throughput.sh
@@ -25,11 +31,15 @@ sizes="${SIZES:-100000 1000000}"
 if [ -n "${SMOKE:-}" ]; then
     # A check that every row still runs, with the build the tests made.
     sizes=2000
-    cargo build --quiet -p covenant
+    repeat=1
+    cargo build --quiet -p covenant --example serde_baseline
     bin=target/debug/covenant
+    baseline=target/debug/examples/serde_baseline
 else
-    cargo build --release --quiet -p covenant
+    repeat="${REPEAT:-3}"
+    cargo build --release --quiet -p covenant --example serde_baseline
     bin=target/release/covenant
+    baseline=target/release/examples/serde_baseline
 fi
 work=target/bench
 mkdir -p "$work"
@@ -56,10 +66,12 @@ for rule in $rules; do policy_of "$rule alone" "$rule" > "$work/$rule.toml"; don
 # shellcheck disable=SC2086
 policy_of "the four foundation rules" $four > "$work/four.toml"
 
-rows="${ROWS:-parse-only $rules four all shuffled}"
+rows="${ROWS:-serde-baseline parse-only $rules four all shuffled}"
 
-echo "| events | run | seconds | events/s | MB/s | peak RSS (MB) |"
-echo "|---:|---|---:|---:|---:|---:|"
+# The median of the numbers given.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A seconds_of rss_of sizes_bytes
 warmed=
 for n in $sizes; do
     log="$work/generated-$n.jsonl"
@@ -70,29 +82,49 @@ for n in $sizes; do
         "$bin" report --quiet -o "$work/out.json" "$work/warm.jsonl" >/dev/null 2>&1 || true
         warmed=1
     fi
+    for round in $(seq "$repeat"); do
+        for row in $rows; do
+            case $row in
+                serde-baseline) cmd=("$baseline" "$log") ;;
+                parse-only) cmd=("$bin" validate "$log") ;;
+                all) cmd=("$bin" report --quiet -o "$work/out.json" "$log") ;;
+                shuffled)
+                    shuffled="$work/shuffled-$n.jsonl"
+                    [ -s "$shuffled" ] || shuf --random-source=<(yes) "$log" > "$shuffled"
+                    cmd=("$bin" report --quiet -o "$work/out.json" "$shuffled") ;;
+                *) cmd=("$bin" report --quiet --policy "$work/$row.toml" -o "$work/out.json" "$log") ;;
+            esac
+            # 1 only means there were findings; 2 or 3 means the run failed.
+            status=0
+            /usr/bin/time -v "${cmd[@]}" > /dev/null 2> "$work/time.txt" || status=$?
+            if [ "$status" -gt 1 ]; then
+                cat "$work/time.txt" >&2
+                echo "throughput.sh: $row on $n events failed (exit $status)" >&2
+                exit 1
+            fi
+            wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
+            rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+            seconds=$(echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
+            seconds_of[$n $row]+="$seconds "
+            rss_of[$n $row]+="$rss_kb "
+        done
+    done
+    sizes_bytes[$n]=$bytes
+done
+
+echo "| events | run | seconds | events/s | MB/s | peak RSS (MB) | × baseline |"
+echo "|---:|---|---:|---:|---:|---:|---:|"
+for n in $sizes; do
+    # shellcheck disable=SC2086
+    base=$(median ${seconds_of[$n serde-baseline]:-0})
     for row in $rows; do
-        case $row in
-            parse-only) cmd=("$bin" validate "$log") ;;
-            all) cmd=("$bin" report --quiet -o "$work/out.json" "$log") ;;
-            shuffled)
-                shuffled="$work/shuffled-$n.jsonl"
-                [ -s "$shuffled" ] || shuf --random-source=<(yes) "$log" > "$shuffled"
-                cmd=("$bin" report --quiet -o "$work/out.json" "$shuffled") ;;
-            *) cmd=("$bin" report --quiet --policy "$work/$row.toml" -o "$work/out.json" "$log") ;;
-        esac
-        # 1 only means there were findings; 2 or 3 means the run failed.
-        status=0
-        /usr/bin/time -v "${cmd[@]}" > /dev/null 2> "$work/time.txt" || status=$?
-        if [ "$status" -gt 1 ]; then
-            cat "$work/time.txt" >&2
-            echo "throughput.sh: $row on $n events failed (exit $status)" >&2
-            exit 1
-        fi
-        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
-        rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-        seconds=$(echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
-        awk -v n="$n" -v p="$row" -v s="$seconds" -v b="$bytes" -v r="$rss_kb" 'BEGIN {
+        # shellcheck disable=SC2086
+        s=$(median ${seconds_of[$n $row]})
+        # shellcheck disable=SC2086
+        r=$(median ${rss_of[$n $row]})
+        awk -v n="$n" -v p="$row" -v s="$s" -v b="${sizes_bytes[$n]}" -v r="$r" -v base="$base" 'BEGIN {
             if (s == 0) s = 0.01
-            printf "| %d | %s | %.2f | %.0f | %.1f | %.0f |\n", n, p, s, n / s, b / s / 1e6, r / 1024 }'
+            ratio = (base > 0) ? sprintf("%.2f", s / base) : "n/a"
+            printf "| %d | %s | %.2f | %.0f | %.1f | %.0f | %s |\n", n, p, s, n / s, b / s / 1e6, r / 1024, ratio }'
     done
 done

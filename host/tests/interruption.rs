@@ -57,7 +57,7 @@ fn signal(child: &Child, signal: i32) {
 fn sigterm_during_a_split_removes_the_shards_being_written() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("shard-0.jsonl"), "an earlier split\n").unwrap();
-    let mut child = start(dir.path(), &["split", "--shards", "2", "--dir", ".", "-"]);
+    let child = start(dir.path(), &["split", "--shards", "2", "--dir", ".", "-"]);
     // Every shard and the lineage are open beside their places while the
     // input is read.
     wait_for(|| temporary_files(dir.path()).len() == 3);
@@ -83,7 +83,7 @@ fn sigterm_during_a_split_removes_the_shards_being_written() {
 fn sigint_during_a_report_exits_130_and_keeps_the_earlier_report() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("report.json"), "an earlier report\n").unwrap();
-    let mut child = start(dir.path(), &["report", "--quiet", "-o", "report.json", "-"]);
+    let child = start(dir.path(), &["report", "--quiet", "-o", "report.json", "-"]);
     // The signal handler is in place before any argument is read; give the
     // run time to be reading.
     std::thread::sleep(Duration::from_millis(500));

@@ -49,6 +49,7 @@ impl std::error::Error for RequestProblem {}
 
 /// What to check, against what, as of when.
 pub struct Audit {
+    /// The policy whose rules run, with its own waivers and `[redact]` fields.
     pub policy: Policy,
     /// Files, directories, or `-` for standard input.
     pub inputs: Vec<PathBuf>,

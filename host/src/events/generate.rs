@@ -28,6 +28,7 @@ pub struct LogSpec {
     /// Organisations the events belong to; at least 2, so that lineage can
     /// cross tenants.
     pub tenants: u32,
+    /// Seeds the ChaCha8 generator: the same spec gives the same log on every platform.
     pub seed: u64,
     /// The share of operations, from 0 to 1, that break a commitment.
     pub violation_rate: f64,
@@ -36,6 +37,7 @@ pub struct LogSpec {
 /// What a generated log holds, for the summary `generate` prints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogStats {
+    /// Events written in all, setup and scheduled deletions included.
     pub events: u64,
     /// Events that are operations on data, not a tenant's setup or a
     /// scheduled deletion: what `violation_rate` is a share of.

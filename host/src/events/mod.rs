@@ -32,15 +32,26 @@ pub use timestamp::Timestamp;
 /// One recorded operation (schema v1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// The event's id: non-empty, and unique across all inputs.
     pub id: String,
+    /// When the operation happened, normalised to UTC.
     pub time: Timestamp,
+    /// What was done, e.g. `collect`, `store`, `derive`, `share` or `delete`;
+    /// any other action is allowed.
     pub action: String,
+    /// The organisation in whose context the operation ran.
     pub tenant: Option<String>,
+    /// Who performed the operation, if the log says.
     pub actor: Option<Actor>,
+    /// Why the operation ran, e.g. `threat-detection` or `model-training`.
     pub purpose: Option<String>,
+    /// On consent events, what the consent covers, e.g. `ai-training`.
     pub scope: Option<String>,
+    /// The component of the service that emitted the event, e.g. `portal`.
     pub layer: Option<String>,
+    /// The region the operation took place in, e.g. where a `store` kept the data.
     pub region: Option<String>,
+    /// The customer data item the operation touched, if any.
     pub data: Option<DataItem>,
     /// Fields the schema does not name, kept for rules that want them.
     pub extra: BTreeMap<String, Value>,
@@ -51,17 +62,24 @@ pub struct Event {
 pub struct Actor {
     /// `type` in the log: `service`, `personnel`, `customer` or `partner`.
     pub kind: String,
+    /// The actor's own identifier, if the log records one.
     pub id: Option<String>,
 }
 
 /// The customer data item an event touches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataItem {
+    /// The data item's id, which rules track the item by.
     pub id: Option<String>,
+    /// What kind of data it is, e.g. `event-log`, `ai-prompt` or `calculated`.
     pub category: Option<String>,
+    /// The organisation tag the item carries, which may differ from the event's `tenant`.
     pub tenant: Option<String>,
+    /// Where the item is kept, e.g. `resource-graph`.
     pub store: Option<String>,
+    /// On a `derive`, the ids of the items it was computed from; empty when none are given.
     pub sources: Vec<String>,
+    /// Fields of `data` the schema does not name, kept for rules that want them.
     pub extra: BTreeMap<String, Value>,
 }
 
@@ -71,6 +89,7 @@ pub struct SchemaError {
     /// The field at fault, as a path such as `data.sources[2]`; empty when
     /// the value as a whole is wrong.
     pub field: String,
+    /// What is wrong with the field (or the value), for the error message.
     pub problem: String,
 }
 
@@ -117,7 +136,9 @@ pub fn parse_event_text(text: &str) -> Result<Event, ParseError> {
 /// Why a text is not an event: not JSON at all, or JSON that breaks the schema.
 #[derive(Debug)]
 pub enum ParseError {
+    /// The text is not well-formed JSON: serde_json's error.
     Json(serde_json::Error),
+    /// The text is JSON, but not a schema v1 event.
     Schema(SchemaError),
 }
 

@@ -46,7 +46,9 @@ impl Input {
 /// 1-based line (JSON Lines) or array element (`.json`) within it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
+    /// Index of the input in [`ReadLog::inputs`], which follows the order read.
     pub input: u32,
+    /// 1-based line for a JSON Lines input, or 1-based array element for a `.json` one.
     pub line: u64,
 }
 
@@ -80,7 +82,10 @@ impl std::fmt::Display for InputFormat {
 /// What the report records of one input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputSummary {
+    /// The input as reports and messages name it: its path, or `<stdin>`.
     pub name: String,
+    /// How the input's records are laid out: placed by line (`jsonl`) or by
+    /// array element (`json-array`).
     pub format: InputFormat,
     /// Events read and checked.
     pub events: u64,
@@ -108,10 +113,13 @@ pub struct EventIndex {
 /// What the index keeps of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
+    /// The event's time.
     pub time: Timestamp,
+    /// Where the event was read.
     pub location: Location,
     /// The event's `tenant`, or its data's when the event names none.
     pub tenant: Option<Arc<str>>,
+    /// The id of the data item the event touches, if any.
     pub data_id: Option<Box<str>>,
 }
 
@@ -169,7 +177,9 @@ impl EventIndex {
 /// The outcome of reading every input: what was read, and the index.
 #[derive(Debug)]
 pub struct ReadLog {
+    /// What was read of each input, in the order read.
     pub inputs: Vec<InputSummary>,
+    /// Every event id read, with its time, location, tenant and data item.
     pub index: EventIndex,
     /// Records that were not valid events, in input order (only under
     /// `--skip-invalid`; otherwise the first one is an error).
@@ -181,6 +191,7 @@ pub struct ReadLog {
 pub struct Rejection {
     /// `file:line`, or `file element N`.
     pub location: String,
+    /// Why the record is not a valid event, naming the field at fault when there is one.
     pub reason: String,
 }
 

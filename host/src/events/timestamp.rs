@@ -11,7 +11,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// instant, so that it still sorts after `23:59:59`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
+    /// Whole seconds since 1970-01-01T00:00:00Z; negative before it.
     pub seconds: i64,
+    /// Nanoseconds past `seconds`, always below 10^9.
     pub nanos: u32,
 }
 

@@ -32,7 +32,9 @@ use crate::runtime::PluginRuntime;
 /// One fixture log and the file holding what it must produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
+    /// The fixture log: a `.jsonl` or `.json` file of events.
     pub log: PathBuf,
+    /// `NAME.expected.toml` beside the log; it need not exist yet.
     pub expected: PathBuf,
 }
 
@@ -52,19 +54,24 @@ struct Expectation {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedFinding {
+    /// The id of the rule that reports the finding.
     pub rule: String,
+    /// The id of the event the finding is about.
     pub event: String,
+    /// The exact message expected; when absent, any message matches.
     pub message: Option<String>,
 }
 
 /// How a case went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The plugin's output matches the expectation (or the expected error).
     Pass,
     /// The plugin's output differs from the expectation.
     Fail(Vec<Difference>),
     /// There is no expected file yet (and `--update` was not given).
     NoExpectation {
+        /// What the plugin reported, which `--update` would write down.
         actual: Vec<ExpectedFinding>,
     },
     /// `--update` rewrote the expected file from the plugin's output.
@@ -80,9 +87,13 @@ pub enum Difference {
     Unexpected(ExpectedFinding),
     /// Reported for the expected event, with another message.
     Message {
+        /// The id of the rule that reported the finding.
         rule: String,
+        /// The id of the event the finding is about.
         event: String,
+        /// The message the case expects.
         expected: String,
+        /// The message the plugin reported.
         actual: String,
     },
     /// The rule failed, and the case expected findings.
@@ -90,7 +101,9 @@ pub enum Difference {
     /// The case expected the rule to fail with `expected`, but it did not
     /// (`actual` is `None`) or failed otherwise.
     ErrorExpected {
+        /// The text the case expects the rule's error to contain.
         expected: String,
+        /// The rule's error, or `None` when it did not fail.
         actual: Option<String>,
     },
 }

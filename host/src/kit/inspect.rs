@@ -18,8 +18,11 @@ use crate::runtime::{
 pub struct Inspection {
     /// The plugin as named on the command line.
     pub source: String,
+    /// The plugin's size, in bytes.
     pub size: usize,
+    /// Hex SHA-256 of the plugin's bytes, as a policy's `sha256` pins it.
     pub sha256: String,
+    /// What the component imports and exports, read without running it.
     pub interface: ComponentInterface,
     /// Whether the compiled-plugin cache held a trusted entry for it,
     /// judged before this inspection compiled it.

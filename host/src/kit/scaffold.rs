@@ -41,6 +41,7 @@ pub struct Scaffold {
     /// The rule id: lowercase letters, digits and single hyphens, starting
     /// with a letter (it names the crate, the package and the rule).
     pub id: String,
+    /// The language the plugin is written in, which picks the template.
     pub language: Language,
     /// The project folder; must not exist yet, or be empty.
     pub dir: PathBuf,

@@ -43,6 +43,7 @@ pub struct Policy {
     pub source: String,
     /// Hex SHA-256 of the policy file's bytes.
     pub sha256: String,
+    /// The rules to run, in the order the policy lists them; their ids are unique.
     pub rules: Vec<RuleSpec>,
     /// Every paragraph of the source document, with what checks it.
     pub coverage: Vec<Coverage>,
@@ -70,6 +71,7 @@ pub struct Coverage {
 pub struct RuleSpec {
     /// The rule's id in the report; defaults to the plugin's name.
     pub id: String,
+    /// The plugin that implements the rule: a built-in one or a `.wasm` file.
     pub plugin: PluginRef,
     /// Hex SHA-256 the plugin's bytes must have, if the policy pins one.
     pub sha256: Option<String>,
@@ -77,6 +79,7 @@ pub struct RuleSpec {
     pub commitment: String,
     /// The rule's configuration, handed to the plugin as JSON text.
     pub config: serde_json::Value,
+    /// The sandbox limits the plugin runs under, from the rule's `limits` table.
     pub limits: Limits,
     /// Overrides the plugin's own default severity.
     pub severity: Option<Severity>,
@@ -100,10 +103,15 @@ pub struct RuleSpec {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The lowest: for information; SARIF level `note`.
     Info,
+    /// A minor breach; SARIF level `note`.
     Low,
+    /// A moderate breach; SARIF level `warning`.
     Medium,
+    /// A serious breach; SARIF level `error`.
     High,
+    /// The highest: a breach to act on at once; SARIF level `error`.
     Critical,
 }
 

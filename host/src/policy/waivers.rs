@@ -54,10 +54,15 @@ pub struct Waiver {
 
 /// What a finding must be about for a waiver to match it.
 pub struct FindingFacts<'a> {
+    /// The id of the rule that reported the finding.
     pub rule: &'a str,
+    /// The id of the event the finding is about.
     pub event_id: &'a str,
+    /// The event's time, which `from` and `until` are compared with.
     pub time: Timestamp,
+    /// The event's tenant, or its data's when the event names none.
     pub tenant: Option<&'a str>,
+    /// The id of the data item the event touches, if any.
     pub data_id: Option<&'a str>,
 }
 

@@ -22,17 +22,24 @@ type Findings = BTreeMap<Key, (String, Option<String>)>;
 /// One finding, as a diff lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffedFinding {
+    /// The id of the rule that reported the finding.
     pub rule: String,
+    /// The id of the event the finding is about.
     pub event_id: String,
+    /// The finding's message.
     pub message: String,
+    /// The event's time, in RFC 3339 as the report gives it.
     pub time: String,
 }
 
 /// A finding in both reports under different waivers (`None`: open).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rewaived {
+    /// The finding, as the new report has it.
     pub finding: DiffedFinding,
+    /// The id of the waiver that covered it in the old report; `None` if it was open.
     pub before: Option<String>,
+    /// The id of the waiver that covers it in the new report; `None` if it is open.
     pub after: Option<String>,
 }
 

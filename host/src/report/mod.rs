@@ -4,6 +4,12 @@
 //! was read and the waivers in force, then (optionally) redacted and
 //! rendered in any [`Format`]. Everything in it is sorted and nothing
 //! depends on the wall clock, so the same inputs always give the same bytes.
+//!
+//! The model lives here, apart from its renderers ([`render`]) and from
+//! the one reader of JSON reports ([`read_json`]) that `merge` and [`diff`]
+//! share. It may import [`crate::events`], [`crate::policy`] and the
+//! runtime's host-side [`crate::runtime::Finding`]; the stages before it
+//! never import it.
 
 pub mod atomic_file;
 pub mod diff;
@@ -37,11 +43,15 @@ pub struct Report {
     /// event's time; `null` for an empty log without `--as-of`. Waiver
     /// expiry is judged at this instant too.
     pub as_of: Option<Timestamp>,
+    /// The verdict and the counts behind it, at a glance.
     pub summary: Summary,
+    /// Which policy was applied, with its SHA-256.
     pub policy: PolicyProvenance,
+    /// Every input read, in the order read, with its format, counts and SHA-256.
     pub inputs: Vec<InputSummary>,
     /// Records that were not valid events, under `--skip-invalid`.
     pub rejected: Vec<Rejection>,
+    /// Each rule's result, in the policy's order.
     pub rules: Vec<RuleReport>,
     /// The framework controls the policy maps rules to, by control id.
     pub controls: Vec<ControlReport>,
@@ -74,8 +84,11 @@ pub struct Summary {
     pub open_by_severity: BTreeMap<Severity, u64>,
     /// True only when every rule ran to the end and no finding is open.
     pub compliant: bool,
+    /// Rules with no open finding (waived findings allowed).
     pub rules_passed: u64,
+    /// Rules that ran to the end with at least one open finding.
     pub rules_failed: u64,
+    /// Rules that could not finish; each says why in its `error`.
     pub rules_errored: u64,
     /// Waivers past their expiry: their findings are open again.
     pub waivers_expired: u64,
@@ -86,16 +99,22 @@ pub struct Summary {
 /// Which policy was applied.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyProvenance {
+    /// The policy's title, from its `[policy]` table.
     pub title: String,
+    /// The source document whose commitments the policy checks, if it names one.
     pub document: Option<String>,
+    /// Where the policy came from: its path, or `builtin:defender-for-cloud`.
     pub source: String,
+    /// Hex SHA-256 of the policy file's bytes (the embedded text, for the default).
     pub sha256: String,
 }
 
 /// One rule's result.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuleReport {
+    /// The rule's id, as the policy names it (by default the built-in plugin's name).
     pub id: String,
+    /// Whether the rule held: `pass`, `fail` or `error`.
     pub status: Status,
     /// Why the rule could not finish, when `status` is `error`.
     pub error: Option<String>,
@@ -108,6 +127,7 @@ pub struct RuleReport {
     pub commitment: String,
     /// What the plugin says it checks; absent if it never loaded.
     pub description: Option<String>,
+    /// Which plugin ran the rule, and its SHA-256.
     pub plugin: PluginProvenance,
     /// Sorted by event time, then event id, then message.
     pub findings: Vec<FindingReport>,
@@ -151,14 +171,18 @@ pub struct PluginProvenance {
     pub source: String,
     /// The plugin's own id and version, once loaded.
     pub name: Option<String>,
+    /// The plugin's own version, as its metadata declares it, once loaded.
     pub version: Option<String>,
+    /// Hex SHA-256 of the plugin's bytes, once read; absent if they could not be.
     pub sha256: Option<String>,
 }
 
 /// One breach, placed in time and in the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingReport {
+    /// The id of the event the finding is about.
     pub event_id: String,
+    /// The event's time, in UTC.
     pub time: Timestamp,
     /// `file:line` (or `file element N` for a `.json` array).
     pub location: String,
@@ -170,7 +194,9 @@ pub struct FindingReport {
     pub element: Option<u64>,
     /// The event's tenant (its data's, when the event names none).
     pub tenant: Option<String>,
+    /// The id of the data item the event touches (`data.id`), if any.
     pub data_id: Option<String>,
+    /// What the breach is, in the plugin's words.
     pub message: String,
     /// Set when an active waiver covers the finding.
     pub waived: Option<Waived>,
@@ -179,17 +205,24 @@ pub struct FindingReport {
 /// The waiver that covers a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waived {
+    /// The covering waiver's id.
     pub waiver: String,
+    /// Why the waiver accepts the exception, as it states.
     pub reason: String,
+    /// Who approved the waiver.
     pub approver: String,
+    /// The waiver's expiry as written: a date (waived through that day, UTC) or a date-time.
     pub expires: String,
 }
 
 /// One framework control and how the rules that support it fared.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControlReport {
+    /// The control's id, as the policy's rules list it, e.g. `GDPR Art. 17`.
     pub id: String,
+    /// `error` if any of its rules errored, else `fail` if any has an open finding, else `pass`.
     pub status: Status,
+    /// The ids of the rules that support the control, in the policy's order.
     pub rules: Vec<String>,
     /// Open findings of those rules.
     pub open: u64,
@@ -199,7 +232,9 @@ pub struct ControlReport {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaiverReport {
     #[serde(flatten)]
+    /// The waiver as given; its fields sit directly in this object.
     pub waiver: Waiver,
+    /// What became of it at the report's as-of time: active, expired or stale.
     pub status: WaiverStatus,
     /// Findings it waived; for an expired waiver, the findings it would
     /// have waived, which are open again.
@@ -220,8 +255,11 @@ pub enum WaiverStatus {
 
 /// One rule's inputs to the report.
 pub struct RuleResult<'a> {
+    /// The rule as the policy specifies it.
     pub spec: &'a RuleSpec,
+    /// Which plugin ran the rule, as far as it was read and loaded.
     pub plugin: PluginProvenance,
+    /// What the plugin says it checks; `None` if it never loaded.
     pub description: Option<String>,
     /// The plugin's own default severity, once loaded.
     pub default_severity: Option<Severity>,
