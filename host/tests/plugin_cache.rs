@@ -68,14 +68,34 @@ fn warm(cache: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// What `plugin inspect` says of retention's cache entry.
+fn inspect_cache_line(cache: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_covenant"))
+        .args(["plugin", "inspect", "builtin:retention"])
+        .env("COVENANT_CACHE_DIR", cache)
+        .env("COVENANT_CACHE_KEY", KEY)
+        .output()
+        .expect("the covenant binary runs");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let line = stdout.lines().find(|l| l.starts_with("cache"));
+    line.expect("inspect has a cache line").to_string()
+}
+
 #[test]
 fn entries_swapped_between_plugins_are_recompiled_not_run() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let found = warm(&cache);
+    assert!(inspect_cache_line(&cache).contains("trusted entry"));
     // Each plugin's entry moves into the next plugin's place, as a poisoned
     // CI cache might hand them over.
     let contents: Vec<Vec<u8>> = found.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    for (n, path) in found.iter().enumerate() {
+        std::fs::write(path, &contents[(n + 1) % contents.len()]).unwrap();
+    }
+    assert!(inspect_cache_line(&cache).contains("UNTRUSTED entry (its seal does not verify)"));
+    // Inspecting compiled and resealed retention's entry; put the swapped
+    // one back, so the report meets every entry swapped.
     for (n, path) in found.iter().enumerate() {
         std::fs::write(path, &contents[(n + 1) % contents.len()]).unwrap();
     }
