@@ -7,7 +7,7 @@
 //! carries it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressDrawTarget, ProgressState, ProgressStyle};
@@ -19,6 +19,8 @@ use crate::events::ReadProgress;
 pub struct ProgressBar {
     bar: indicatif::ProgressBar,
     records: Arc<AtomicU64>,
+    /// Reads begun so far: a log found out of time order is read twice.
+    passes: Arc<AtomicU32>,
 }
 
 impl ProgressBar {
@@ -28,6 +30,7 @@ impl ProgressBar {
         ProgressBar {
             bar,
             records: Arc::new(AtomicU64::new(0)),
+            passes: Arc::new(AtomicU32::new(0)),
         }
     }
 
@@ -36,14 +39,9 @@ impl ProgressBar {
         self.bar.finish_and_clear();
     }
 
-    fn style(&self, total_known: bool) -> ProgressStyle {
-        let template = if total_known {
-            "{spinner} reading {bytes}/{total_bytes} {events} {wide_bar} {eta} left"
-        } else {
-            "{spinner} reading {bytes} {events}"
-        };
+    fn style(&self, total_known: bool, pass: u32) -> ProgressStyle {
         let records = self.records.clone();
-        ProgressStyle::with_template(template)
+        ProgressStyle::with_template(&template(total_known, pass))
             .expect("the template is valid")
             .with_key(
                 "events",
@@ -64,10 +62,11 @@ impl ProgressBar {
 impl ReadProgress for ProgressBar {
     fn begin(&self, total_bytes: Option<u64>) {
         // A log found out of order is read a second time, from the start.
+        let pass = self.passes.fetch_add(1, Ordering::Relaxed) + 1;
         self.bar.set_position(0);
         self.bar.reset_eta();
         self.records.store(0, Ordering::Relaxed);
-        self.bar.set_style(self.style(total_bytes.is_some()));
+        self.bar.set_style(self.style(total_bytes.is_some(), pass));
         if let Some(total) = total_bytes {
             self.bar.set_length(total);
         }
@@ -90,5 +89,37 @@ impl ReadProgress for ProgressBar {
         self.bar.set_message(format!(
             "{records} records; checking them against the rules"
         ));
+    }
+}
+
+/// The bar's template for a read: the first pass streams the log to the
+/// rules; a second one, after an event out of time order, sorts it, and
+/// says so, since the bar has gone back to the start.
+fn template(total_known: bool, pass: u32) -> String {
+    let what = if pass > 1 {
+        "pass 2: the log is out of time order, reading it again to sort it:"
+    } else {
+        "reading"
+    };
+    if total_known {
+        format!("{{spinner}} {what} {{bytes}}/{{total_bytes}} {{events}} {{wide_bar}} {{eta}} left")
+    } else {
+        format!("{{spinner}} {what} {{bytes}} {{events}}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_second_pass_says_why_the_bar_went_back() {
+        assert!(template(true, 1).starts_with("{spinner} reading {bytes}/{total_bytes}"));
+        assert!(template(false, 2).contains("out of time order, reading it again to sort it"));
+        for pass in [1, 2] {
+            for total in [true, false] {
+                ProgressStyle::with_template(&template(total, pass)).expect("a valid template");
+            }
+        }
     }
 }
