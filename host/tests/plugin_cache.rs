@@ -154,3 +154,40 @@ fn a_folder_others_can_write_is_ignored_with_one_warning() {
     );
     assert!(entries(&cache).is_empty(), "nothing written to it");
 }
+
+/// An entry sealed with the user's own key, but for another engine (as an
+/// older Covenant on another wasmtime would have sealed it), holding
+/// another plugin's code, placed where this build looks: it is not run.
+#[test]
+fn an_entry_sealed_for_another_engine_is_recompiled_not_run() {
+    use hmac::{KeyInit, Mac};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let found = warm(&cache);
+    let key: Vec<u8> = (0..KEY.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&KEY[i..i + 2], 16).unwrap())
+        .collect();
+    // The entry layout (runtime/cache.rs): magic, the seal, the code.
+    const MAGIC: &[u8] = b"covenant-compiled/1\n";
+    let other_code = std::fs::read(&found[1]).unwrap()[MAGIC.len() + 32..].to_vec();
+    let target = &found[0];
+    let digest = target.file_stem().unwrap().to_str().unwrap();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(MAGIC);
+    mac.update(&[0x42; 32]); // another engine's identity
+    mac.update(digest.as_bytes());
+    mac.update(&[0]);
+    mac.update(&other_code);
+    let mut forged = MAGIC.to_vec();
+    forged.extend_from_slice(&mac.finalize().into_bytes());
+    forged.extend_from_slice(&other_code);
+    let before = std::fs::read(target).unwrap();
+    std::fs::write(target, &forged).unwrap();
+    assert_eq!(report(cache.to_str().unwrap(), KEY).stdout, uncached());
+    assert_eq!(
+        std::fs::read(target).unwrap(),
+        before,
+        "resealed for this engine"
+    );
+}
