@@ -14,6 +14,10 @@ use std::process::{Command, Stdio};
 /// Runs `covenant ARGS` and returns its exit code and peak RSS in MiB.
 /// Plugins come compiled from a cache in `dir`, since compiling them takes
 /// more memory than any log here, and varies from run to run.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4 below, which also gives its rusage"
+)]
 fn run_measured(dir: &Path, args: &[&str]) -> (i32, u64) {
     let child = Command::new(env!("CARGO_BIN_EXE_covenant"))
         .args(args)
