@@ -11,6 +11,7 @@
 pub mod generate;
 mod order;
 mod reader;
+mod spill;
 mod timestamp;
 pub mod validate;
 

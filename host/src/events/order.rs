@@ -9,11 +9,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 
 use anyhow::{Context, Result};
 
-use super::{Event, EventReader, ReadLog, Timestamp};
+use super::{Event, EventReader, ReadLog, Timestamp, spill};
 
 /// Events held in memory before a sorted run is spilled to disk.
 pub const DEFAULT_RUN_LEN: usize = 100_000;
@@ -58,9 +58,9 @@ impl TimeOrder {
         })?;
         let mut write = || -> Result<()> {
             let mut writer = BufWriter::new(&mut file);
+            writer.write_all(&(self.buffer.len() as u64).to_le_bytes())?;
             for event in self.buffer.drain(..) {
-                serde_json::to_writer(&mut writer, &event)?;
-                writer.write_all(b"\n")?;
+                spill::write_event(&mut writer, &event)?;
             }
             Ok(writer.flush()?)
         };
@@ -82,8 +82,18 @@ impl TimeOrder {
         let mut runs: Vec<Run> = self
             .spilled
             .into_iter()
-            .map(|file| Run::Spilled(BufReader::new(file).lines()))
-            .collect();
+            .map(|file| {
+                let mut input = BufReader::new(file);
+                let mut count = [0; 8];
+                input
+                    .read_exact(&mut count)
+                    .context("cannot read back sorted events")?;
+                Ok(Run::Spilled {
+                    input,
+                    left: u64::from_le_bytes(count),
+                })
+            })
+            .collect::<Result<_>>()?;
         runs.push(Run::Memory(self.buffer.into_iter()));
         let mut heads = BinaryHeap::new();
         for (index, run) in runs.iter_mut().enumerate() {
@@ -101,23 +111,24 @@ fn sort(events: &mut [Event]) {
 
 enum Run {
     Memory(std::vec::IntoIter<Event>),
-    Spilled(std::io::Lines<BufReader<File>>),
+    /// A spill file: its records ([`spill`]) still to read.
+    Spilled {
+        input: BufReader<File>,
+        left: u64,
+    },
 }
 
 impl Run {
     fn next_event(&mut self) -> Result<Option<Event>> {
         match self {
             Run::Memory(events) => Ok(events.next()),
-            Run::Spilled(lines) => match lines.next() {
-                None => Ok(None),
-                Some(line) => {
-                    let line = line.context("cannot read back sorted events")?;
-                    Ok(Some(
-                        serde_json::from_str(&line)
-                            .context("sorted events were corrupted on disk")?,
-                    ))
-                }
-            },
+            Run::Spilled { left: 0, .. } => Ok(None),
+            Run::Spilled { input, left } => {
+                *left -= 1;
+                let event =
+                    spill::read_event(input).context("sorted events were corrupted on disk")?;
+                Ok(Some(event))
+            }
         }
     }
 }
