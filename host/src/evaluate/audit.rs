@@ -108,11 +108,6 @@ impl Audit {
         if self.redact_key.is_some() && self.policy.redact.is_empty() {
             return Err(RequestProblem::NothingToRedact.into());
         }
-        let new_redactor = || {
-            self.redact_key
-                .as_ref()
-                .map(|key| Redactor::new(self.policy.redact.clone(), key))
-        };
         let mut reader = EventReader::from_paths(&self.inputs)?;
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
@@ -125,7 +120,8 @@ impl Audit {
                     .iter()
                     .map(|spec| start_rule(runtime, spec))
                     .unzip();
-                let mut redactor = new_redactor();
+                let mut redactor = (self.redact_key.as_ref())
+                    .map(|key| Redactor::new(self.policy.redact.clone(), key));
                 let (evaluation, log) = Evaluation::new(instances).run(self.batch_len, |sink| {
                     feed(&mut |event| {
                         if let Some(redactor) = &mut redactor {

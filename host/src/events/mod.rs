@@ -17,8 +17,8 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use order::{
@@ -31,7 +31,7 @@ pub use reader::{
 pub use timestamp::Timestamp;
 
 /// One recorded operation (schema v1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// The event's id: non-empty, and unique across all inputs.
     pub id: String,
@@ -59,7 +59,7 @@ pub struct Event {
 }
 
 /// Who performed an operation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Actor {
     /// `type` in the log: `service`, `personnel`, `customer` or `partner`.
     pub kind: String,
@@ -68,7 +68,7 @@ pub struct Actor {
 }
 
 /// The customer data item an event touches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DataItem {
     /// The data item's id, which rules track the item by.
     pub id: Option<String>,

@@ -116,9 +116,9 @@ fn check_alike(parts: &[Part]) -> Result<()> {
     let ours = env!("CARGO_PKG_VERSION");
     // What became of a waiver is judged again; only the waiver itself must
     // agree.
-    let waivers = |part: &Part| -> Vec<Waiver> {
-        part.file.waivers.iter().map(|w| w.waiver.clone()).collect()
-    };
+    fn waivers(part: &Part) -> impl Iterator<Item = &Waiver> {
+        part.file.waivers.iter().map(|w| &w.waiver)
+    }
     for part in parts {
         let (a, b) = (&first.path, &part.path);
         if part.file.covenant_version != ours {
@@ -177,7 +177,7 @@ fn check_alike(parts: &[Part]) -> Result<()> {
                 show(part.file.as_of)
             );
         }
-        if waivers(part) != waivers(first) {
+        if !waivers(part).eq(waivers(first)) {
             bail!(
                 "{a} and {b} were made with different waivers; run every shard with the same --waivers files"
             );
