@@ -90,7 +90,7 @@ fn load_log() -> Log {
     let events: Vec<Event> = order.into_sorted().unwrap().map(Result::unwrap).collect();
     Log {
         sdk_events: events.iter().map(to_sdk).collect(),
-        as_of: read.index.latest().unwrap(),
+        as_of: read.latest.unwrap(),
         events,
     }
 }

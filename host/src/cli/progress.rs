@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use indicatif::{ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::events::ReadProgress;
+use crate::events::{Pass, ReadProgress};
 
 /// A terminal progress bar fed by the event reader. Clones share one bar.
 #[derive(Clone)]
 pub struct ProgressBar {
     bar: indicatif::ProgressBar,
     records: Arc<AtomicU64>,
-    /// Reads begun so far: a log found out of time order is read twice.
+    /// Reads begun so far: a log can be read more than once.
     passes: Arc<AtomicU32>,
 }
 
@@ -39,9 +39,9 @@ impl ProgressBar {
         self.bar.finish_and_clear();
     }
 
-    fn style(&self, total_known: bool, pass: u32) -> ProgressStyle {
+    fn style(&self, total_known: bool, pass: Pass, number: u32) -> ProgressStyle {
         let records = self.records.clone();
-        ProgressStyle::with_template(&template(total_known, pass))
+        ProgressStyle::with_template(&template(total_known, pass, number))
             .expect("the template is valid")
             .with_key(
                 "events",
@@ -60,13 +60,13 @@ impl ProgressBar {
 }
 
 impl ReadProgress for ProgressBar {
-    fn begin(&self, total_bytes: Option<u64>) {
-        // A log found out of order is read a second time, from the start.
-        let pass = self.passes.fetch_add(1, Ordering::Relaxed) + 1;
+    fn begin(&self, pass: Pass, total_bytes: Option<u64>) {
+        let number = self.passes.fetch_add(1, Ordering::Relaxed) + 1;
         self.bar.set_position(0);
         self.bar.reset_eta();
         self.records.store(0, Ordering::Relaxed);
-        self.bar.set_style(self.style(total_bytes.is_some(), pass));
+        self.bar
+            .set_style(self.style(total_bytes.is_some(), pass, number));
         if let Some(total) = total_bytes {
             self.bar.set_length(total);
         }
@@ -92,14 +92,17 @@ impl ReadProgress for ProgressBar {
     }
 }
 
-/// The bar's template for a read: the first pass streams the log to the
-/// rules; a second one, after an event out of time order, sorts it, and
-/// says so, since the bar has gone back to the start.
-fn template(total_known: bool, pass: u32) -> String {
-    let what = if pass > 1 {
-        "pass 2: the log is out of time order, reading it again to sort it:"
-    } else {
-        "reading"
+/// The bar's template for a read. Each read after the first says why the
+/// log is read again, since the bar has gone back to the start.
+fn template(total_known: bool, pass: Pass, number: u32) -> String {
+    let what = match pass {
+        Pass::Stream if number == 1 => "reading".to_string(),
+        Pass::Stream => format!("pass {number}: reading"),
+        Pass::FindInvalid => format!("pass {number}: finding the invalid records to skip:"),
+        Pass::Sort => {
+            format!("pass {number}: the log is out of time order, reading it again to sort it:")
+        }
+        Pass::Place => format!("pass {number}: reading again the events findings name:"),
     };
     if total_known {
         format!("{{spinner}} {what} {{bytes}}/{{total_bytes}} {{events}} {{wide_bar}} {{eta}} left")
@@ -113,12 +116,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_second_pass_says_why_the_bar_went_back() {
-        assert!(template(true, 1).starts_with("{spinner} reading {bytes}/{total_bytes}"));
-        assert!(template(false, 2).contains("out of time order, reading it again to sort it"));
-        for pass in [1, 2] {
+    fn each_pass_after_the_first_says_why_the_bar_went_back() {
+        assert!(
+            template(true, Pass::Stream, 1).starts_with("{spinner} reading {bytes}/{total_bytes}")
+        );
+        assert!(
+            template(false, Pass::Sort, 2)
+                .contains("pass 2: the log is out of time order, reading it again to sort it")
+        );
+        assert!(
+            template(false, Pass::Place, 3)
+                .contains("pass 3: reading again the events findings name")
+        );
+        for pass in [Pass::Stream, Pass::FindInvalid, Pass::Sort, Pass::Place] {
             for total in [true, false] {
-                ProgressStyle::with_template(&template(total, pass)).expect("a valid template");
+                ProgressStyle::with_template(&template(total, pass, 2)).expect("a valid template");
             }
         }
     }

@@ -132,8 +132,8 @@ impl Audit {
                 })?;
                 Ok((provenance, evaluation, log, redactor))
             })?;
-        let as_of = self.as_of.or(log.index.latest());
-        if let (Some(as_of), Some(latest)) = (self.as_of, log.index.latest())
+        let as_of = self.as_of.or(log.latest);
+        if let (Some(as_of), Some(latest)) = (self.as_of, log.latest)
             && as_of < latest
         {
             return Err(RequestProblem::AsOfBeforeLatest { as_of, latest }.into());
@@ -142,7 +142,8 @@ impl Audit {
             seconds: 0,
             nanos: 0,
         };
-        let outcomes = evaluation.finish(as_of.unwrap_or(epoch), &log.index);
+        let (outcomes, places) =
+            evaluation.finish(as_of.unwrap_or(epoch), |ids| reader.places(&log, ids))?;
         let results = self
             .policy
             .rules
@@ -158,7 +159,7 @@ impl Audit {
                 error: outcome.error,
             })
             .collect();
-        let mut report = Report::build(&self.policy, results, &log, as_of, &waivers);
+        let mut report = Report::build(&self.policy, results, &log, &places, as_of, &waivers);
         if let Some(redactor) = redactor {
             let fields = self.policy.redact.iter().map(|f| f.to_string()).collect();
             report.redact(&redactor.finish(), fields);

@@ -21,7 +21,7 @@ use std::sync::{Arc, mpsc};
 
 use anyhow::{Result, anyhow};
 
-use crate::events::{Event, EventIndex, Timestamp};
+use crate::events::{Event, Places, Timestamp};
 use crate::runtime::{EventBatch, Finding, RuleInstance};
 
 /// Events per `observe` call.
@@ -45,9 +45,10 @@ struct Slot {
     instance: Option<RuleInstance>,
     outcome: RuleOutcome,
     /// Where each successful call's findings end in `outcome.findings`.
-    /// Event ids are checked against the input once reading has finished
-    /// (the index is still growing while the rules run); a call that named
-    /// an unknown event then fails the rule from that call on.
+    /// Event ids are checked against the input once every rule has
+    /// finished, when the events findings name are looked up in the log;
+    /// a call that named an unknown event then fails the rule from that
+    /// call on.
     call_ends: Vec<usize>,
 }
 
@@ -97,12 +98,12 @@ impl Slot {
 
     /// Fails the rule from the first call that reported a finding about an
     /// event that is not in the input, keeping what came before it.
-    fn check_event_ids(&mut self, index: &EventIndex) {
+    fn check_event_ids(&mut self, places: &Places) {
         let Some(bad) = self
             .outcome
             .findings
             .iter()
-            .position(|finding| index.get(&finding.event_id).is_none())
+            .position(|finding| !places.contains_key(&finding.event_id))
         else {
             return;
         };
@@ -241,17 +242,32 @@ impl Evaluation {
         })
     }
 
-    /// Asks every healthy rule for its last findings as of `as_of`, checks
-    /// every finding names an event in `index`, and returns one outcome per
-    /// rule in the order the rules were given.
-    pub fn finish(mut self, as_of: Timestamp, index: &EventIndex) -> Vec<RuleOutcome> {
+    /// Asks every healthy rule for its last findings as of `as_of`, finds
+    /// the events the findings name with `place` (the reader's
+    /// [`places`](crate::events::EventReader::places)), checks every
+    /// finding names one, and returns one outcome per rule in the order the
+    /// rules were given, with the places.
+    pub fn finish(
+        mut self,
+        as_of: Timestamp,
+        place: impl FnOnce(&mut dyn Iterator<Item = &str>) -> Result<Places>,
+    ) -> Result<(Vec<RuleOutcome>, Places)> {
         for slot in &mut self.slots {
             if let Some(instance) = &mut slot.instance {
                 let result = instance.finish(as_of);
                 slot.settle(result);
             }
-            slot.check_event_ids(index);
         }
-        self.slots.into_iter().map(|slot| slot.outcome).collect()
+        let mut named = self
+            .slots
+            .iter()
+            .flat_map(|slot| &slot.outcome.findings)
+            .map(|finding| finding.event_id.as_str());
+        let places = place(&mut named)?;
+        for slot in &mut self.slots {
+            slot.check_event_ids(&places);
+        }
+        let outcomes = self.slots.into_iter().map(|slot| slot.outcome).collect();
+        Ok((outcomes, places))
     }
 }

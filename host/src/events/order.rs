@@ -13,7 +13,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 
 use anyhow::{Context, Result};
 
-use super::{Event, EventReader, ReadLog, Timestamp, spill};
+use super::{Event, EventReader, Pass, ReadLog, Timestamp, spill};
 
 /// Events held in memory before a sorted run is spilled to disk.
 pub const DEFAULT_RUN_LEN: usize = 100_000;
@@ -172,39 +172,34 @@ pub type Feed<'a> = dyn FnMut(&mut dyn FnMut(Event) -> Result<()>) -> Result<Rea
 /// The first event out of order abandons that attempt, and `pass` runs
 /// again, from the start, on the log read into a [`TimeOrder`] sorter of
 /// `run_len` events a run; `pass` must therefore start afresh each time it
-/// is called. Standard input cannot be read twice, so it always goes
-/// through the sorter. A log read twice must not change in between: the
-/// second read fails, naming the file, if its bytes differ from what the
-/// files held when the first attempt ended.
+/// is called. (Standard input is read again from the copy the first read
+/// kept.) A log read twice must not change in between: the second read
+/// fails, naming the file, if its bytes differ from what the files held
+/// when the first attempt ended.
 pub fn in_time_order<T>(
     reader: &EventReader,
     skip_invalid: bool,
     run_len: usize,
     mut pass: impl FnMut(&mut Feed<'_>) -> Result<T>,
 ) -> Result<T> {
-    let mut before = None;
-    if reader.rereadable() {
-        let mut streamed = |each: &mut dyn FnMut(Event) -> Result<()>| {
-            let mut last = OrderCheck::default();
-            reader.read(skip_invalid, |event| {
-                if !last.advance(&event) {
-                    return Err(OutOfOrder.into());
-                }
-                each(event)
-            })
-        };
-        match pass(&mut streamed) {
-            Err(e) if e.is::<OutOfOrder>() => {}
-            done => return done,
-        }
-        before = Some(reader.digests()?);
+    let mut streamed = |each: &mut dyn FnMut(Event) -> Result<()>| {
+        let mut last = OrderCheck::default();
+        reader.read(skip_invalid, |event| {
+            if !last.advance(&event) {
+                return Err(OutOfOrder.into());
+            }
+            each(event)
+        })
+    };
+    match pass(&mut streamed) {
+        Err(e) if e.is::<OutOfOrder>() => {}
+        done => return done,
     }
+    let before = reader.digests()?;
     let mut sorted = |each: &mut dyn FnMut(Event) -> Result<()>| {
         let mut order = TimeOrder::new(run_len);
-        let log = reader.read(skip_invalid, |event| order.push(event))?;
-        if let Some(before) = &before {
-            log.check_unchanged(before)?;
-        }
+        let log = reader.read_pass(Pass::Sort, skip_invalid, |event| order.push(event))?;
+        log.check_unchanged(&before)?;
         for event in order.into_sorted()? {
             each(event?)?;
         }

@@ -8,35 +8,22 @@ use std::fmt;
 
 use anyhow::Result;
 
-use crate::events::{EventReader, OrderCheck, ReadLog, Timestamp};
+use crate::events::{EventReader, ReadLog};
 
-/// What reading a log showed.
+/// What reading a log showed: its inputs, span, order and rejected records.
 #[derive(Debug)]
 pub struct LogCheck {
-    /// The read itself: inputs, the index of events, and rejected records.
+    /// The read itself.
     pub log: ReadLog,
-    /// The earliest event's time, if any event was read.
-    pub earliest: Option<Timestamp>,
-    /// Whether every event came after the one before it in (time, id).
-    pub in_order: bool,
 }
 
 impl LogCheck {
-    /// Reads every input. A record that is not a valid event is an error
-    /// naming where and why, unless `skip_invalid`: then it is listed.
+    /// Reads every input, keeping no event. A record that is not a valid
+    /// event is an error naming where and why, unless `skip_invalid`:
+    /// then it is listed.
     pub fn read(reader: &EventReader, skip_invalid: bool) -> Result<LogCheck> {
-        let mut order = OrderCheck::default();
-        let mut in_order = true;
-        let mut earliest: Option<Timestamp> = None;
-        let log = reader.read(skip_invalid, |event| {
-            earliest = Some(earliest.map_or(event.time, |t| t.min(event.time)));
-            in_order = in_order && order.advance(&event);
-            Ok(())
-        })?;
         Ok(LogCheck {
-            log,
-            earliest,
-            in_order,
+            log: reader.check(skip_invalid)?,
         })
     }
 
@@ -56,12 +43,12 @@ impl fmt::Display for LogCheck {
         write!(
             f,
             "{} events in {inputs} input{}",
-            self.log.index.len(),
+            self.log.events,
             if inputs == 1 { "" } else { "s" }
         )?;
-        if let (Some(earliest), Some(latest)) = (self.earliest, self.log.index.latest()) {
+        if let (Some(earliest), Some(latest)) = (self.log.earliest, self.log.latest) {
             write!(f, ", {earliest} to {latest}, ")?;
-            f.write_str(match self.in_order {
+            f.write_str(match self.log.in_order {
                 true => "in time order: a report reads it once, as it streams",
                 false => {
                     "not in time order: a report sorts it first, which costs a second read and temporary files"
@@ -92,7 +79,7 @@ mod tests {
     #[test]
     fn says_whether_the_log_is_in_time_order() {
         let sorted = check(&[A, B], false).unwrap();
-        assert!(sorted.in_order && sorted.is_valid());
+        assert!(sorted.log.in_order && sorted.is_valid());
         assert!(
             sorted.to_string().ends_with(
                 "2 events in 1 input, 2026-01-01T00:00:00Z to 2026-01-02T00:00:00Z, in time order: a report reads it once, as it streams"
@@ -100,8 +87,8 @@ mod tests {
             "{sorted}"
         );
         let unsorted = check(&[B, A], false).unwrap();
-        assert!(!unsorted.in_order);
-        assert_eq!(unsorted.earliest, sorted.earliest);
+        assert!(!unsorted.log.in_order);
+        assert_eq!(unsorted.log.earliest, sorted.log.earliest);
     }
 
     #[test]

@@ -199,7 +199,7 @@ impl Redaction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::parse_event;
+    use crate::events::parse_event_text;
 
     fn redaction(fields: &[&str], events: &[serde_json::Value]) -> (Redactor, Redaction) {
         let fields = fields
@@ -208,7 +208,7 @@ mod tests {
             .collect();
         let mut redactor = Redactor::new(fields, b"");
         for event in events {
-            redactor.observe(&parse_event(event.clone()).unwrap());
+            redactor.observe(&parse_event_text(&event.to_string()).unwrap());
         }
         let copy = Redactor::new(Vec::new(), b"");
         (copy, redactor.finish())

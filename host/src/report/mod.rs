@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{InputFormat, InputSummary, ReadLog, Rejection, Timestamp};
+use crate::events::{InputFormat, InputSummary, Places, ReadLog, Rejection, Timestamp};
 use crate::policy::redact::Redaction;
 use crate::policy::waivers::{FindingFacts, Waiver};
 use crate::policy::{Coverage, Policy, RuleSpec, Severity};
@@ -270,12 +270,13 @@ pub struct RuleResult<'a> {
 }
 
 impl Report {
-    /// Assembles the report. Findings must name events in `log`'s index;
+    /// Assembles the report. Findings must name events in `places`;
     /// evaluation guarantees that.
     pub fn build(
         policy: &Policy,
         results: Vec<RuleResult<'_>>,
         log: &ReadLog,
+        places: &Places,
         as_of: Option<Timestamp>,
         waivers: &[Waiver],
     ) -> Report {
@@ -286,10 +287,9 @@ impl Report {
                     .findings
                     .into_iter()
                     .map(|finding| {
-                        let entry = log
-                            .index
+                        let entry = places
                             .get(&finding.event_id)
-                            .expect("evaluation keeps only findings about events in the index");
+                            .expect("evaluation keeps only findings about events in the log");
                         let json_array = log.inputs[entry.location.input as usize].format
                             == InputFormat::JsonArray;
                         FindingReport {
@@ -298,8 +298,8 @@ impl Report {
                             file: log.inputs[entry.location.input as usize].name.clone(),
                             line: (!json_array).then_some(entry.location.line),
                             element: json_array.then_some(entry.location.line),
-                            tenant: entry.tenant.as_deref().map(str::to_string),
-                            data_id: entry.data_id.as_deref().map(str::to_string),
+                            tenant: entry.tenant.clone(),
+                            data_id: entry.data_id.clone(),
                             event_id: finding.event_id,
                             message: finding.message,
                             waived: None,
@@ -341,7 +341,7 @@ impl Report {
             coverage: policy.coverage.clone(),
             redacted: Vec::new(),
         };
-        report.judge(waivers, log.index.len() as u64);
+        report.judge(waivers, log.events);
         report
     }
 

@@ -12,7 +12,7 @@
 //! Lineage is computed in (time, id) order, the order rules see: a log
 //! already in that order streams through once, as a report streams it; any
 //! other log is read again through the time sorter. Memory is the reader's
-//! index of event ids (as for a report), the sorter's run, and the latest
+//! id ledger (as for a report), the sorter's run, and the latest
 //! organisation tag of every data item, which the lineage rule needs.
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::events::{
-    DEFAULT_RUN_LEN, DataItem, Event, EventIndex, EventReader, TimeOrder, Timestamp, in_time_order,
+    DEFAULT_RUN_LEN, DataItem, Event, EventReader, Places, TimeOrder, Timestamp, in_time_order,
 };
 use crate::report::atomic_file::write_atomically_with;
 
@@ -92,7 +92,7 @@ pub fn split(reader: &EventReader, shards: u32, dir: &Path) -> Result<SplitSumma
         write_all_atomically(&paths, |outs| {
             let mut splitter = Splitter::new(&paths, outs, shards);
             let log = feed(&mut |event| splitter.take(&event))?;
-            splitter.finish(&log.index)
+            splitter.finish(|ids| reader.places(&log, ids.iter().map(String::as_str)))
         })
     })
 }
@@ -177,6 +177,8 @@ struct Splitter<'a, 'w> {
     tags: HashMap<String, Tag>,
     lineage: TimeOrder,
     lineage_records: u64,
+    /// The ids of the lineage records, which no event of the log may have.
+    lineage_ids: Vec<String>,
 }
 
 impl<'a, 'w> Splitter<'a, 'w> {
@@ -188,6 +190,7 @@ impl<'a, 'w> Splitter<'a, 'w> {
             tags: HashMap::new(),
             lineage: TimeOrder::new(DEFAULT_RUN_LEN),
             lineage_records: 0,
+            lineage_ids: Vec::new(),
         }
     }
 
@@ -206,7 +209,9 @@ impl<'a, 'w> Splitter<'a, 'w> {
                     && Some(tag.filed_under.as_str()) != filed_under
                 {
                     tag.recorded = true;
-                    self.lineage.push(lineage_record(source, tag))?;
+                    let record = lineage_record(source, tag);
+                    self.lineage_ids.push(record.id.clone());
+                    self.lineage.push(record)?;
                     self.lineage_records += 1;
                 }
             }
@@ -231,18 +236,21 @@ impl<'a, 'w> Splitter<'a, 'w> {
 
     /// Writes the lineage records in (time, id) order, refusing one whose
     /// id an event of the log already has, and flushes every file.
-    fn finish(self, index: &EventIndex) -> Result<SplitSummary> {
+    /// `find` says which of the given ids the log's events have.
+    fn finish(self, find: impl FnOnce(&[String]) -> Result<Places>) -> Result<SplitSummary> {
         let Splitter {
             paths,
             outs,
             shard_events,
             lineage,
             lineage_records,
+            lineage_ids,
             ..
         } = self;
+        let taken = find(&lineage_ids)?;
         for record in lineage.into_sorted()? {
             let record = record?;
-            if index.get(&record.id).is_some() {
+            if taken.contains_key(&record.id) {
                 bail!(
                     "the log has an event with id `{}`, the id of a lineage record split must write",
                     record.id

@@ -1,0 +1,508 @@
+//! JSON Lines decoded on every core, and handed on in input order.
+//!
+//! One thread reads the input in blocks of [`BLOCK_BYTES`], cut after
+//! their last newline, hashing (and, for standard input, spooling) every
+//! byte as it goes. Worker threads decode whole blocks; the caller gets
+//! them back in input order, so what it sees, errors included, is what a
+//! one-thread read would give. Queues are short, so memory stays at a few
+//! blocks whatever the input's size.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use super::ids::IdHasher;
+use super::parse::parse_event_ref;
+use super::{Event, MAX_LINE_BYTES, Timestamp};
+
+/// The size of the blocks the input is cut into: big enough (about 900
+/// events) that handing one to a thread costs nothing next to decoding
+/// it, small enough that the decoded events of the few in flight stay a
+/// few MiB even when every event is as heavy as the limits allow.
+pub const BLOCK_BYTES: usize = 256 << 10;
+
+/// What the decoding keeps of each event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decode {
+    /// Only what checking needs: the id's hash and the time (`validate`).
+    Check,
+    /// The owned event as well, for rules.
+    Events,
+}
+
+/// One record of the input: a line's event, or why it is not one.
+#[derive(Debug)]
+pub struct Record {
+    /// The 1-based line (or array element) it was read from.
+    pub line: u64,
+    /// The event, or the reason the record was rejected.
+    pub outcome: Result<Decoded, String>,
+}
+
+/// What decoding kept of one valid event.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The keyed hash of its id ([`IdHasher`]).
+    pub hash: u64,
+    /// Its time.
+    pub time: Timestamp,
+    /// The event, under [`Decode::Events`].
+    pub event: Option<Event>,
+}
+
+/// A run of records decoded together, with what ordering needs of them.
+#[derive(Debug, Default)]
+pub struct Block {
+    /// Input bytes the block covers.
+    pub bytes: u64,
+    /// Its records, blank lines left out, in input order.
+    pub records: Vec<Record>,
+    /// Lines of valid events that come before the valid event preceding
+    /// them in the block, in (time, id) order.
+    pub breaks: Vec<u64>,
+    /// The (time, id) of its first valid event.
+    pub first: Option<(Timestamp, String)>,
+    /// The (time, id) of its last valid event.
+    pub last: Option<(Timestamp, String)>,
+}
+
+impl Block {
+    /// Adds one record's outcome for `text` read at `line`, keeping the
+    /// order keys up to date.
+    pub fn decode(&mut self, line: u64, text: &str, decode: Decode, hasher: &IdHasher) {
+        let outcome = parse_event_ref(text)
+            .map_err(|e| e.to_string())
+            .map(|event| {
+                let key = (event.time, event.id.as_ref());
+                match &mut self.last {
+                    Some(last) => {
+                        if key < (last.0, last.1.as_str()) {
+                            self.breaks.push(line);
+                        }
+                        last.0 = event.time;
+                        last.1.clear();
+                        last.1.push_str(&event.id);
+                    }
+                    None => self.last = Some((event.time, event.id.to_string())),
+                }
+                if self.first.is_none() {
+                    self.first = self.last.clone();
+                }
+                Decoded {
+                    hash: hasher.hash(&event.id),
+                    time: event.time,
+                    event: (decode == Decode::Events).then(|| event.into_event()),
+                }
+            });
+        self.records.push(Record { line, outcome });
+    }
+
+    fn reject(&mut self, line: u64, reason: String) {
+        self.records.push(Record {
+            line,
+            outcome: Err(reason),
+        });
+    }
+}
+
+/// A piece of input for a worker.
+enum Chunk {
+    /// Whole lines, the first of them numbered `first_line`.
+    Lines { first_line: u64, bytes: Vec<u8> },
+    /// A line over [`MAX_LINE_BYTES`], skipped unread: `bytes` long.
+    TooLong { line: u64, bytes: u64 },
+}
+
+/// Reads JSON Lines from `source` (named `name` in errors), decoding on `threads` workers, and
+/// hands each block to `each` in input order. Blank lines are skipped; a
+/// UTF-8 byte-order mark on the first line and CRLF line endings are
+/// accepted. Every byte read is also written to `spool`, if given.
+/// Returns the hex SHA-256 of the input.
+///
+/// An error from `each` stops the read and is returned as it is.
+pub fn decode_lines(
+    name: &str,
+    source: impl Read + Send,
+    spool: Option<&File>,
+    decode: Decode,
+    hasher: &IdHasher,
+    threads: usize,
+    each: impl FnMut(Block) -> Result<()>,
+) -> Result<String> {
+    decode_in_blocks(
+        BLOCK_BYTES,
+        name,
+        source,
+        spool,
+        decode,
+        hasher,
+        threads,
+        each,
+    )
+}
+
+/// [`decode_lines`], cutting blocks of about `block_bytes` (tests cut
+/// small ones, to share a small input between threads).
+#[allow(clippy::too_many_arguments)] // decode_lines's, and the block size.
+fn decode_in_blocks(
+    block_bytes: usize,
+    name: &str,
+    source: impl Read + Send,
+    spool: Option<&File>,
+    decode: Decode,
+    hasher: &IdHasher,
+    threads: usize,
+    mut each: impl FnMut(Block) -> Result<()>,
+) -> Result<String> {
+    std::thread::scope(|scope| {
+        let depth = threads + 1;
+        let (work, chunks) = sync_channel::<(u64, Chunk)>(depth);
+        let (done, blocks) = sync_channel::<(u64, Block)>(depth);
+        let reader = scope.spawn(move || read_chunks(source, spool, work, block_bytes));
+        let chunks = Arc::new(Mutex::new(chunks));
+        for _ in 0..threads.max(1) {
+            let (chunks, done, hasher) = (chunks.clone(), done.clone(), hasher.clone());
+            scope.spawn(move || decode_chunks(&chunks, &done, decode, &hasher));
+        }
+        // The workers hold the only ends now, so that when they stop, the
+        // reading thread's sends fail and it stops too.
+        drop((chunks, done));
+        let handed = hand_on_in_order(blocks, &mut each);
+        // Whatever ended the hand-on, the threads end too: their channels
+        // are closed now.
+        let digest = reader.join().expect("the reading thread does not panic");
+        handed?;
+        digest.with_context(|| format!("{name}: read failed"))
+    })
+}
+
+/// Gives `each` the blocks in sequence order, holding those that come early.
+fn hand_on_in_order(
+    blocks: Receiver<(u64, Block)>,
+    each: &mut impl FnMut(Block) -> Result<()>,
+) -> Result<()> {
+    let mut early = BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, block) in blocks {
+        early.insert(seq, block);
+        while let Some(block) = early.remove(&next) {
+            each(block)?;
+            next += 1;
+        }
+    }
+    Ok(())
+}
+
+fn decode_chunks(
+    chunks: &Mutex<Receiver<(u64, Chunk)>>,
+    done: &SyncSender<(u64, Block)>,
+    decode: Decode,
+    hasher: &IdHasher,
+) {
+    loop {
+        let next = chunks.lock().map(|chunks| chunks.recv());
+        let Ok(Ok((seq, chunk))) = next else { return };
+        let block = match chunk {
+            Chunk::Lines { first_line, bytes } => decode_chunk(first_line, &bytes, decode, hasher),
+            Chunk::TooLong { line, bytes } => {
+                let mut block = Block {
+                    bytes,
+                    ..Block::default()
+                };
+                block.reject(
+                    line,
+                    format!("line is longer than the {} MiB limit", MAX_LINE_BYTES >> 20),
+                );
+                block
+            }
+        };
+        if done.send((seq, block)).is_err() {
+            return;
+        }
+    }
+}
+
+fn decode_chunk(first_line: u64, bytes: &[u8], decode: Decode, hasher: &IdHasher) -> Block {
+    let mut block = Block {
+        bytes: bytes.len() as u64,
+        ..Block::default()
+    };
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes)
+        .chain((bytes.last() != Some(&b'\n')).then_some(bytes.len()));
+    for (line, end) in (first_line..).zip(ends) {
+        let mut text = &bytes[start..end];
+        start = end + 1;
+        if text.len() > MAX_LINE_BYTES {
+            let reason = format!("line is longer than the {} MiB limit", MAX_LINE_BYTES >> 20);
+            block.reject(line, reason);
+            continue;
+        }
+        if line == 1 {
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        match std::str::from_utf8(text) {
+            Ok(text) => {
+                let text = text.trim_end_matches('\r');
+                if !text.trim().is_empty() {
+                    block.decode(line, text, decode, hasher);
+                }
+            }
+            Err(e) => block.reject(
+                line,
+                format!("not valid UTF-8 (at byte {})", e.valid_up_to() + 1),
+            ),
+        }
+    }
+    block
+}
+
+/// The reading thread: cuts `source` into chunks of whole lines.
+fn read_chunks(
+    source: impl Read,
+    spool: Option<&File>,
+    work: SyncSender<(u64, Chunk)>,
+    block_bytes: usize,
+) -> Result<String> {
+    let mut input = Hashing {
+        source,
+        sha: Sha256::new(),
+        spool,
+    };
+    let mut buf = Vec::with_capacity(block_bytes);
+    let mut lines_before = 0u64;
+    let mut eof = false;
+    for seq in 0.. {
+        if !eof {
+            eof = input.fill(&mut buf, block_bytes)?;
+        }
+        // A line longer than a block: read on to its end, or to the limit.
+        while !eof && buf.len() <= MAX_LINE_BYTES && memchr::memrchr(b'\n', &buf).is_none() {
+            let want = (buf.len() * 2).clamp(block_bytes, MAX_LINE_BYTES + 1);
+            eof = input.fill(&mut buf, want)?;
+        }
+        if buf.is_empty() {
+            break;
+        }
+        let chunk = match memchr::memrchr(b'\n', &buf) {
+            Some(last) => {
+                let mut rest = Vec::with_capacity(block_bytes);
+                rest.extend_from_slice(&buf[last + 1..]);
+                buf.truncate(last + 1);
+                let first_line = lines_before + 1;
+                lines_before += memchr::memchr_iter(b'\n', &buf).count() as u64;
+                Chunk::Lines {
+                    first_line,
+                    bytes: std::mem::replace(&mut buf, rest),
+                }
+            }
+            None if eof => {
+                lines_before += 1;
+                Chunk::Lines {
+                    first_line: lines_before,
+                    bytes: std::mem::take(&mut buf),
+                }
+            }
+            None => {
+                // No newline in more than the limit: too long to hold.
+                lines_before += 1;
+                let skipped = input.skip_line(&mut buf, block_bytes)?;
+                eof = skipped.1;
+                Chunk::TooLong {
+                    line: lines_before,
+                    bytes: skipped.0,
+                }
+            }
+        };
+        if work.send((seq, chunk)).is_err() {
+            break;
+        }
+    }
+    let digest = input.sha.finalize();
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The input, hashed and spooled as it is read.
+struct Hashing<'s, R> {
+    source: R,
+    sha: Sha256,
+    spool: Option<&'s File>,
+}
+
+impl<R: Read> Hashing<'_, R> {
+    /// Reads until `buf` holds `want` bytes or the input ends; says
+    /// whether it ended.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
+        while buf.len() < want {
+            let start = buf.len();
+            buf.resize(want, 0);
+            let read = loop {
+                match self.source.read(&mut buf[start..]) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            let read = read?;
+            buf.truncate(start + read);
+            if read == 0 {
+                return Ok(true);
+            }
+            self.sha.update(&buf[start..]);
+            if let Some(mut spool) = self.spool {
+                spool.write_all(&buf[start..]).with_context(|| {
+                    format!(
+                        "cannot keep a copy of standard input in a temporary file in {} (it is read again to place findings; set TMPDIR to a larger disk)",
+                        std::env::temp_dir().display()
+                    )
+                })?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Drops `buf` and the input up to and including the next newline;
+    /// returns the bytes dropped and whether the input ended.
+    fn skip_line(&mut self, buf: &mut Vec<u8>, block_bytes: usize) -> Result<(u64, bool)> {
+        let mut skipped = 0;
+        loop {
+            if let Some(end) = memchr::memchr(b'\n', buf) {
+                skipped += end as u64 + 1;
+                buf.drain(..=end);
+                return Ok((skipped, false));
+            }
+            skipped += buf.len() as u64;
+            buf.clear();
+            if self.fill(buf, block_bytes)? && !buf.contains(&b'\n') {
+                skipped += buf.len() as u64;
+                buf.clear();
+                return Ok((skipped, true));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Each record as (line, id or reason), read with `threads` workers
+    /// from blocks of about `block_bytes`.
+    fn records(text: &[u8], block_bytes: usize, threads: usize) -> Vec<(u64, String)> {
+        let hasher = super::super::ids::IdLedger::new(1 << 10).hasher();
+        let mut seen = Vec::new();
+        decode_in_blocks(
+            block_bytes,
+            "log",
+            text,
+            None,
+            Decode::Events,
+            &hasher,
+            threads,
+            |block| {
+                for record in block.records {
+                    let what = match record.outcome {
+                        Ok(decoded) => decoded.event.expect("events were asked for").id,
+                        Err(reason) => reason,
+                    };
+                    seen.push((record.line, what));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        seen
+    }
+
+    fn event(id: &str) -> String {
+        format!(r#"{{"id":"{id}","time":"2026-01-01T00:00:00Z","action":"store"}}"#)
+    }
+
+    #[test]
+    fn a_line_too_long_is_rejected_without_losing_the_next_or_the_last() {
+        let long = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 * MAX_LINE_BYTES));
+        let text = format!("{}\n{long}\n{}\n{long}", event("a"), event("b"));
+        assert_eq!(
+            records(text.as_bytes(), BLOCK_BYTES, 2),
+            [
+                (1, "a".to_string()),
+                (2, "line is longer than the 1 MiB limit".to_string()),
+                (3, "b".to_string()),
+                (4, "line is longer than the 1 MiB limit".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_digest_covers_every_byte() {
+        let hasher = super::super::ids::IdLedger::new(1 << 10).hasher();
+        let digest = decode_lines(
+            "log",
+            &b"abc\ndef"[..],
+            None,
+            Decode::Check,
+            &hasher,
+            1,
+            |_| Ok(()),
+        )
+        .unwrap();
+        // `printf 'abc\ndef' | sha256sum`
+        assert_eq!(
+            digest,
+            "d53d6b91af7caf8fe3d8021f116270137c0079d579a1e16965da80c2ed138ffb"
+        );
+    }
+
+    #[test]
+    fn an_error_from_the_caller_stops_the_read() {
+        let text: String = (0..200_000)
+            .map(|i| event(&format!("e{i}")) + "\n")
+            .collect();
+        let hasher = super::super::ids::IdLedger::new(1 << 10).hasher();
+        let mut blocks = 0;
+        let error = decode_lines(
+            "log",
+            text.as_bytes(),
+            None,
+            Decode::Check,
+            &hasher,
+            2,
+            |_| {
+                blocks += 1;
+                anyhow::bail!("enough")
+            },
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "enough");
+        assert_eq!(blocks, 1);
+    }
+
+    proptest! {
+        /// However the work is shared, the records are a one-thread
+        /// read's: the same lines, outcomes and order.
+        #[test]
+        fn any_number_of_threads_reads_what_one_does(
+            lines in proptest::collection::vec(prop_oneof![
+                "[a-c]{1,3}".prop_map(|id| event(&id)),
+                Just(String::new()),
+                Just("{".to_string()),
+                "[ -~]{0,20}",
+            ], 0..40),
+            threads in 1usize..4,
+            block_bytes in 1usize..200,
+            crlf in any::<bool>(),
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let text = lines.join(end);
+            prop_assert_eq!(
+                records(text.as_bytes(), block_bytes, threads),
+                records(text.as_bytes(), 1 << 20, 1)
+            );
+        }
+    }
+}

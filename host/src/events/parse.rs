@@ -1,0 +1,519 @@
+//! One JSON text into one event, borrowing its strings from the text.
+//!
+//! Reading is the ceiling of every report, and allocating every string of
+//! every event was most of its cost. [`parse_event_ref`] parses straight
+//! into slots for the fields schema v1 names, borrowing each string (an
+//! escaped string is the one that must be copied) and keeping other fields
+//! as raw JSON text. [`EventRef::into_event`] makes the owned [`Event`]
+//! that rules are given; `covenant validate` never needs it.
+//!
+//! The checks run after the whole text has parsed, in a fixed order of
+//! fields, so malformed JSON anywhere wins over a schema error, and the
+//! field an error names does not depend on the order of keys.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::{Actor, DataItem, Event, Timestamp};
+
+/// An event whose strings are borrowed from the text it was parsed from.
+#[derive(Debug)]
+pub struct EventRef<'a> {
+    /// The event's id: non-empty.
+    pub id: Cow<'a, str>,
+    /// When the operation happened, in UTC.
+    pub time: Timestamp,
+    action: Cow<'a, str>,
+    /// The organisation the operation ran for, if named.
+    pub tenant: Option<Cow<'a, str>>,
+    actor: Option<(Cow<'a, str>, Option<Cow<'a, str>>)>,
+    purpose: Option<Cow<'a, str>>,
+    scope: Option<Cow<'a, str>>,
+    layer: Option<Cow<'a, str>>,
+    region: Option<Cow<'a, str>>,
+    /// The data item touched, if any.
+    pub data: Option<DataRef<'a>>,
+    extra: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+/// A data item whose strings are borrowed, as in [`EventRef`].
+#[derive(Debug)]
+pub struct DataRef<'a> {
+    /// The item's id, if given.
+    pub id: Option<Cow<'a, str>>,
+    category: Option<Cow<'a, str>>,
+    /// The organisation tag the item carries, if given.
+    pub tenant: Option<Cow<'a, str>>,
+    store: Option<Cow<'a, str>>,
+    sources: Vec<Cow<'a, str>>,
+    extra: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl EventRef<'_> {
+    /// The event's tenant, or its data's when the event names none: what
+    /// reports and waivers file a finding under.
+    pub fn filed_tenant(&self) -> Option<&str> {
+        (self.tenant.as_deref()).or_else(|| self.data.as_ref().and_then(|d| d.tenant.as_deref()))
+    }
+
+    /// The owned event, with the attributes the schema does not name
+    /// parsed into JSON values.
+    pub fn into_event(self) -> Event {
+        let owned = |s: Option<Cow<'_, str>>| s.map(Cow::into_owned);
+        Event {
+            id: self.id.into_owned(),
+            time: self.time,
+            action: self.action.into_owned(),
+            tenant: owned(self.tenant),
+            actor: self.actor.map(|(kind, id)| Actor {
+                kind: kind.into_owned(),
+                id: owned(id),
+            }),
+            purpose: owned(self.purpose),
+            scope: owned(self.scope),
+            layer: owned(self.layer),
+            region: owned(self.region),
+            data: self.data.map(|data| DataItem {
+                id: owned(data.id),
+                category: owned(data.category),
+                tenant: owned(data.tenant),
+                store: owned(data.store),
+                sources: data.sources.into_iter().map(Cow::into_owned).collect(),
+                extra: attributes(data.extra),
+            }),
+            extra: attributes(self.extra),
+        }
+    }
+}
+
+/// Raw attributes as JSON values; of a key given twice, the last counts.
+fn attributes(raw: Vec<(Cow<'_, str>, &RawValue)>) -> BTreeMap<String, Value> {
+    raw.into_iter()
+        .map(|(name, value)| {
+            // The text parsed as JSON already, and nesting deep enough to
+            // fail here sent the whole line through serde_json first.
+            let value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
+            (name.into_owned(), value)
+        })
+        .collect()
+}
+
+/// Why a text is not an event: not JSON at all, or JSON that breaks the schema.
+#[derive(Debug)]
+pub enum ParseError {
+    /// The text is not well-formed JSON: serde_json's error.
+    Json(serde_json::Error),
+    /// The text is JSON, but not a schema v1 event.
+    Schema(SchemaError),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::Json(e) => write!(f, "malformed JSON: {e}"),
+            ParseError::Schema(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Why a JSON value is not a schema v1 event. The reader adds where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaError {
+    /// The field at fault, as a path such as `data.sources[2]`; empty when
+    /// the value as a whole is wrong.
+    pub field: String,
+    /// What is wrong with the field (or the value), for the error message.
+    pub problem: String,
+}
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.problem)
+        } else {
+            write!(f, "field `{}`: {}", self.field, self.problem)
+        }
+    }
+}
+
+fn schema_error(field: &str, problem: impl Into<String>) -> SchemaError {
+    SchemaError {
+        field: field.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// serde_json refuses JSON nested deeper than this; values this parser
+/// skips over are not depth-checked by serde_json, so a text that could be
+/// this deep is first parsed the slow, exact way.
+const JSON_DEPTH_LIMIT: usize = 128;
+
+/// Parses one JSON text into an event, naming the field at fault when it
+/// is not one.
+pub fn parse_event_ref(text: &str) -> Result<EventRef<'_>, ParseError> {
+    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r']);
+    let openings = text.bytes().filter(|&b| b == b'[' || b == b'{').count();
+    if !trimmed.starts_with('{') || openings >= JSON_DEPTH_LIMIT {
+        // Rare texts: anything but an object, and anything that may nest
+        // too deep. serde_json's own parse gives the exact verdict.
+        let value: Value = serde_json::from_str(text).map_err(ParseError::Json)?;
+        if !value.is_object() {
+            return Err(ParseError::Schema(not_an_object(kind_of(&value))));
+        }
+    }
+    let mut json = serde_json::Deserializer::from_str(text);
+    let slot = ObjectSeed(&EVENT_FIELDS)
+        .deserialize(&mut json)
+        .and_then(|slot| json.end().map(|()| slot))
+        .map_err(ParseError::Json)?;
+    match slot {
+        Slot::Object(object) => event_from_slots(*object).map_err(ParseError::Schema),
+        Slot::Plain(other) => Err(ParseError::Schema(not_an_object(other.kind()))),
+        Slot::List(_) => Err(ParseError::Schema(not_an_object("a list"))),
+    }
+}
+
+/// Parses one JSON text into an owned event: [`parse_event_ref`], then
+/// [`EventRef::into_event`].
+pub fn parse_event_text(text: &str) -> Result<Event, ParseError> {
+    parse_event_ref(text).map(EventRef::into_event)
+}
+
+fn not_an_object(kind: &str) -> SchemaError {
+    schema_error("", format!("expected a JSON object, found {kind}"))
+}
+
+/// The fields schema v1 names at the top of an event, in an actor and in
+/// a data item. Anything else is kept as an extra attribute (but for an
+/// actor's, which the schema drops).
+pub(super) const EVENT_FIELDS: [&str; 10] = [
+    "id", "time", "action", "tenant", "actor", "purpose", "scope", "layer", "region", "data",
+];
+pub(super) const ACTOR_FIELDS: [&str; 2] = ["type", "id"];
+pub(super) const DATA_FIELDS: [&str; 5] = ["id", "category", "tenant", "store", "sources"];
+
+/// How a known field's value is read, by where it is.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// A string, or anything else to name in an error.
+    Plain,
+    /// An object whose fields are these.
+    Object(&'static [&'static str]),
+    /// A list of strings (`data.sources`).
+    Strings,
+}
+
+fn shape_of(parent: &'static [&'static str], name: &str) -> Shape {
+    match name {
+        "actor" if parent == EVENT_FIELDS => Shape::Object(&ACTOR_FIELDS),
+        "data" if parent == EVENT_FIELDS => Shape::Object(&DATA_FIELDS),
+        "sources" if parent == DATA_FIELDS => Shape::Strings,
+        _ => Shape::Plain,
+    }
+}
+
+/// A JSON value where a string is expected: the string, or what it was instead.
+enum Plain<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Other(&'static str),
+}
+
+impl Plain<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Plain::Null => "null",
+            Plain::Str(_) => "a string",
+            Plain::Other(kind) => kind,
+        }
+    }
+}
+
+/// A known field's value, as its [`Shape`] reads it.
+enum Slot<'a> {
+    Plain(Plain<'a>),
+    Object(Box<Object<'a>>),
+    /// A list: its strings, or the first item that is not one.
+    List(Result<Vec<Cow<'a, str>>, (usize, &'static str)>),
+}
+
+impl Slot<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Slot::Plain(plain) => plain.kind(),
+            Slot::Object(_) => "an object",
+            Slot::List(_) => "a list",
+        }
+    }
+}
+
+/// An object with the schema's fields in slots and the rest as raw text.
+struct Object<'a> {
+    names: &'static [&'static str],
+    known: [Option<Slot<'a>>; EVENT_FIELDS.len()],
+    rest: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> Object<'a> {
+    fn take(&mut self, name: &str) -> Option<Slot<'a>> {
+        let slot = self.names.iter().position(|known| *known == name)?;
+        self.known[slot].take()
+    }
+}
+
+struct ObjectSeed(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed {
+    type Value = Slot<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slot<'de>, D::Error> {
+        deserializer.deserialize_any(SlotVisitor(Shape::Object(self.0)))
+    }
+}
+
+struct SlotSeed(Shape);
+
+impl<'de> DeserializeSeed<'de> for SlotSeed {
+    type Value = Slot<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slot<'de>, D::Error> {
+        deserializer.deserialize_any(SlotVisitor(self.0))
+    }
+}
+
+/// Reads one value as its [`Shape`] asks; a value of another shape is
+/// kept as its kind, for the error to name.
+struct SlotVisitor(Shape);
+
+impl<'de> Visitor<'de> for SlotVisitor {
+    type Value = Slot<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slot<'de>, A::Error> {
+        let Shape::Object(names) = self.0 else {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(Slot::Plain(Plain::Other("an object")));
+        };
+        let mut object = Object {
+            names,
+            known: Default::default(),
+            rest: Vec::new(),
+        };
+        let keeps_rest = names != ACTOR_FIELDS;
+        while let Some(Key(name)) = map.next_key()? {
+            match names.iter().position(|known| *known == name) {
+                Some(slot) => {
+                    let shape = shape_of(names, &name);
+                    object.known[slot] = Some(map.next_value_seed(SlotSeed(shape))?);
+                }
+                None if keeps_rest => {
+                    let value: &'de RawValue = map.next_value()?;
+                    object.rest.push((name, value));
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Slot::Object(Box::new(object)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot<'de>, A::Error> {
+        if self.0 != Shape::Strings {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(Slot::Plain(Plain::Other("a list")));
+        }
+        let mut items = Ok(Vec::new());
+        let mut index = 0;
+        while let Some(item) = seq.next_element_seed(SlotSeed(Shape::Plain))? {
+            match (&mut items, item) {
+                (Ok(strings), Slot::Plain(Plain::Str(s))) => strings.push(s),
+                (Ok(_), other) => items = Err((index, other.kind())),
+                (Err(_), _) => {}
+            }
+            index += 1;
+        }
+        Ok(Slot::List(items))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Str(Cow::Borrowed(v))))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Str(Cow::Owned(v.to_string()))))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Str(Cow::Owned(v))))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Other("a boolean")))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Other("a number")))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Other("a number")))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Other("a number")))
+    }
+
+    fn visit_unit<E>(self) -> Result<Slot<'de>, E> {
+        Ok(Slot::Plain(Plain::Null))
+    }
+}
+
+/// An object's key, borrowed from the text unless it had escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(v.to_string().into()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+fn event_from_slots(mut top: Object<'_>) -> Result<EventRef<'_>, SchemaError> {
+    let id = required_string(&mut top, "id", "")?;
+    if id.is_empty() {
+        return Err(schema_error("id", "must not be empty"));
+    }
+    let time_text = required_string(&mut top, "time", "")?;
+    let time =
+        Timestamp::parse_rfc3339(&time_text).map_err(|problem| schema_error("time", problem))?;
+    let action = required_string(&mut top, "action", "")?;
+    let tenant = optional_string(&mut top, "tenant", "")?;
+    let actor = match optional_object(&mut top, "actor")? {
+        None => None,
+        Some(mut actor) => {
+            let kind = required_string(&mut actor, "type", "actor.")?;
+            let id = optional_string(&mut actor, "id", "actor.")?;
+            Some((kind, id))
+        }
+    };
+    let purpose = optional_string(&mut top, "purpose", "")?;
+    let scope = optional_string(&mut top, "scope", "")?;
+    let layer = optional_string(&mut top, "layer", "")?;
+    let region = optional_string(&mut top, "region", "")?;
+    let data = match optional_object(&mut top, "data")? {
+        None => None,
+        Some(mut data) => Some(DataRef {
+            id: optional_string(&mut data, "id", "data.")?,
+            category: optional_string(&mut data, "category", "data.")?,
+            tenant: optional_string(&mut data, "tenant", "data.")?,
+            store: optional_string(&mut data, "store", "data.")?,
+            sources: string_list(&mut data, "sources", "data.")?,
+            extra: data.rest,
+        }),
+    };
+    Ok(EventRef {
+        id,
+        time,
+        action,
+        tenant,
+        actor,
+        purpose,
+        scope,
+        layer,
+        region,
+        data,
+        extra: top.rest,
+    })
+}
+
+fn required_string<'a>(
+    object: &mut Object<'a>,
+    name: &str,
+    prefix: &str,
+) -> Result<Cow<'a, str>, SchemaError> {
+    optional_string(object, name, prefix)?
+        .ok_or_else(|| schema_error(&format!("{prefix}{name}"), "is required"))
+}
+
+fn optional_string<'a>(
+    object: &mut Object<'a>,
+    name: &str,
+    prefix: &str,
+) -> Result<Option<Cow<'a, str>>, SchemaError> {
+    match object.take(name) {
+        Some(Slot::Plain(Plain::Str(s))) => Ok(Some(s)),
+        None | Some(Slot::Plain(Plain::Null)) => Ok(None),
+        Some(other) => Err(schema_error(
+            &format!("{prefix}{name}"),
+            format!("expected a string, found {}", other.kind()),
+        )),
+    }
+}
+
+fn optional_object<'a>(
+    object: &mut Object<'a>,
+    name: &str,
+) -> Result<Option<Object<'a>>, SchemaError> {
+    match object.take(name) {
+        None | Some(Slot::Plain(Plain::Null)) => Ok(None),
+        Some(Slot::Object(nested)) => Ok(Some(*nested)),
+        Some(other) => Err(schema_error(
+            name,
+            format!("expected an object, found {}", other.kind()),
+        )),
+    }
+}
+
+fn string_list<'a>(
+    object: &mut Object<'a>,
+    name: &str,
+    prefix: &str,
+) -> Result<Vec<Cow<'a, str>>, SchemaError> {
+    match object.take(name) {
+        None | Some(Slot::Plain(Plain::Null)) => Ok(Vec::new()),
+        Some(Slot::List(Ok(items))) => Ok(items),
+        Some(Slot::List(Err((index, kind)))) => Err(schema_error(
+            &format!("{prefix}{name}[{index}]"),
+            format!("expected a string, found {kind}"),
+        )),
+        Some(other) => Err(schema_error(
+            &format!("{prefix}{name}"),
+            format!("expected a list of strings, found {}", other.kind()),
+        )),
+    }
+}
+
+/// "a number", "an object": for error messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
