@@ -44,15 +44,15 @@ pub struct Record {
     pub outcome: Result<Decoded, String>,
 }
 
-/// What decoding kept of one valid event.
+/// What decoding kept of one valid event; the event itself, under
+/// [`Decode::Events`], is in [`Block::events`], so that a record stays
+/// small.
 #[derive(Debug)]
 pub struct Decoded {
     /// The keyed hash of its id ([`IdHasher`]).
     pub hash: u64,
     /// Its time.
     pub time: Timestamp,
-    /// The event, under [`Decode::Events`].
-    pub event: Option<Event>,
 }
 
 /// A run of records decoded together, with what ordering needs of them.
@@ -62,6 +62,8 @@ pub struct Block {
     pub bytes: u64,
     /// Its records, blank lines left out, in input order.
     pub records: Vec<Record>,
+    /// Under [`Decode::Events`], the event of each valid record, in order.
+    pub events: Vec<Event>,
     /// Lines of valid events that come before the valid event preceding
     /// them in the block, in (time, id) order.
     pub breaks: Vec<u64>,
@@ -93,13 +95,26 @@ impl Block {
                 if self.first.is_none() {
                     self.first = self.last.clone();
                 }
-                Decoded {
+                let decoded = Decoded {
                     hash: hasher.hash(&event.id),
                     time: event.time,
-                    event: (decode == Decode::Events).then(|| event.into_event()),
+                };
+                if decode == Decode::Events {
+                    self.events.push(event.into_event());
                 }
+                decoded
             });
         self.records.push(Record { line, outcome });
+    }
+
+    /// Empties the block for reuse, keeping its buffers.
+    fn clear(&mut self) {
+        self.bytes = 0;
+        self.records.clear();
+        self.events.clear();
+        self.breaks.clear();
+        self.first = None;
+        self.last = None;
     }
 
     fn reject(&mut self, line: u64, reason: String) {
@@ -119,7 +134,7 @@ enum Chunk {
 }
 
 /// Reads JSON Lines from `source` (named `name` in errors), decoding on `threads` workers, and
-/// hands each block to `each` in input order. Blank lines are skipped; a
+/// hands each block to `each` in input order (`each` may empty it). Blank lines are skipped; a
 /// UTF-8 byte-order mark on the first line and CRLF line endings are
 /// accepted. Every byte read is also written to `spool`, if given.
 /// Returns the hex SHA-256 of the input.
@@ -132,7 +147,7 @@ pub fn decode_lines(
     decode: Decode,
     hasher: &IdHasher,
     threads: usize,
-    each: impl FnMut(Block) -> Result<()>,
+    each: impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<String> {
     decode_in_blocks(
         BLOCK_BYTES,
@@ -157,22 +172,29 @@ fn decode_in_blocks(
     decode: Decode,
     hasher: &IdHasher,
     threads: usize,
-    mut each: impl FnMut(Block) -> Result<()>,
+    mut each: impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<String> {
     std::thread::scope(|scope| {
         let depth = threads + 1;
         let (work, chunks) = sync_channel::<(u64, Chunk)>(depth);
         let (done, blocks) = sync_channel::<(u64, Block)>(depth);
-        let reader = scope.spawn(move || read_chunks(source, spool, work, block_bytes));
+        // Buffers go back to be filled again: the input's to the reading
+        // thread, emptied blocks to the workers. Fresh ones would cost a
+        // page fault every 4 KiB.
+        let (recycle, recycled) = sync_channel::<Vec<u8>>(depth * 2);
+        let (spare, spares) = sync_channel::<Block>(depth * 2);
+        let reader = scope.spawn(move || read_chunks(source, spool, work, &recycled, block_bytes));
         let chunks = Arc::new(Mutex::new(chunks));
+        let spares = Arc::new(Mutex::new(spares));
         for _ in 0..threads.max(1) {
             let (chunks, done, hasher) = (chunks.clone(), done.clone(), hasher.clone());
-            scope.spawn(move || decode_chunks(&chunks, &done, decode, &hasher));
+            let (recycle, spares) = (recycle.clone(), spares.clone());
+            scope.spawn(move || decode_chunks(&chunks, &done, &recycle, &spares, decode, &hasher));
         }
         // The workers hold the only ends now, so that when they stop, the
         // reading thread's sends fail and it stops too.
-        drop((chunks, done));
-        let handed = hand_on_in_order(blocks, &mut each);
+        drop((chunks, done, recycle, spares));
+        let handed = hand_on_in_order(blocks, &spare, &mut each);
         // Whatever ended the hand-on, the threads end too: their channels
         // are closed now.
         let digest = reader.join().expect("the reading thread does not panic");
@@ -181,17 +203,21 @@ fn decode_in_blocks(
     })
 }
 
-/// Gives `each` the blocks in sequence order, holding those that come early.
+/// Gives `each` the blocks in sequence order, holding those that come
+/// early, and sends each back emptied as a `spare`.
 fn hand_on_in_order(
     blocks: Receiver<(u64, Block)>,
-    each: &mut impl FnMut(Block) -> Result<()>,
+    spare: &SyncSender<Block>,
+    each: &mut impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<()> {
     let mut early = BTreeMap::new();
     let mut next = 0u64;
     for (seq, block) in blocks {
         early.insert(seq, block);
-        while let Some(block) = early.remove(&next) {
-            each(block)?;
+        while let Some(mut block) = early.remove(&next) {
+            each(&mut block)?;
+            block.clear();
+            let _ = spare.try_send(block);
             next += 1;
         }
     }
@@ -201,19 +227,25 @@ fn hand_on_in_order(
 fn decode_chunks(
     chunks: &Mutex<Receiver<(u64, Chunk)>>,
     done: &SyncSender<(u64, Block)>,
+    recycle: &SyncSender<Vec<u8>>,
+    spares: &Mutex<Receiver<Block>>,
     decode: Decode,
     hasher: &IdHasher,
 ) {
     loop {
         let next = chunks.lock().map(|chunks| chunks.recv());
         let Ok(Ok((seq, chunk))) = next else { return };
+        let mut block = (spares.lock().ok())
+            .and_then(|spares| spares.try_recv().ok())
+            .unwrap_or_default();
         let block = match chunk {
-            Chunk::Lines { first_line, bytes } => decode_chunk(first_line, &bytes, decode, hasher),
+            Chunk::Lines { first_line, bytes } => {
+                decode_chunk(first_line, &bytes, decode, hasher, &mut block);
+                let _ = recycle.try_send(bytes);
+                block
+            }
             Chunk::TooLong { line, bytes } => {
-                let mut block = Block {
-                    bytes,
-                    ..Block::default()
-                };
+                block.bytes = bytes;
                 block.reject(
                     line,
                     format!("line is longer than the {} MiB limit", MAX_LINE_BYTES >> 20),
@@ -227,11 +259,15 @@ fn decode_chunks(
     }
 }
 
-fn decode_chunk(first_line: u64, bytes: &[u8], decode: Decode, hasher: &IdHasher) -> Block {
-    let mut block = Block {
-        bytes: bytes.len() as u64,
-        ..Block::default()
-    };
+/// Decodes the lines of `bytes` into `block`, which is empty.
+fn decode_chunk(
+    first_line: u64,
+    bytes: &[u8],
+    decode: Decode,
+    hasher: &IdHasher,
+    block: &mut Block,
+) {
+    block.bytes = bytes.len() as u64;
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', bytes)
         .chain((bytes.last() != Some(&b'\n')).then_some(bytes.len()));
@@ -259,7 +295,6 @@ fn decode_chunk(first_line: u64, bytes: &[u8], decode: Decode, hasher: &IdHasher
             ),
         }
     }
-    block
 }
 
 /// The reading thread: cuts `source` into chunks of whole lines.
@@ -267,6 +302,7 @@ fn read_chunks(
     source: impl Read,
     spool: Option<&File>,
     work: SyncSender<(u64, Chunk)>,
+    recycled: &Receiver<Vec<u8>>,
     block_bytes: usize,
 ) -> Result<String> {
     let mut input = Hashing {
@@ -291,7 +327,10 @@ fn read_chunks(
         }
         let chunk = match memchr::memrchr(b'\n', &buf) {
             Some(last) => {
-                let mut rest = Vec::with_capacity(block_bytes);
+                let mut rest = recycled
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(block_bytes));
+                rest.clear();
                 rest.extend_from_slice(&buf[last + 1..]);
                 buf.truncate(last + 1);
                 let first_line = lines_before + 1;
@@ -405,9 +444,10 @@ mod tests {
             &hasher,
             threads,
             |block| {
-                for record in block.records {
+                let mut events = block.events.drain(..);
+                for record in block.records.drain(..) {
                     let what = match record.outcome {
-                        Ok(decoded) => decoded.event.expect("events were asked for").id,
+                        Ok(_) => events.next().expect("an event for each valid record").id,
                         Err(reason) => reason,
                     };
                     seen.push((record.line, what));

@@ -156,7 +156,7 @@ const JSON_DEPTH_LIMIT: usize = 128;
 /// is not one.
 pub fn parse_event_ref(text: &str) -> Result<EventRef<'_>, ParseError> {
     let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r']);
-    let openings = text.bytes().filter(|&b| b == b'[' || b == b'{').count();
+    let openings = memchr::memchr2_iter(b'[', b'{', text.as_bytes()).count();
     if !trimmed.starts_with('{') || openings >= JSON_DEPTH_LIMIT {
         // Rare texts: anything but an object, and anything that may nest
         // too deep. serde_json's own parse gives the exact verdict.
@@ -166,12 +166,12 @@ pub fn parse_event_ref(text: &str) -> Result<EventRef<'_>, ParseError> {
         }
     }
     let mut json = serde_json::Deserializer::from_str(text);
-    let slot = ObjectSeed(&EVENT_FIELDS)
+    let slot = ObjectSeed(Table::Event)
         .deserialize(&mut json)
         .and_then(|slot| json.end().map(|()| slot))
         .map_err(ParseError::Json)?;
     match slot {
-        Slot::Object(object) => event_from_slots(*object).map_err(ParseError::Schema),
+        Slot::Object(object) => event_from_slots(object).map_err(ParseError::Schema),
         Slot::Plain(other) => Err(ParseError::Schema(not_an_object(other.kind()))),
         Slot::List(_) => Err(ParseError::Schema(not_an_object("a list"))),
     }
@@ -187,13 +187,45 @@ fn not_an_object(kind: &str) -> SchemaError {
     schema_error("", format!("expected a JSON object, found {kind}"))
 }
 
-/// The fields schema v1 names at the top of an event, in an actor and in
-/// a data item. Anything else is kept as an extra attribute (but for an
-/// actor's, which the schema drops).
+/// The objects schema v1 describes: an event, its actor and its data item.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Event,
+    Actor,
+    Data,
+}
+
+impl Table {
+    /// The slot and shape of the field `name`, if the schema names it;
+    /// any other field is kept as an extra attribute (but for an actor's,
+    /// which the schema drops).
+    fn field(self, name: &str) -> Option<(usize, Shape)> {
+        use Shape::{Object, Plain, Strings};
+        Some(match (self, name) {
+            (Table::Event, "id") | (Table::Actor, "type") | (Table::Data, "id") => (0, Plain),
+            (Table::Event, "time") | (Table::Actor, "id") | (Table::Data, "category") => (1, Plain),
+            (Table::Event, "action") | (Table::Data, "tenant") => (2, Plain),
+            (Table::Event, "tenant") | (Table::Data, "store") => (3, Plain),
+            (Table::Event, "actor") => (4, Object(Table::Actor)),
+            (Table::Data, "sources") => (4, Strings),
+            (Table::Event, "purpose") => (5, Plain),
+            (Table::Event, "scope") => (6, Plain),
+            (Table::Event, "layer") => (7, Plain),
+            (Table::Event, "region") => (8, Plain),
+            (Table::Event, "data") => (9, Object(Table::Data)),
+            _ => return None,
+        })
+    }
+}
+
+/// The names [`Table::field`] knows, for tests to build events from.
+#[cfg(test)]
 pub(super) const EVENT_FIELDS: [&str; 10] = [
     "id", "time", "action", "tenant", "actor", "purpose", "scope", "layer", "region", "data",
 ];
+#[cfg(test)]
 pub(super) const ACTOR_FIELDS: [&str; 2] = ["type", "id"];
+#[cfg(test)]
 pub(super) const DATA_FIELDS: [&str; 5] = ["id", "category", "tenant", "store", "sources"];
 
 /// How a known field's value is read, by where it is.
@@ -201,19 +233,10 @@ pub(super) const DATA_FIELDS: [&str; 5] = ["id", "category", "tenant", "store", 
 enum Shape {
     /// A string, or anything else to name in an error.
     Plain,
-    /// An object whose fields are these.
-    Object(&'static [&'static str]),
+    /// An object the schema describes.
+    Object(Table),
     /// A list of strings (`data.sources`).
     Strings,
-}
-
-fn shape_of(parent: &'static [&'static str], name: &str) -> Shape {
-    match name {
-        "actor" if parent == EVENT_FIELDS => Shape::Object(&ACTOR_FIELDS),
-        "data" if parent == EVENT_FIELDS => Shape::Object(&DATA_FIELDS),
-        "sources" if parent == DATA_FIELDS => Shape::Strings,
-        _ => Shape::Plain,
-    }
 }
 
 /// A JSON value where a string is expected: the string, or what it was instead.
@@ -253,19 +276,19 @@ impl Slot<'_> {
 
 /// An object with the schema's fields in slots and the rest as raw text.
 struct Object<'a> {
-    names: &'static [&'static str],
-    known: [Option<Slot<'a>>; EVENT_FIELDS.len()],
+    table: Table,
+    known: [Option<Slot<'a>>; 10],
     rest: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
 impl<'a> Object<'a> {
     fn take(&mut self, name: &str) -> Option<Slot<'a>> {
-        let slot = self.names.iter().position(|known| *known == name)?;
+        let (slot, _) = self.table.field(name)?;
         self.known[slot].take()
     }
 }
 
-struct ObjectSeed(&'static [&'static str]);
+struct ObjectSeed(Table);
 
 impl<'de> DeserializeSeed<'de> for ObjectSeed {
     type Value = Slot<'de>;
@@ -297,20 +320,19 @@ impl<'de> Visitor<'de> for SlotVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slot<'de>, A::Error> {
-        let Shape::Object(names) = self.0 else {
+        let Shape::Object(table) = self.0 else {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(Slot::Plain(Plain::Other("an object")));
         };
         let mut object = Object {
-            names,
+            table,
             known: Default::default(),
             rest: Vec::new(),
         };
-        let keeps_rest = names != ACTOR_FIELDS;
+        let keeps_rest = table != Table::Actor;
         while let Some(Key(name)) = map.next_key()? {
-            match names.iter().position(|known| *known == name) {
-                Some(slot) => {
-                    let shape = shape_of(names, &name);
+            match table.field(&name) {
+                Some((slot, shape)) => {
                     object.known[slot] = Some(map.next_value_seed(SlotSeed(shape))?);
                 }
                 None if keeps_rest => {
@@ -401,7 +423,8 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
-fn event_from_slots(mut top: Object<'_>) -> Result<EventRef<'_>, SchemaError> {
+// Objects stay boxed: moving one is a copy of every slot.
+fn event_from_slots(mut top: Box<Object<'_>>) -> Result<EventRef<'_>, SchemaError> {
     let id = required_string(&mut top, "id", "")?;
     if id.is_empty() {
         return Err(schema_error("id", "must not be empty"));
@@ -476,10 +499,10 @@ fn optional_string<'a>(
 fn optional_object<'a>(
     object: &mut Object<'a>,
     name: &str,
-) -> Result<Option<Object<'a>>, SchemaError> {
+) -> Result<Option<Box<Object<'a>>>, SchemaError> {
     match object.take(name) {
         None | Some(Slot::Plain(Plain::Null)) => Ok(None),
-        Some(Slot::Object(nested)) => Ok(Some(*nested)),
+        Some(Slot::Object(nested)) => Ok(Some(nested)),
         Some(other) => Err(schema_error(
             name,
             format!("expected an object, found {}", other.kind()),
@@ -515,5 +538,25 @@ fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_field_lists_tests_use_are_the_tables() {
+        let tables = [
+            (Table::Event, &EVENT_FIELDS[..]),
+            (Table::Actor, &ACTOR_FIELDS[..]),
+            (Table::Data, &DATA_FIELDS[..]),
+        ];
+        for (table, names) in tables {
+            for (slot, name) in names.iter().enumerate() {
+                assert_eq!(table.field(name).map(|(s, _)| s), Some(slot), "{name}");
+            }
+        }
+        assert!(Table::Actor.field("tenant").is_none());
     }
 }

@@ -459,7 +459,7 @@ impl EventReader {
                 rejected: 0,
                 sha256: String::new(),
             });
-            let mut each = |block: Block| -> Result<()> {
+            let mut each = |block: &mut Block| -> Result<()> {
                 progress.bytes(block.bytes);
                 block.records.iter().for_each(|_| progress.record());
                 state.take(
@@ -762,7 +762,7 @@ impl ReadState {
     fn take(
         &mut self,
         number: u32,
-        block: Block,
+        block: &mut Block,
         skipped: &HashSet<Location>,
         skip_invalid: bool,
         ledger: &mut IdLedger,
@@ -777,15 +777,20 @@ impl ReadState {
             self.in_order = false;
         }
         if block.last.is_some() {
-            self.last_key = block.last;
+            self.last_key = block.last.take();
         }
-        for record in block.records {
+        let mut events = block.events.drain(..);
+        for record in block.records.drain(..) {
             let location = Location {
                 input: number,
                 line: record.line,
             };
             if skipped.contains(&location) {
-                // Rejected by the first pass, duplicate ids among them.
+                // Rejected by the first pass, duplicate ids among them,
+                // whose events are dropped here unseen.
+                if record.outcome.is_ok() {
+                    events.next();
+                }
                 self.inputs[number as usize].rejected += 1;
                 continue;
             }
@@ -797,7 +802,7 @@ impl ReadState {
                     self.earliest =
                         Some(self.earliest.map_or(decoded.time, |t| t.min(decoded.time)));
                     self.latest = self.latest.max(Some(decoded.time));
-                    if let Some(event) = decoded.event {
+                    if let Some(event) = events.next() {
                         sink(event)?;
                     }
                 }
@@ -945,7 +950,7 @@ fn read_json_array(
     name: &str,
     decode: Decode,
     hasher: &IdHasher,
-    each: &mut impl FnMut(Block) -> Result<()>,
+    each: &mut impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<String> {
     let mut reader = HashingReader::new(source);
     let mut bytes = Vec::new();
@@ -959,7 +964,7 @@ fn read_json_array(
     for (i, element) in array_elements(&bytes, name)?.iter().enumerate() {
         block.decode(i as u64 + 1, element.get(), decode, hasher);
     }
-    each(block)?;
+    each(&mut block)?;
     Ok(reader.digest())
 }
 
