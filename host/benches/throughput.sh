@@ -11,7 +11,10 @@
 #     advertising-ban, retention): the set issue #5's targets name;
 #   - all ten rules (the default policy);
 #   - all ten, and the four, over the same log shuffled, which a report
-#     has to sort (`shuffled`, `four-shuffled`).
+#     has to sort (`shuffled`, `four-shuffled`);
+#   - validate, and the four, over the same events dealt round-robin into
+#     4 files, each in time order and all overlapping, which a report
+#     merges (`parse-only-4files`, `four-4files`).
 # Each row runs REPEAT times (default 3), the rows alternating within each
 # round so that a change in the machine's load falls on all of them; the
 # table gives each row's median time and peak RSS. Prints a Markdown table.
@@ -67,7 +70,7 @@ for rule in $rules; do policy_of "$rule alone" "$rule" > "$work/$rule.toml"; don
 # shellcheck disable=SC2086
 policy_of "the four foundation rules" $four > "$work/four.toml"
 
-rows="${ROWS:-serde-baseline parse-only $rules four four-shuffled all shuffled}"
+rows="${ROWS:-serde-baseline parse-only parse-only-4files $rules four four-4files four-shuffled all shuffled}"
 
 # The median of the numbers given.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -88,6 +91,17 @@ for n in $sizes; do
             case $row in
                 serde-baseline) cmd=("$baseline" "$log") ;;
                 parse-only) cmd=("$bin" validate "$log") ;;
+                parse-only-4files | four-4files)
+                    parts="$work/parts-$n"
+                    if [ ! -s "$parts/part-3.jsonl" ]; then
+                        mkdir -p "$parts"
+                        for k in 0 1 2 3; do awk -v k="$k" 'NR % 4 == k' "$log" > "$parts/part-$k.jsonl"; done
+                    fi
+                    if [ "$row" = parse-only-4files ]; then
+                        cmd=("$bin" validate "$parts")
+                    else
+                        cmd=("$bin" report --quiet --policy "$work/four.toml" -o "$work/out.json" "$parts")
+                    fi ;;
                 all) cmd=("$bin" report --quiet -o "$work/out.json" "$log") ;;
                 shuffled | four-shuffled)
                     shuffled="$work/shuffled-$n.jsonl"

@@ -168,8 +168,10 @@ pub type Feed<'a> = dyn FnMut(&mut dyn FnMut(Event) -> Result<()>) -> Result<Rea
 /// one way every command that needs time order reads a log.
 ///
 /// Most logs are written in time order, so the first attempt bets on it:
-/// the events stream from the reader to `pass`, read once and never held.
-/// The first event out of order abandons that attempt, and `pass` runs
+/// the events stream from the reader to `pass`, read once and never held,
+/// and several inputs are merged ([`EventReader::read_merged`]), so a log
+/// of files that are each in order is read once too. The first event out
+/// of order abandons that attempt, and `pass` runs
 /// again, from the start, on the log read into a [`TimeOrder`] sorter of
 /// `run_len` events a run; `pass` must therefore start afresh each time it
 /// is called. (Standard input is read again from the copy the first read
@@ -184,7 +186,7 @@ pub fn in_time_order<T>(
 ) -> Result<T> {
     let mut streamed = |each: &mut dyn FnMut(Event) -> Result<()>| {
         let mut last = OrderCheck::default();
-        reader.read(skip_invalid, |event| {
+        reader.read_merged(skip_invalid, |event| {
             if !last.advance(&event) {
                 return Err(OutOfOrder.into());
             }

@@ -1,10 +1,12 @@
 //! Finding log files and reading events out of them.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -12,8 +14,9 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
-use super::chunks::{BLOCK_BYTES, Block, Decode, decode_lines};
+use super::chunks::{BLOCK_BYTES, Block, Decode, Record, decode_lines};
 use super::ids::{ID_BUDGET_BYTES, IdHasher, IdLedger, SealedIds};
+use super::order::OutOfOrder;
 use super::parse::{EventRef, parse_event_ref};
 use super::{Event, Timestamp};
 
@@ -398,33 +401,72 @@ impl EventReader {
         skip_invalid: bool,
         sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<ReadLog> {
+        self.read_events(pass, skip_invalid, false, sink)
+    }
+
+    /// Reads every input at once and hands the valid events to `sink` in
+    /// (time, id) order across them, as [`EventReader::read`] does
+    /// otherwise: a merge, for logs that come as several files each in
+    /// time order (one per host, say). An input that is not in that order
+    /// itself fails the read with [`OutOfOrder`]. Past
+    /// [`MERGE_MAX_INPUTS`] inputs, it reads them one after another.
+    pub fn read_merged(
+        &self,
+        skip_invalid: bool,
+        sink: impl FnMut(Event) -> Result<()>,
+    ) -> Result<ReadLog> {
+        let merge = self.inputs.len() > 1 && self.inputs.len() <= MERGE_MAX_INPUTS;
+        self.read_events(Pass::Stream, skip_invalid, merge, sink)
+    }
+
+    fn read_events(
+        &self,
+        pass: Pass,
+        skip_invalid: bool,
+        merge: bool,
+        sink: impl FnMut(Event) -> Result<()>,
+    ) -> Result<ReadLog> {
         if !skip_invalid {
             return self
-                .read_with(pass, Decode::Events, false, None, sink)
+                .read_with(pass, Decode::Events, false, None, merge, sink)
                 .map(|pending| pending.log);
         }
-        let first = self.read_with(Pass::FindInvalid, Decode::Check, true, None, |_| Ok(()))?;
+        let first = self.read_with(Pass::FindInvalid, Decode::Check, true, None, false, |_| {
+            Ok(())
+        })?;
         let skip = Skip {
             digests: first.log.inputs.iter().map(|i| i.sha256.clone()).collect(),
             rejected: first.ids_rejected,
         };
-        self.read_with(pass, Decode::Events, true, Some(skip), sink)
+        self.read_with(pass, Decode::Events, true, Some(skip), merge, sink)
             .map(|pending| pending.log)
     }
 
     /// Reads every input as [`EventReader::read`] does, keeping no event:
     /// what `covenant validate` needs.
     pub fn check(&self, skip_invalid: bool) -> Result<ReadLog> {
-        self.read_with(Pass::Stream, Decode::Check, skip_invalid, None, |_| Ok(()))
-            .map(|pending| pending.log)
+        self.read_with(
+            Pass::Stream,
+            Decode::Check,
+            skip_invalid,
+            None,
+            false,
+            |_| Ok(()),
+        )
+        .map(|pending| pending.log)
     }
 
+    /// The one read every public read is: `decode` says what to keep,
+    /// `skip` holds a first pass's rejections, and `merge` reads every
+    /// input at once and hands events on in (time, id) order across them
+    /// ([`EventReader::read_merged`]) rather than one input after another.
     fn read_with(
         &self,
         pass: Pass,
         decode: Decode,
         skip_invalid: bool,
         skip: Option<Skip>,
+        merge: bool,
         mut sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<Pending> {
         let progress = self.progress.as_ref();
@@ -445,11 +487,9 @@ impl EventReader {
             .as_ref()
             .map(|s| s.rejected.iter().map(|(location, _)| *location).collect())
             .unwrap_or_default();
-        for (number, input) in self.inputs.iter().enumerate() {
-            let number = u32::try_from(number).context("more than 2^32 inputs")?;
-            let name = input.name();
+        for input in &self.inputs {
             state.inputs.push(InputSummary {
-                name: name.clone(),
+                name: input.name(),
                 format: if matches!(input, Input::JsonArray(_)) {
                     InputFormat::JsonArray
                 } else {
@@ -459,53 +499,37 @@ impl EventReader {
                 rejected: 0,
                 sha256: String::new(),
             });
-            let mut each = |block: &mut Block| -> Result<()> {
-                progress.bytes(block.bytes);
-                block.records.iter().for_each(|_| progress.record());
-                state.take(
-                    number,
-                    block,
-                    &skipped,
-                    skip_invalid,
-                    &mut ledger,
-                    &mut sink,
-                )
-            };
-            let digest = match (input, self.reopen(input)?) {
-                (Input::JsonArray(_), Some(source)) => {
-                    read_json_array(source, &name, decode, &hasher, &mut each)
-                }
-                (_, Some(source)) => {
-                    decode_lines(&name, source, None, decode, &hasher, self.threads, each)
-                }
-                (_, None) => {
-                    let spool = tempfile::tempfile().with_context(|| {
-                        format!(
-                            "cannot create a temporary file in {} to keep a copy of standard input",
-                            std::env::temp_dir().display()
-                        )
-                    })?;
-                    let stdin = io::stdin();
-                    let digest = decode_lines(
-                        &name,
-                        stdin,
-                        Some(&spool),
-                        decode,
-                        &hasher,
-                        self.threads,
-                        each,
-                    );
-                    // The copy is kept whatever came of the read, so that a
-                    // later pass reads the same bytes.
-                    let _ = self.spool.set(spool);
-                    digest
-                }
-            };
-            match digest {
-                Ok(digest) => state.inputs[number as usize].sha256 = digest,
-                Err(e) if e.is::<StopAtError>() => break,
-                Err(e) => return Err(e),
+        }
+        u32::try_from(self.inputs.len()).context("more than 2^32 inputs")?;
+        let merged = if merge {
+            self.merge_inputs(
+                &mut state,
+                &hasher,
+                &mut ledger,
+                &skipped,
+                skip_invalid,
+                &mut sink,
+            )
+        } else {
+            self.concatenate_inputs(
+                &mut state,
+                decode,
+                &hasher,
+                &mut ledger,
+                &skipped,
+                skip_invalid,
+                &mut sink,
+            )
+        };
+        match merged {
+            Err(e) if e.is::<StopAtError>() && merge => {
+                // Merged inputs meet their errors out of input order; a
+                // plain check names the first.
+                let keep_none: fn(Event) -> Result<()> = |_| Ok(());
+                self.read_with(pass, Decode::Check, false, None, false, keep_none)?;
             }
+            Err(e) if e.is::<StopAtError>() => {}
+            other => other?,
         }
         progress.done();
         if let Some(skip) = &skip {
@@ -572,6 +596,166 @@ impl EventReader {
             },
             ids_rejected: rejected,
         })
+    }
+
+    /// Reads the inputs one after another, stopping at the first bad
+    /// record unless `skip_invalid`.
+    #[allow(clippy::too_many_arguments)] // the read's state, passed down.
+    fn concatenate_inputs(
+        &self,
+        state: &mut ReadState,
+        decode: Decode,
+        hasher: &IdHasher,
+        ledger: &mut IdLedger,
+        skipped: &HashSet<Location>,
+        skip_invalid: bool,
+        sink: &mut impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        let progress = self.progress.as_ref();
+        for (number, input) in self.inputs.iter().enumerate() {
+            let number = number as u32;
+            let each = |block: &mut Block| -> Result<()> {
+                progress.bytes(block.bytes);
+                block.records.iter().for_each(|_| progress.record());
+                state.take(number, block, skipped, skip_invalid, ledger, sink)
+            };
+            let (source, spool) = self.open_for_read(input)?;
+            let name = input.name();
+            let digest = decode_input(
+                input,
+                &name,
+                source,
+                spool.as_ref(),
+                decode,
+                hasher,
+                self.threads,
+                each,
+            );
+            if let Some(spool) = spool {
+                // Kept whatever came of the read, so that a later pass
+                // reads the same bytes.
+                let _ = self.spool.set(spool);
+            }
+            state.inputs[number as usize].sha256 = digest?;
+        }
+        Ok(())
+    }
+
+    /// Reads every input at once, each on its own threads, and hands the
+    /// events on in (time, id) order across them: a k-way merge of inputs
+    /// that are each in that order. An input that is not fails the read
+    /// with [`OutOfOrder`].
+    fn merge_inputs(
+        &self,
+        state: &mut ReadState,
+        hasher: &IdHasher,
+        ledger: &mut IdLedger,
+        skipped: &HashSet<Location>,
+        skip_invalid: bool,
+        sink: &mut impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        let progress = self.progress.as_ref();
+        let threads = (self.threads / self.inputs.len()).max(1);
+        let mut sources = Vec::new();
+        let mut spools = Vec::new();
+        for input in &self.inputs {
+            let (source, spool) = self.open_for_read(input)?;
+            sources.push(source);
+            spools.push(spool);
+        }
+        let digests = std::thread::scope(|scope| -> Result<Vec<String>> {
+            let mut cursors = Vec::new();
+            let mut readers = Vec::new();
+            for ((input, source), spool) in self.inputs.iter().zip(sources).zip(&spools) {
+                let (blocks, received) = sync_channel::<Block>(2);
+                readers.push(scope.spawn(move || {
+                    let hand_on = |block: &mut Block| {
+                        blocks
+                            .send(std::mem::take(block))
+                            .map_err(|_| anyhow::Error::new(StopAtError))
+                    };
+                    let name = input.name();
+                    let spool = spool.as_ref();
+                    decode_input(
+                        input,
+                        &name,
+                        source,
+                        spool,
+                        Decode::Events,
+                        hasher,
+                        threads,
+                        hand_on,
+                    )
+                }));
+                cursors.push(Cursor {
+                    blocks: received,
+                    records: Vec::new().into_iter(),
+                    events: Vec::new().into_iter(),
+                });
+            }
+            let mut next = |state: &mut ReadState, cursors: &mut [Cursor], number: usize| {
+                cursors[number].next(
+                    number as u32,
+                    state,
+                    skipped,
+                    skip_invalid,
+                    ledger,
+                    progress,
+                )
+            };
+            let mut merge = || -> Result<()> {
+                let mut heads = BinaryHeap::new();
+                for number in 0..cursors.len() {
+                    if let Some(event) = next(state, &mut cursors, number)? {
+                        heads.push(Reverse(MergeHead { event, number }));
+                    }
+                }
+                while let Some(Reverse(head)) = heads.pop() {
+                    if let Some(event) = next(state, &mut cursors, head.number)? {
+                        if (event.time, &event.id) < (head.event.time, &head.event.id) {
+                            return Err(OutOfOrder.into());
+                        }
+                        heads.push(Reverse(MergeHead {
+                            event,
+                            number: head.number,
+                        }));
+                    }
+                    sink(head.event)?;
+                }
+                Ok(())
+            };
+            let merged = merge();
+            // Closing the channels ends every reading thread.
+            drop(cursors);
+            let digests: Vec<Result<String>> = readers
+                .into_iter()
+                .map(|reader| reader.join().expect("reading threads do not panic"))
+                .collect();
+            merged?;
+            digests.into_iter().collect()
+        })?;
+        for ((summary, digest), spool) in state.inputs.iter_mut().zip(digests).zip(spools) {
+            summary.sha256 = digest;
+            if let Some(spool) = spool {
+                let _ = self.spool.set(spool);
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens `input` from its start; standard input, on its first read,
+    /// with a new temporary file to copy it to.
+    fn open_for_read(&self, input: &Input) -> Result<(Box<dyn Read + Send>, Option<File>)> {
+        if let Some(source) = self.reopen(input)? {
+            return Ok((source, None));
+        }
+        let spool = tempfile::tempfile().with_context(|| {
+            format!(
+                "cannot create a temporary file in {} to keep a copy of standard input",
+                std::env::temp_dir().display()
+            )
+        })?;
+        Ok((Box::new(io::stdin()), Some(spool)))
     }
 
     /// The duplicate ids among the ledger's candidates, confirmed by
@@ -781,49 +965,153 @@ impl ReadState {
         }
         let mut events = block.events.drain(..);
         for record in block.records.drain(..) {
-            let location = Location {
-                input: number,
-                line: record.line,
-            };
-            if skipped.contains(&location) {
-                // Rejected by the first pass, duplicate ids among them,
-                // whose events are dropped here unseen.
-                if record.outcome.is_ok() {
-                    events.next();
-                }
-                self.inputs[number as usize].rejected += 1;
-                continue;
-            }
-            match record.outcome {
-                Ok(decoded) => {
-                    ledger.push(decoded.hash, location)?;
-                    self.events += 1;
-                    self.inputs[number as usize].events += 1;
-                    self.earliest =
-                        Some(self.earliest.map_or(decoded.time, |t| t.min(decoded.time)));
-                    self.latest = self.latest.max(Some(decoded.time));
-                    if let Some(event) = events.next() {
-                        sink(event)?;
-                    }
-                }
-                Err(reason) if skip_invalid => {
-                    self.inputs[number as usize].rejected += 1;
-                    let at = describe(&self.inputs, location);
-                    self.rejected.push((
-                        location,
-                        Rejection {
-                            location: at,
-                            reason,
-                        },
-                    ));
-                }
-                Err(reason) => {
-                    self.first_error = Some((location, reason));
-                    return Err(StopAtError.into());
-                }
+            let event = record.outcome.is_ok().then(|| events.next()).flatten();
+            if let Some(event) =
+                self.take_record(number, record, event, skipped, skip_invalid, ledger)?
+            {
+                sink(event)?;
             }
         }
         Ok(())
+    }
+
+    /// Takes one record of input `number` in, with its event if it has
+    /// one; returns the event if it is to be handed on.
+    fn take_record(
+        &mut self,
+        number: u32,
+        record: Record,
+        event: Option<Event>,
+        skipped: &HashSet<Location>,
+        skip_invalid: bool,
+        ledger: &mut IdLedger,
+    ) -> Result<Option<Event>> {
+        let location = Location {
+            input: number,
+            line: record.line,
+        };
+        if skipped.contains(&location) {
+            // Rejected by the first pass, duplicate ids among them,
+            // whose events are dropped here unseen.
+            self.inputs[number as usize].rejected += 1;
+            return Ok(None);
+        }
+        match record.outcome {
+            Ok(decoded) => {
+                ledger.push(decoded.hash, location)?;
+                self.events += 1;
+                self.inputs[number as usize].events += 1;
+                self.earliest = Some(self.earliest.map_or(decoded.time, |t| t.min(decoded.time)));
+                self.latest = self.latest.max(Some(decoded.time));
+                Ok(event)
+            }
+            Err(reason) if skip_invalid => {
+                self.inputs[number as usize].rejected += 1;
+                let at = describe(&self.inputs, location);
+                self.rejected.push((
+                    location,
+                    Rejection {
+                        location: at,
+                        reason,
+                    },
+                ));
+                Ok(None)
+            }
+            Err(reason) => {
+                self.first_error = Some((location, reason));
+                Err(StopAtError.into())
+            }
+        }
+    }
+}
+
+/// Decodes one input from `source`, handing each block to `each`;
+/// returns the input's hex SHA-256.
+#[allow(clippy::too_many_arguments)] // decode_lines's, and the input.
+fn decode_input(
+    input: &Input,
+    name: &str,
+    source: Box<dyn Read + Send>,
+    spool: Option<&File>,
+    decode: Decode,
+    hasher: &IdHasher,
+    threads: usize,
+    mut each: impl FnMut(&mut Block) -> Result<()>,
+) -> Result<String> {
+    match input {
+        Input::JsonArray(_) => read_json_array(source, name, decode, hasher, &mut each),
+        _ => decode_lines(name, source, spool, decode, hasher, threads, each),
+    }
+}
+
+/// One input of a merge: its blocks as they arrive, and the one in hand.
+struct Cursor {
+    blocks: Receiver<Block>,
+    records: std::vec::IntoIter<Record>,
+    events: std::vec::IntoIter<Event>,
+}
+
+impl Cursor {
+    /// The input's next event to hand on, taking its records in as it goes.
+    fn next(
+        &mut self,
+        number: u32,
+        state: &mut ReadState,
+        skipped: &HashSet<Location>,
+        skip_invalid: bool,
+        ledger: &mut IdLedger,
+        progress: &dyn ReadProgress,
+    ) -> Result<Option<Event>> {
+        loop {
+            let Some(record) = self.records.next() else {
+                let Ok(block) = self.blocks.recv() else {
+                    return Ok(None);
+                };
+                progress.bytes(block.bytes);
+                self.records = block.records.into_iter();
+                self.events = block.events.into_iter();
+                continue;
+            };
+            progress.record();
+            let event = record.outcome.is_ok().then(|| self.events.next()).flatten();
+            if let Some(event) =
+                state.take_record(number, record, event, skipped, skip_invalid, ledger)?
+            {
+                return Ok(Some(event));
+            }
+        }
+    }
+}
+
+/// The next event of one merged input, ordered by (time, id, input).
+struct MergeHead {
+    event: Event,
+    number: usize,
+}
+
+impl MergeHead {
+    fn key(&self) -> (Timestamp, &str, usize) {
+        (self.event.time, &self.event.id, self.number)
+    }
+}
+
+impl PartialEq for MergeHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for MergeHead {}
+
+impl PartialOrd for MergeHead {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MergeHead {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
     }
 }
 
@@ -923,6 +1211,10 @@ fn give_line(line: u64, bytes: &[u8], give: &mut impl FnMut(u64, &str)) {
         give(line, text.trim_end_matches('\r'));
     }
 }
+
+/// The most inputs [`EventReader::read_merged`] merges: each is read on
+/// its own threads at once.
+pub const MERGE_MAX_INPUTS: usize = 64;
 
 /// The longest line read as an event. Real events are a few hundred bytes;
 /// a longer line is a corrupt or hostile log, and holding it would cost
@@ -1090,6 +1382,91 @@ mod tests {
             error.contains("the file changed while it was being read"),
             "{error}"
         );
+    }
+}
+
+/// Merging: any split of a log into files that are each in (time, id)
+/// order reads as the whole log sorted, and errors are those of a read one
+/// file after another.
+#[cfg(test)]
+mod merge {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line(id: usize, second: u8) -> String {
+        format!(
+            r#"{{"id":"e{id}","time":"2026-01-01T00:00:{:02}Z","action":"store"}}"#,
+            second % 60
+        )
+    }
+
+    /// Writes `files`, each a list of lines, and opens them in order.
+    fn reader(dir: &Path, files: &[Vec<String>]) -> EventReader {
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .enumerate()
+            .map(|(i, lines)| {
+                let path = dir.join(format!("part-{i}.jsonl"));
+                std::fs::write(&path, lines.join("\n")).unwrap();
+                path
+            })
+            .collect();
+        EventReader::from_paths(&paths)
+            .unwrap()
+            .with_id_budget(8 * 16)
+    }
+
+    proptest! {
+        #[test]
+        fn ordered_files_merge_into_the_sorted_log(
+            seconds in proptest::collection::vec(any::<u8>(), 0..60),
+            cuts in proptest::collection::vec(0usize..4, 0..60),
+        ) {
+            let mut events: Vec<(Timestamp, String, String)> = seconds
+                .iter()
+                .enumerate()
+                .map(|(id, s)| {
+                    let text = line(id, *s);
+                    let event = parse_event_ref(&text).unwrap();
+                    (event.time, event.id.to_string(), text)
+                })
+                .collect();
+            events.sort();
+            let mut files = vec![Vec::new(); 4];
+            for (i, (_, _, text)) in events.iter().enumerate() {
+                files[cuts.get(i).copied().unwrap_or(0)].push(text.clone());
+            }
+            files.retain(|f| !f.is_empty());
+            if files.is_empty() {
+                files.push(Vec::new());
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let reader = reader(dir.path(), &files);
+            let mut seen = Vec::new();
+            let log = reader.read_merged(false, |event| { seen.push(event.id); Ok(()) }).unwrap();
+            let sorted: Vec<String> = events.iter().map(|(_, id, _)| id.clone()).collect();
+            prop_assert_eq!(seen, sorted);
+            prop_assert_eq!(log.events as usize, events.len());
+        }
+    }
+
+    #[test]
+    fn a_file_out_of_order_ends_the_merge_and_errors_come_in_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let backwards = vec![line(1, 2), line(2, 1)];
+        let error = reader(dir.path(), &[vec![line(0, 0)], backwards])
+            .read_merged(false, |_| Ok(()))
+            .unwrap_err();
+        assert!(error.is::<OutOfOrder>(), "{error:#}");
+        // The second file's bad line is met first by the merge, but the
+        // first file's comes first in input order.
+        let first = vec![line(0, 0), line(1, 30), "{".to_string()];
+        let second = vec!["{".to_string()];
+        let error = reader(dir.path(), &[first, second])
+            .read_merged(false, |_| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("part-0.jsonl:3: malformed JSON"), "{error}");
     }
 }
 
