@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use super::ids::IdHasher;
-use super::parse::parse_event_ref;
+use super::parse::{check_event, parse_event_ref};
 use super::{Event, MAX_LINE_BYTES, Timestamp};
 
 /// The size of the blocks the input is cut into: big enough (about 900
@@ -26,12 +26,16 @@ use super::{Event, MAX_LINE_BYTES, Timestamp};
 /// few MiB even when every event is as heavy as the limits allow.
 pub const BLOCK_BYTES: usize = 256 << 10;
 
-/// What the decoding keeps of each event.
+/// What the decoding keeps of each event, and whether it digests the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decode {
-    /// Only what checking needs: the id's hash and the time (`validate`).
+    /// Only what checking needs: the id's hash and the time. No digest of
+    /// the input is taken, since nothing `validate` says needs one.
     Check,
-    /// The owned event as well, for rules.
+    /// As [`Decode::Check`], and the input's digest, for a first pass
+    /// whose second must read the same bytes.
+    CheckDigested,
+    /// The owned event as well, for rules, and the input's digest.
     Events,
 }
 
@@ -77,7 +81,11 @@ impl Block {
     /// Adds one record's outcome for `text` read at `line`, keeping the
     /// order keys up to date.
     pub fn decode(&mut self, line: u64, text: &str, decode: Decode, hasher: &IdHasher) {
-        let outcome = parse_event_ref(text)
+        let parsed = match decode {
+            Decode::Events => parse_event_ref(text),
+            Decode::Check | Decode::CheckDigested => check_event(text),
+        };
+        let outcome = parsed
             .map_err(|e| e.to_string())
             .map(|event| {
                 let key = (event.time, event.id.as_ref());
@@ -137,7 +145,7 @@ enum Chunk {
 /// hands each block to `each` in input order (`each` may empty it). Blank lines are skipped; a
 /// UTF-8 byte-order mark on the first line and CRLF line endings are
 /// accepted. Every byte read is also written to `spool`, if given.
-/// Returns the hex SHA-256 of the input.
+/// Returns the hex SHA-256 of the input (empty under [`Decode::Check`]).
 ///
 /// An error from `each` stops the read and is returned as it is.
 pub fn decode_lines(
@@ -183,7 +191,10 @@ fn decode_in_blocks(
         // page fault every 4 KiB.
         let (recycle, recycled) = sync_channel::<Vec<u8>>(depth * 2);
         let (spare, spares) = sync_channel::<Block>(depth * 2);
-        let reader = scope.spawn(move || read_chunks(source, spool, work, &recycled, block_bytes));
+        let digest = decode != Decode::Check;
+        let reader = scope.spawn(move || {
+            read_chunks(source, spool, digest, work, &recycled, block_bytes)
+        });
         let chunks = Arc::new(Mutex::new(chunks));
         let spares = Arc::new(Mutex::new(spares));
         for _ in 0..threads.max(1) {
@@ -301,13 +312,14 @@ fn decode_chunk(
 fn read_chunks(
     source: impl Read,
     spool: Option<&File>,
+    digest: bool,
     work: SyncSender<(u64, Chunk)>,
     recycled: &Receiver<Vec<u8>>,
     block_bytes: usize,
 ) -> Result<String> {
     let mut input = Hashing {
         source,
-        sha: Sha256::new(),
+        sha: digest.then(Sha256::new),
         spool,
     };
     let mut buf = Vec::with_capacity(block_bytes);
@@ -362,14 +374,14 @@ fn read_chunks(
             break;
         }
     }
-    let digest = input.sha.finalize();
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    let digest = input.sha.map(|sha| sha.finalize());
+    Ok(digest.map_or_else(String::new, |d| d.iter().map(|b| format!("{b:02x}")).collect()))
 }
 
-/// The input, hashed and spooled as it is read.
+/// The input, hashed (unless `sha` is `None`) and spooled as it is read.
 struct Hashing<'s, R> {
     source: R,
-    sha: Sha256,
+    sha: Option<Sha256>,
     spool: Option<&'s File>,
 }
 
@@ -391,7 +403,9 @@ impl<R: Read> Hashing<'_, R> {
             if read == 0 {
                 return Ok(true);
             }
-            self.sha.update(&buf[start..]);
+            if let Some(sha) = &mut self.sha {
+                sha.update(&buf[start..]);
+            }
             if let Some(mut spool) = self.spool {
                 spool.write_all(&buf[start..]).with_context(|| {
                     format!(
@@ -481,16 +495,11 @@ mod tests {
     #[test]
     fn the_digest_covers_every_byte() {
         let hasher = super::super::ids::IdLedger::new(1 << 10).hasher();
-        let digest = decode_lines(
-            "log",
-            &b"abc\ndef"[..],
-            None,
-            Decode::Check,
-            &hasher,
-            1,
-            |_| Ok(()),
-        )
-        .unwrap();
+        let read = |decode| {
+            decode_lines("log", &b"abc\ndef"[..], None, decode, &hasher, 1, |_| Ok(())).unwrap()
+        };
+        assert_eq!(read(Decode::Check), "", "validate takes no digest");
+        let digest = read(Decode::CheckDigested);
         // `printf 'abc\ndef' | sha256sum`
         assert_eq!(
             digest,

@@ -155,6 +155,17 @@ const JSON_DEPTH_LIMIT: usize = 128;
 /// Parses one JSON text into an event, naming the field at fault when it
 /// is not one.
 pub fn parse_event_ref(text: &str) -> Result<EventRef<'_>, ParseError> {
+    parse(text, true)
+}
+
+/// Checks one JSON text as [`parse_event_ref`] does, with the same verdict,
+/// without keeping the attributes the schema does not name: what
+/// `covenant validate` needs.
+pub fn check_event(text: &str) -> Result<EventRef<'_>, ParseError> {
+    parse(text, false)
+}
+
+fn parse(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseError> {
     let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r']);
     let openings = memchr::memchr2_iter(b'[', b'{', text.as_bytes()).count();
     if !trimmed.starts_with('{') || openings >= JSON_DEPTH_LIMIT {
@@ -166,7 +177,7 @@ pub fn parse_event_ref(text: &str) -> Result<EventRef<'_>, ParseError> {
         }
     }
     let mut json = serde_json::Deserializer::from_str(text);
-    let slot = ObjectSeed(Table::Event)
+    let slot = SlotSeed(Shape::Object(Table::Event), keep_attributes)
         .deserialize(&mut json)
         .and_then(|slot| json.end().map(|()| slot))
         .map_err(ParseError::Json)?;
@@ -288,29 +299,21 @@ impl<'a> Object<'a> {
     }
 }
 
-struct ObjectSeed(Table);
-
-impl<'de> DeserializeSeed<'de> for ObjectSeed {
-    type Value = Slot<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slot<'de>, D::Error> {
-        deserializer.deserialize_any(SlotVisitor(Shape::Object(self.0)))
-    }
-}
-
-struct SlotSeed(Shape);
+/// Reads one value as its [`Shape`] asks, keeping the attributes of the
+/// objects in it or not.
+struct SlotSeed(Shape, bool);
 
 impl<'de> DeserializeSeed<'de> for SlotSeed {
     type Value = Slot<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slot<'de>, D::Error> {
-        deserializer.deserialize_any(SlotVisitor(self.0))
+        deserializer.deserialize_any(SlotVisitor(self.0, self.1))
     }
 }
 
 /// Reads one value as its [`Shape`] asks; a value of another shape is
 /// kept as its kind, for the error to name.
-struct SlotVisitor(Shape);
+struct SlotVisitor(Shape, bool);
 
 impl<'de> Visitor<'de> for SlotVisitor {
     type Value = Slot<'de>;
@@ -329,11 +332,11 @@ impl<'de> Visitor<'de> for SlotVisitor {
             known: Default::default(),
             rest: Vec::new(),
         };
-        let keeps_rest = table != Table::Actor;
+        let keeps_rest = self.1 && table != Table::Actor;
         while let Some(Key(name)) = map.next_key()? {
             match table.field(&name) {
                 Some((slot, shape)) => {
-                    object.known[slot] = Some(map.next_value_seed(SlotSeed(shape))?);
+                    object.known[slot] = Some(map.next_value_seed(SlotSeed(shape, self.1))?);
                 }
                 None if keeps_rest => {
                     let value: &'de RawValue = map.next_value()?;
@@ -354,7 +357,7 @@ impl<'de> Visitor<'de> for SlotVisitor {
         }
         let mut items = Ok(Vec::new());
         let mut index = 0;
-        while let Some(item) = seq.next_element_seed(SlotSeed(Shape::Plain))? {
+        while let Some(item) = seq.next_element_seed(SlotSeed(Shape::Plain, false))? {
             match (&mut items, item) {
                 (Ok(strings), Slot::Plain(Plain::Str(s))) => strings.push(s),
                 (Ok(_), other) => items = Err((index, other.kind())),

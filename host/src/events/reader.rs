@@ -431,7 +431,7 @@ impl EventReader {
                 .read_with(pass, Decode::Events, false, None, merge, sink)
                 .map(|pending| pending.log);
         }
-        let first = self.read_with(Pass::FindInvalid, Decode::Check, true, None, false, |_| {
+        let first = self.read_with(Pass::FindInvalid, Decode::CheckDigested, true, None, false, |_| {
             Ok(())
         })?;
         let skip = Skip {
