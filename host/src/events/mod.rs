@@ -14,6 +14,7 @@ mod ids;
 mod order;
 mod parse;
 mod reader;
+mod scan;
 mod spill;
 mod timestamp;
 pub mod validate;

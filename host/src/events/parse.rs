@@ -18,6 +18,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::scan;
 use super::{Actor, DataItem, Event, Timestamp};
 
 /// An event whose strings are borrowed from the text it was parsed from.
@@ -37,7 +38,7 @@ pub struct EventRef<'a> {
     region: Option<Cow<'a, str>>,
     /// The data item touched, if any.
     pub data: Option<DataRef<'a>>,
-    extra: Vec<(Cow<'a, str>, &'a RawValue)>,
+    extra: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 /// A data item whose strings are borrowed, as in [`EventRef`].
@@ -50,7 +51,7 @@ pub struct DataRef<'a> {
     pub tenant: Option<Cow<'a, str>>,
     store: Option<Cow<'a, str>>,
     sources: Vec<Cow<'a, str>>,
-    extra: Vec<(Cow<'a, str>, &'a RawValue)>,
+    extra: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 impl EventRef<'_> {
@@ -91,12 +92,12 @@ impl EventRef<'_> {
 }
 
 /// Raw attributes as JSON values; of a key given twice, the last counts.
-fn attributes(raw: Vec<(Cow<'_, str>, &RawValue)>) -> BTreeMap<String, Value> {
+fn attributes(raw: Vec<(Cow<'_, str>, &str)>) -> BTreeMap<String, Value> {
     raw.into_iter()
         .map(|(name, value)| {
             // The text parsed as JSON already, and nesting deep enough to
             // fail here sent the whole line through serde_json first.
-            let value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
+            let value = serde_json::from_str(value).unwrap_or(Value::Null);
             (name.into_owned(), value)
         })
         .collect()
@@ -166,6 +167,15 @@ pub fn check_event(text: &str) -> Result<EventRef<'_>, ParseError> {
 }
 
 fn parse(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseError> {
+    match scan::scan(text, keep_attributes) {
+        Some(object) => event_from_slots(object).map_err(ParseError::Schema),
+        None => parse_exact(text, keep_attributes),
+    }
+}
+
+/// The parse through serde_json, exact for every text: the one that names
+/// what is wrong with a text [`scan`] does not take.
+fn parse_exact(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseError> {
     let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r']);
     let openings = memchr::memchr2_iter(b'[', b'{', text.as_bytes()).count();
     if !trimmed.starts_with('{') || openings >= JSON_DEPTH_LIMIT {
@@ -188,6 +198,12 @@ fn parse(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseError> 
     }
 }
 
+/// The exact parse alone, for tests to hold the scanner to.
+#[cfg(test)]
+pub(super) fn parse_event_exact(text: &str) -> Result<Event, ParseError> {
+    parse_exact(text, true).map(EventRef::into_event)
+}
+
 /// Parses one JSON text into an owned event: [`parse_event_ref`], then
 /// [`EventRef::into_event`].
 pub fn parse_event_text(text: &str) -> Result<Event, ParseError> {
@@ -200,7 +216,7 @@ fn not_an_object(kind: &str) -> SchemaError {
 
 /// The objects schema v1 describes: an event, its actor and its data item.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Table {
+pub(super) enum Table {
     Event,
     Actor,
     Data,
@@ -210,7 +226,7 @@ impl Table {
     /// The slot and shape of the field `name`, if the schema names it;
     /// any other field is kept as an extra attribute (but for an actor's,
     /// which the schema drops).
-    fn field(self, name: &str) -> Option<(usize, Shape)> {
+    pub(super) fn field(self, name: &str) -> Option<(usize, Shape)> {
         use Shape::{Object, Plain, Strings};
         Some(match (self, name) {
             (Table::Event, "id") | (Table::Actor, "type") | (Table::Data, "id") => (0, Plain),
@@ -241,7 +257,7 @@ pub(super) const DATA_FIELDS: [&str; 5] = ["id", "category", "tenant", "store", 
 
 /// How a known field's value is read, by where it is.
 #[derive(Clone, Copy, PartialEq)]
-enum Shape {
+pub(super) enum Shape {
     /// A string, or anything else to name in an error.
     Plain,
     /// An object the schema describes.
@@ -251,7 +267,7 @@ enum Shape {
 }
 
 /// A JSON value where a string is expected: the string, or what it was instead.
-enum Plain<'a> {
+pub(super) enum Plain<'a> {
     Null,
     Str(Cow<'a, str>),
     Other(&'static str),
@@ -268,7 +284,7 @@ impl Plain<'_> {
 }
 
 /// A known field's value, as its [`Shape`] reads it.
-enum Slot<'a> {
+pub(super) enum Slot<'a> {
     Plain(Plain<'a>),
     Object(Box<Object<'a>>),
     /// A list: its strings, or the first item that is not one.
@@ -286,10 +302,10 @@ impl Slot<'_> {
 }
 
 /// An object with the schema's fields in slots and the rest as raw text.
-struct Object<'a> {
-    table: Table,
-    known: [Option<Slot<'a>>; 10],
-    rest: Vec<(Cow<'a, str>, &'a RawValue)>,
+pub(super) struct Object<'a> {
+    pub(super) table: Table,
+    pub(super) known: [Option<Slot<'a>>; 10],
+    pub(super) rest: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 impl<'a> Object<'a> {
@@ -340,7 +356,7 @@ impl<'de> Visitor<'de> for SlotVisitor {
                 }
                 None if keeps_rest => {
                     let value: &'de RawValue = map.next_value()?;
-                    object.rest.push((name, value));
+                    object.rest.push((name, value.get()));
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
