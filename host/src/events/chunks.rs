@@ -85,33 +85,31 @@ impl Block {
             Decode::Events => parse_event_ref(text),
             Decode::Check | Decode::CheckDigested => check_event(text),
         };
-        let outcome = parsed
-            .map_err(|e| e.to_string())
-            .map(|event| {
-                let key = (event.time, event.id.as_ref());
-                match &mut self.last {
-                    Some(last) => {
-                        if key < (last.0, last.1.as_str()) {
-                            self.breaks.push(line);
-                        }
-                        last.0 = event.time;
-                        last.1.clear();
-                        last.1.push_str(&event.id);
+        let outcome = parsed.map_err(|e| e.to_string()).map(|event| {
+            let key = (event.time, event.id.as_ref());
+            match &mut self.last {
+                Some(last) => {
+                    if key < (last.0, last.1.as_str()) {
+                        self.breaks.push(line);
                     }
-                    None => self.last = Some((event.time, event.id.to_string())),
+                    last.0 = event.time;
+                    last.1.clear();
+                    last.1.push_str(&event.id);
                 }
-                if self.first.is_none() {
-                    self.first = self.last.clone();
-                }
-                let decoded = Decoded {
-                    hash: hasher.hash(&event.id),
-                    time: event.time,
-                };
-                if decode == Decode::Events {
-                    self.events.push(event.into_event());
-                }
-                decoded
-            });
+                None => self.last = Some((event.time, event.id.to_string())),
+            }
+            if self.first.is_none() {
+                self.first = self.last.clone();
+            }
+            let decoded = Decoded {
+                hash: hasher.hash(&event.id),
+                time: event.time,
+            };
+            if decode == Decode::Events {
+                self.events.push(event.into_event());
+            }
+            decoded
+        });
         self.records.push(Record { line, outcome });
     }
 
@@ -192,9 +190,8 @@ fn decode_in_blocks(
         let (recycle, recycled) = sync_channel::<Vec<u8>>(depth * 2);
         let (spare, spares) = sync_channel::<Block>(depth * 2);
         let digest = decode != Decode::Check;
-        let reader = scope.spawn(move || {
-            read_chunks(source, spool, digest, work, &recycled, block_bytes)
-        });
+        let reader =
+            scope.spawn(move || read_chunks(source, spool, digest, work, &recycled, block_bytes));
         let chunks = Arc::new(Mutex::new(chunks));
         let spares = Arc::new(Mutex::new(spares));
         for _ in 0..threads.max(1) {
@@ -375,7 +372,9 @@ fn read_chunks(
         }
     }
     let digest = input.sha.map(|sha| sha.finalize());
-    Ok(digest.map_or_else(String::new, |d| d.iter().map(|b| format!("{b:02x}")).collect()))
+    Ok(digest.map_or_else(String::new, |d| {
+        d.iter().map(|b| format!("{b:02x}")).collect()
+    }))
 }
 
 /// The input, hashed (unless `sha` is `None`) and spooled as it is read.
@@ -496,7 +495,16 @@ mod tests {
     fn the_digest_covers_every_byte() {
         let hasher = super::super::ids::IdLedger::new(1 << 10).hasher();
         let read = |decode| {
-            decode_lines("log", &b"abc\ndef"[..], None, decode, &hasher, 1, |_| Ok(())).unwrap()
+            decode_lines(
+                "log",
+                &b"abc\ndef"[..],
+                None,
+                decode,
+                &hasher,
+                1,
+                |_| Ok(()),
+            )
+            .unwrap()
         };
         assert_eq!(read(Decode::Check), "", "validate takes no digest");
         let digest = read(Decode::CheckDigested);

@@ -92,10 +92,13 @@ pub struct IdLedger {
 impl IdLedger {
     /// A ledger that holds up to `budget_bytes` of entries in memory.
     pub fn new(budget_bytes: usize) -> IdLedger {
+        let budget = (budget_bytes / BYTES_PER_ID).max(1);
         IdLedger {
             hasher: IdHasher(RandomState::new()),
-            budget: (budget_bytes / BYTES_PER_ID).max(1),
-            held: Vec::new(),
+            budget,
+            // Reserved whole, so that it never moves as it fills; pages
+            // that are never written cost no memory.
+            held: Vec::with_capacity(budget.min(ID_BUDGET_BYTES / BYTES_PER_ID)),
             runs: Vec::new(),
         }
     }

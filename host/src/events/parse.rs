@@ -308,13 +308,6 @@ pub(super) struct Object<'a> {
     pub(super) rest: Vec<(Cow<'a, str>, &'a str)>,
 }
 
-impl<'a> Object<'a> {
-    fn take(&mut self, name: &str) -> Option<Slot<'a>> {
-        let (slot, _) = self.table.field(name)?;
-        self.known[slot].take()
-    }
-}
-
 /// Reads one value as its [`Shape`] asks, keeping the attributes of the
 /// objects in it or not.
 struct SlotSeed(Shape, bool);
@@ -444,35 +437,35 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
 
 // Objects stay boxed: moving one is a copy of every slot.
 fn event_from_slots(mut top: Box<Object<'_>>) -> Result<EventRef<'_>, SchemaError> {
-    let id = required_string(&mut top, "id", "")?;
+    let id = required_string(&mut top, (0, "id"), "")?;
     if id.is_empty() {
         return Err(schema_error("id", "must not be empty"));
     }
-    let time_text = required_string(&mut top, "time", "")?;
+    let time_text = required_string(&mut top, (1, "time"), "")?;
     let time =
         Timestamp::parse_rfc3339(&time_text).map_err(|problem| schema_error("time", problem))?;
-    let action = required_string(&mut top, "action", "")?;
-    let tenant = optional_string(&mut top, "tenant", "")?;
-    let actor = match optional_object(&mut top, "actor")? {
+    let action = required_string(&mut top, (2, "action"), "")?;
+    let tenant = optional_string(&mut top, (3, "tenant"), "")?;
+    let actor = match optional_object(&mut top, (4, "actor"))? {
         None => None,
         Some(mut actor) => {
-            let kind = required_string(&mut actor, "type", "actor.")?;
-            let id = optional_string(&mut actor, "id", "actor.")?;
+            let kind = required_string(&mut actor, (0, "type"), "actor.")?;
+            let id = optional_string(&mut actor, (1, "id"), "actor.")?;
             Some((kind, id))
         }
     };
-    let purpose = optional_string(&mut top, "purpose", "")?;
-    let scope = optional_string(&mut top, "scope", "")?;
-    let layer = optional_string(&mut top, "layer", "")?;
-    let region = optional_string(&mut top, "region", "")?;
-    let data = match optional_object(&mut top, "data")? {
+    let purpose = optional_string(&mut top, (5, "purpose"), "")?;
+    let scope = optional_string(&mut top, (6, "scope"), "")?;
+    let layer = optional_string(&mut top, (7, "layer"), "")?;
+    let region = optional_string(&mut top, (8, "region"), "")?;
+    let data = match optional_object(&mut top, (9, "data"))? {
         None => None,
         Some(mut data) => Some(DataRef {
-            id: optional_string(&mut data, "id", "data.")?,
-            category: optional_string(&mut data, "category", "data.")?,
-            tenant: optional_string(&mut data, "tenant", "data.")?,
-            store: optional_string(&mut data, "store", "data.")?,
-            sources: string_list(&mut data, "sources", "data.")?,
+            id: optional_string(&mut data, (0, "id"), "data.")?,
+            category: optional_string(&mut data, (1, "category"), "data.")?,
+            tenant: optional_string(&mut data, (2, "tenant"), "data.")?,
+            store: optional_string(&mut data, (3, "store"), "data.")?,
+            sources: string_list(&mut data, (4, "sources"), "data.")?,
             extra: data.rest,
         }),
     };
@@ -491,21 +484,29 @@ fn event_from_slots(mut top: Box<Object<'_>>) -> Result<EventRef<'_>, SchemaErro
     })
 }
 
+/// A known field: its slot in its [`Object`], and its name for errors.
+type Field = (usize, &'static str);
+
 fn required_string<'a>(
     object: &mut Object<'a>,
-    name: &str,
+    (slot, name): Field,
     prefix: &str,
 ) -> Result<Cow<'a, str>, SchemaError> {
-    optional_string(object, name, prefix)?
+    optional_string(object, (slot, name), prefix)?
         .ok_or_else(|| schema_error(&format!("{prefix}{name}"), "is required"))
 }
 
 fn optional_string<'a>(
     object: &mut Object<'a>,
-    name: &str,
+    (slot, name): Field,
     prefix: &str,
 ) -> Result<Option<Cow<'a, str>>, SchemaError> {
-    match object.take(name) {
+    debug_assert_eq!(
+        object.table.field(name).map(|(s, _)| s),
+        Some(slot),
+        "{name}"
+    );
+    match object.known[slot].take() {
         Some(Slot::Plain(Plain::Str(s))) => Ok(Some(s)),
         None | Some(Slot::Plain(Plain::Null)) => Ok(None),
         Some(other) => Err(schema_error(
@@ -517,9 +518,9 @@ fn optional_string<'a>(
 
 fn optional_object<'a>(
     object: &mut Object<'a>,
-    name: &str,
+    (slot, name): Field,
 ) -> Result<Option<Box<Object<'a>>>, SchemaError> {
-    match object.take(name) {
+    match object.known[slot].take() {
         None | Some(Slot::Plain(Plain::Null)) => Ok(None),
         Some(Slot::Object(nested)) => Ok(Some(nested)),
         Some(other) => Err(schema_error(
@@ -531,10 +532,10 @@ fn optional_object<'a>(
 
 fn string_list<'a>(
     object: &mut Object<'a>,
-    name: &str,
+    (slot, name): Field,
     prefix: &str,
 ) -> Result<Vec<Cow<'a, str>>, SchemaError> {
-    match object.take(name) {
+    match object.known[slot].take() {
         None | Some(Slot::Plain(Plain::Null)) => Ok(Vec::new()),
         Some(Slot::List(Ok(items))) => Ok(items),
         Some(Slot::List(Err((index, kind)))) => Err(schema_error(

@@ -431,9 +431,14 @@ impl EventReader {
                 .read_with(pass, Decode::Events, false, None, merge, sink)
                 .map(|pending| pending.log);
         }
-        let first = self.read_with(Pass::FindInvalid, Decode::CheckDigested, true, None, false, |_| {
-            Ok(())
-        })?;
+        let first = self.read_with(
+            Pass::FindInvalid,
+            Decode::CheckDigested,
+            true,
+            None,
+            false,
+            |_| Ok(()),
+        )?;
         let skip = Skip {
             digests: first.log.inputs.iter().map(|i| i.sha256.clone()).collect(),
             rejected: first.ids_rejected,

@@ -81,7 +81,9 @@ impl<'a> Scanner<'a> {
             }
             at += 8;
         }
-        let end = bytes[at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let end = bytes[at..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
         self.close_string(start, at + end)
     }
 
@@ -113,12 +115,16 @@ impl<'a> Scanner<'a> {
             self.eat(b':')?;
             self.skip_space();
             match table.field(key) {
-                Some((slot, shape)) => object.known[slot] = Some(self.slot(shape, keep_attributes)?),
+                Some((slot, shape)) => {
+                    object.known[slot] = Some(self.slot(shape, keep_attributes)?)
+                }
                 None => {
                     let start = self.at;
                     self.value(1)?;
                     if keep_attributes && table != Table::Actor {
-                        object.rest.push((Cow::Borrowed(key), &self.text[start..self.at]));
+                        object
+                            .rest
+                            .push((Cow::Borrowed(key), &self.text[start..self.at]));
                     }
                 }
             }
@@ -142,7 +148,9 @@ impl<'a> Scanner<'a> {
                 self.literal(b"null")?;
                 Some(Slot::Plain(Plain::Null))
             }
-            (Shape::Object(table), b'{') => Some(Slot::Object(self.object(table, keep_attributes)?)),
+            (Shape::Object(table), b'{') => {
+                Some(Slot::Object(self.object(table, keep_attributes)?))
+            }
             (Shape::Strings, b'[') => {
                 self.at += 1;
                 let mut items = Vec::new();
@@ -169,7 +177,9 @@ impl<'a> Scanner<'a> {
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
-        self.bytes[self.at..].starts_with(word).then(|| self.at += word.len())
+        self.bytes[self.at..]
+            .starts_with(word)
+            .then(|| self.at += word.len())
     }
 
     /// Any JSON value, `depth` levels in; only checked, not kept.
@@ -282,8 +292,10 @@ mod tests {
             Just("null".to_string()),
             Just("true".to_string()),
             Just("false".to_string()),
-            proptest::sample::select(vec!["0", "-1", "1.5", "1e5", "-0.0E-2", "01", "1.", "-", "2e", "1e400"])
-                .prop_map(str::to_string),
+            proptest::sample::select(vec![
+                "0", "-1", "1.5", "1e5", "-0.0E-2", "01", "1.", "-", "2e", "1e400"
+            ])
+            .prop_map(str::to_string),
             Just("\"2026-01-01T00:00:00Z\"".to_string()),
             "\"[a-z ]{0,4}\"",
             Just("\"a\\\"b\"".to_string()),
@@ -292,11 +304,17 @@ mod tests {
         ];
         let value = leaf.prop_recursive(3, 20, 5, move |inner| {
             prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
-                proptest::collection::vec(("[a-z]{1,5}|id|type|sources", inner), 0..4).prop_map(|fields| {
-                    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\" : {v}")).collect();
-                    format!("{{{}}}", body.join(","))
-                }),
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec(("[a-z]{1,5}|id|type|sources", inner), 0..4).prop_map(
+                    |fields| {
+                        let body: Vec<String> = fields
+                            .iter()
+                            .map(|(k, v)| format!("\"{k}\" : {v}"))
+                            .collect();
+                        format!("{{{}}}", body.join(","))
+                    }
+                ),
             ]
         });
         (
@@ -305,9 +323,13 @@ mod tests {
             proptest::option::of((any::<usize>(), any::<u8>())),
         )
             .prop_map(|(fields, base, damage)| {
-                let mut body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                let mut body: Vec<String> =
+                    fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
                 if base {
-                    body.insert(0, r#""id":"e","time":"2026-01-01T00:00:00Z","action":"x""#.to_string());
+                    body.insert(
+                        0,
+                        r#""id":"e","time":"2026-01-01T00:00:00Z","action":"x""#.to_string(),
+                    );
                 }
                 let mut text = format!(" {{{}}} ", body.join(", "));
                 if let Some((at, byte)) = damage {
