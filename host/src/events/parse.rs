@@ -167,8 +167,9 @@ pub fn check_event(text: &str) -> Result<EventRef<'_>, ParseError> {
 }
 
 fn parse(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseError> {
-    match scan::scan(text, keep_attributes) {
-        Some(object) => event_from_slots(object).map_err(ParseError::Schema),
+    let mut event = Object::new(Table::Event);
+    match scan::scan(text, keep_attributes, &mut event) {
+        Some(()) => event_from_slots(&mut event).map_err(ParseError::Schema),
         None => parse_exact(text, keep_attributes),
     }
 }
@@ -192,7 +193,7 @@ fn parse_exact(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseE
         .and_then(|slot| json.end().map(|()| slot))
         .map_err(ParseError::Json)?;
     match slot {
-        Slot::Object(object) => event_from_slots(object).map_err(ParseError::Schema),
+        Slot::Object(mut object) => event_from_slots(&mut object).map_err(ParseError::Schema),
         Slot::Plain(other) => Err(ParseError::Schema(not_an_object(other.kind()))),
         Slot::List(_) => Err(ParseError::Schema(not_an_object("a list"))),
     }
@@ -311,6 +312,17 @@ pub(super) struct Object<'a> {
 /// Reads one value as its [`Shape`] asks, keeping the attributes of the
 /// objects in it or not.
 struct SlotSeed(Shape, bool);
+
+impl Object<'_> {
+    /// An empty object of `table`.
+    pub(super) fn new(table: Table) -> Self {
+        Object {
+            table,
+            known: Default::default(),
+            rest: Vec::new(),
+        }
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for SlotSeed {
     type Value = Slot<'de>;
@@ -435,18 +447,18 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
-// Objects stay boxed: moving one is a copy of every slot.
-fn event_from_slots(mut top: Box<Object<'_>>) -> Result<EventRef<'_>, SchemaError> {
-    let id = required_string(&mut top, (0, "id"), "")?;
+// Objects are taken by reference: moving one is a copy of every slot.
+fn event_from_slots<'a>(top: &mut Object<'a>) -> Result<EventRef<'a>, SchemaError> {
+    let id = required_string(top, (0, "id"), "")?;
     if id.is_empty() {
         return Err(schema_error("id", "must not be empty"));
     }
-    let time_text = required_string(&mut top, (1, "time"), "")?;
+    let time_text = required_string(top, (1, "time"), "")?;
     let time =
         Timestamp::parse_rfc3339(&time_text).map_err(|problem| schema_error("time", problem))?;
-    let action = required_string(&mut top, (2, "action"), "")?;
-    let tenant = optional_string(&mut top, (3, "tenant"), "")?;
-    let actor = match optional_object(&mut top, (4, "actor"))? {
+    let action = required_string(top, (2, "action"), "")?;
+    let tenant = optional_string(top, (3, "tenant"), "")?;
+    let actor = match optional_object(top, (4, "actor"))? {
         None => None,
         Some(mut actor) => {
             let kind = required_string(&mut actor, (0, "type"), "actor.")?;
@@ -454,11 +466,11 @@ fn event_from_slots(mut top: Box<Object<'_>>) -> Result<EventRef<'_>, SchemaErro
             Some((kind, id))
         }
     };
-    let purpose = optional_string(&mut top, (5, "purpose"), "")?;
-    let scope = optional_string(&mut top, (6, "scope"), "")?;
-    let layer = optional_string(&mut top, (7, "layer"), "")?;
-    let region = optional_string(&mut top, (8, "region"), "")?;
-    let data = match optional_object(&mut top, (9, "data"))? {
+    let purpose = optional_string(top, (5, "purpose"), "")?;
+    let scope = optional_string(top, (6, "scope"), "")?;
+    let layer = optional_string(top, (7, "layer"), "")?;
+    let region = optional_string(top, (8, "region"), "")?;
+    let data = match optional_object(top, (9, "data"))? {
         None => None,
         Some(mut data) => Some(DataRef {
             id: optional_string(&mut data, (0, "id"), "data.")?,
@@ -480,7 +492,7 @@ fn event_from_slots(mut top: Box<Object<'_>>) -> Result<EventRef<'_>, SchemaErro
         layer,
         region,
         data,
-        extra: top.rest,
+        extra: std::mem::take(&mut top.rest),
     })
 }
 

@@ -18,18 +18,19 @@ use super::parse::{Object, Plain, Shape, Slot, Table};
 /// depth the way serde_json does.
 const MAX_DEPTH: usize = 64;
 
-/// The slots of the event `text` holds, if the scanner can read it; `None`
-/// leaves the text to the exact parser.
-pub fn scan(text: &str, keep_attributes: bool) -> Option<Box<Object<'_>>> {
+/// Fills `event` (an empty [`Table::Event`] object) with the slots of the
+/// event `text` holds, if the scanner can read it; `None` leaves the text
+/// (and a partly filled `event`) to the exact parser.
+pub fn scan<'a>(text: &'a str, keep_attributes: bool, event: &mut Object<'a>) -> Option<()> {
     let mut scanner = Scanner {
         text,
         bytes: text.as_bytes(),
         at: 0,
     };
     scanner.skip_space();
-    let object = scanner.object(Table::Event, keep_attributes)?;
+    scanner.fields(event, keep_attributes)?;
     scanner.skip_space();
-    (scanner.at == scanner.bytes.len()).then_some(object)
+    (scanner.at == scanner.bytes.len()).then_some(())
 }
 
 /// A mask whose lowest set bit marks the first byte of `word` (read
@@ -97,16 +98,13 @@ impl<'a> Scanner<'a> {
         self.text.get(start..end)
     }
 
-    fn object(&mut self, table: Table, keep_attributes: bool) -> Option<Box<Object<'a>>> {
+    /// An object's fields, into `object`, which is empty.
+    fn fields(&mut self, object: &mut Object<'a>, keep_attributes: bool) -> Option<()> {
+        let table = object.table;
         self.eat(b'{')?;
-        let mut object = Box::new(Object {
-            table,
-            known: Default::default(),
-            rest: Vec::new(),
-        });
         self.skip_space();
         if self.eat(b'}').is_some() {
-            return Some(object);
+            return Some(());
         }
         loop {
             self.skip_space();
@@ -133,7 +131,7 @@ impl<'a> Scanner<'a> {
                 b',' => self.at += 1,
                 b'}' => {
                     self.at += 1;
-                    return Some(object);
+                    return Some(());
                 }
                 _ => return None,
             }
@@ -149,7 +147,9 @@ impl<'a> Scanner<'a> {
                 Some(Slot::Plain(Plain::Null))
             }
             (Shape::Object(table), b'{') => {
-                Some(Slot::Object(self.object(table, keep_attributes)?))
+                let mut nested = Box::new(Object::new(table));
+                self.fields(&mut nested, keep_attributes)?;
+                Some(Slot::Object(nested))
             }
             (Shape::Strings, b'[') => {
                 self.at += 1;
@@ -273,7 +273,7 @@ impl<'a> Scanner<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::parse_event_exact;
+    use super::super::parse::{Object, Table, parse_event_exact};
     use super::super::parse_event_text;
     use proptest::prelude::*;
 
@@ -380,7 +380,8 @@ mod tests {
     #[test]
     fn plain_events_are_scanned_and_anything_odd_is_left() {
         let plain = r#"{"id":"e","time":"2026-01-01T00:00:00Z","action":"x","n":[1,{"a":null}],"data":{"sources":["s"]}}"#;
-        assert!(super::scan(plain, true).is_some());
+        let scan = |text| super::scan(text, true, &mut Object::new(Table::Event)).is_some();
+        assert!(scan(plain));
         for odd in [
             r#"{"id":"\u0065","time":"2026-01-01T00:00:00Z","action":"x"}"#,
             r#"{"id":7,"time":"2026-01-01T00:00:00Z","action":"x"}"#,
@@ -388,7 +389,7 @@ mod tests {
             r#"[1]"#,
             r#"{"id":"e","n":01}"#,
         ] {
-            assert!(super::scan(odd, true).is_none(), "{odd}");
+            assert!(!scan(odd), "{odd}");
         }
     }
 }
