@@ -163,17 +163,22 @@ impl ReadLog {
     /// that changes between two reads would give a report of neither.
     pub fn check_unchanged(&self, digests: &[String]) -> Result<()> {
         for (input, before) in self.inputs.iter().zip(digests) {
-            if input.sha256 != *before {
-                bail!(
-                    "{}: the file changed while it was being read (sha256 {before} when first read, {} now); \
-                     run again on a log nothing is writing to",
-                    input.name,
-                    input.sha256
-                );
-            }
+            unchanged(&input.name, before, &input.sha256)?;
         }
         Ok(())
     }
+}
+
+/// Fails, naming the input, when a second read of it (digest `now`) did
+/// not read what the first did (`before`).
+fn unchanged(name: &str, before: &str, now: &str) -> Result<()> {
+    if before != now {
+        bail!(
+            "{name}: the file changed while it was being read (sha256 {before} when first read, {now} now); \
+             run again on a log nothing is writing to"
+        );
+    }
+    Ok(())
 }
 
 fn describe(inputs: &[InputSummary], location: Location) -> String {
@@ -476,8 +481,12 @@ impl EventReader {
     ) -> Result<Pending> {
         let progress = self.progress.as_ref();
         progress.begin(pass, self.total_bytes());
-        let mut ledger = IdLedger::new(self.id_budget);
+        let ledger = IdLedger::new(self.id_budget);
         let hasher = ledger.hasher();
+        let skipped: HashSet<Location> = skip
+            .as_ref()
+            .map(|s| s.rejected.iter().map(|(location, _)| *location).collect())
+            .unwrap_or_default();
         let mut state = ReadState {
             inputs: Vec::new(),
             rejected: Vec::new(),
@@ -487,11 +496,10 @@ impl EventReader {
             in_order: true,
             last_key: None,
             first_error: None,
+            ledger,
+            skipped,
+            skip_invalid,
         };
-        let skipped: HashSet<Location> = skip
-            .as_ref()
-            .map(|s| s.rejected.iter().map(|(location, _)| *location).collect())
-            .unwrap_or_default();
         for input in &self.inputs {
             state.inputs.push(InputSummary {
                 name: input.name(),
@@ -507,24 +515,9 @@ impl EventReader {
         }
         u32::try_from(self.inputs.len()).context("more than 2^32 inputs")?;
         let merged = if merge {
-            self.merge_inputs(
-                &mut state,
-                &hasher,
-                &mut ledger,
-                &skipped,
-                skip_invalid,
-                &mut sink,
-            )
+            self.merge_inputs(&mut state, &hasher, &mut sink)
         } else {
-            self.concatenate_inputs(
-                &mut state,
-                decode,
-                &hasher,
-                &mut ledger,
-                &skipped,
-                skip_invalid,
-                &mut sink,
-            )
+            self.concatenate_inputs(&mut state, decode, &hasher, &mut sink)
         };
         match merged {
             Err(e) if e.is::<StopAtError>() && merge => {
@@ -538,18 +531,12 @@ impl EventReader {
         }
         progress.done();
         if let Some(skip) = &skip {
-            let log_digests: Vec<&String> = state.inputs.iter().map(|i| &i.sha256).collect();
-            for ((input, now), before) in state.inputs.iter().zip(log_digests).zip(&skip.digests) {
-                if now != before {
-                    bail!(
-                        "{}: the file changed while it was being read (sha256 {before} when first read, {now} now); \
-                         run again on a log nothing is writing to",
-                        input.name
-                    );
-                }
+            for (input, before) in state.inputs.iter().zip(&skip.digests) {
+                unchanged(&input.name, before, &input.sha256)?;
             }
         }
-        let ids = ledger.seal()?;
+        // Sealing consumes the ledger; a one-entry one takes its place.
+        let ids = std::mem::replace(&mut state.ledger, IdLedger::new(0)).seal()?;
         let duplicates = self.duplicates(&state.inputs, &ids)?;
         if let Some(first_error) = state.first_error.take() {
             // The read stopped at its first bad record; a duplicate id
@@ -605,15 +592,11 @@ impl EventReader {
 
     /// Reads the inputs one after another, stopping at the first bad
     /// record unless `skip_invalid`.
-    #[allow(clippy::too_many_arguments)] // the read's state, passed down.
     fn concatenate_inputs(
         &self,
         state: &mut ReadState,
         decode: Decode,
         hasher: &IdHasher,
-        ledger: &mut IdLedger,
-        skipped: &HashSet<Location>,
-        skip_invalid: bool,
         sink: &mut impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
         let progress = self.progress.as_ref();
@@ -622,7 +605,7 @@ impl EventReader {
             let each = |block: &mut Block| -> Result<()> {
                 progress.bytes(block.bytes);
                 block.records.iter().for_each(|_| progress.record());
-                state.take(number, block, skipped, skip_invalid, ledger, sink)
+                state.take(number, block, sink)
             };
             let (source, spool) = self.open_for_read(input)?;
             let name = input.name();
@@ -654,9 +637,6 @@ impl EventReader {
         &self,
         state: &mut ReadState,
         hasher: &IdHasher,
-        ledger: &mut IdLedger,
-        skipped: &HashSet<Location>,
-        skip_invalid: bool,
         sink: &mut impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
         let progress = self.progress.as_ref();
@@ -698,15 +678,8 @@ impl EventReader {
                     events: Vec::new().into_iter(),
                 });
             }
-            let mut next = |state: &mut ReadState, cursors: &mut [Cursor], number: usize| {
-                cursors[number].next(
-                    number as u32,
-                    state,
-                    skipped,
-                    skip_invalid,
-                    ledger,
-                    progress,
-                )
+            let next = |state: &mut ReadState, cursors: &mut [Cursor], number: usize| {
+                cursors[number].next(number as u32, state, progress)
             };
             let mut merge = || -> Result<()> {
                 let mut heads = BinaryHeap::new();
@@ -901,14 +874,7 @@ impl EventReader {
             }
             if whole {
                 self.progress.bytes(hashing.bytes);
-                let now = hashing.digest();
-                let before = &inputs[number].sha256;
-                if now != *before {
-                    bail!(
-                        "{name}: the file changed while it was being read (sha256 {before} when first read, {now} now); \
-                         run again on a log nothing is writing to"
-                    );
-                }
+                unchanged(&name, &inputs[number].sha256, &hashing.digest())?;
             }
         }
         Ok(())
@@ -944,6 +910,11 @@ struct ReadState {
     in_order: bool,
     last_key: Option<(Timestamp, String)>,
     first_error: Option<(Location, String)>,
+    /// Every valid event's id hash and place.
+    ledger: IdLedger,
+    /// The places a first pass rejected, to skip.
+    skipped: HashSet<Location>,
+    skip_invalid: bool,
 }
 
 impl ReadState {
@@ -952,9 +923,6 @@ impl ReadState {
         &mut self,
         number: u32,
         block: &mut Block,
-        skipped: &HashSet<Location>,
-        skip_invalid: bool,
-        ledger: &mut IdLedger,
         sink: &mut impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
         if let (Some(last), Some(first)) = (&self.last_key, &block.first)
@@ -971,9 +939,7 @@ impl ReadState {
         let mut events = block.events.drain(..);
         for record in block.records.drain(..) {
             let event = record.outcome.is_ok().then(|| events.next()).flatten();
-            if let Some(event) =
-                self.take_record(number, record, event, skipped, skip_invalid, ledger)?
-            {
+            if let Some(event) = self.take_record(number, record, event)? {
                 sink(event)?;
             }
         }
@@ -987,15 +953,12 @@ impl ReadState {
         number: u32,
         record: Record,
         event: Option<Event>,
-        skipped: &HashSet<Location>,
-        skip_invalid: bool,
-        ledger: &mut IdLedger,
     ) -> Result<Option<Event>> {
         let location = Location {
             input: number,
             line: record.line,
         };
-        if skipped.contains(&location) {
+        if self.skipped.contains(&location) {
             // Rejected by the first pass, duplicate ids among them,
             // whose events are dropped here unseen.
             self.inputs[number as usize].rejected += 1;
@@ -1003,14 +966,14 @@ impl ReadState {
         }
         match record.outcome {
             Ok(decoded) => {
-                ledger.push(decoded.hash, location)?;
+                self.ledger.push(decoded.hash, location)?;
                 self.events += 1;
                 self.inputs[number as usize].events += 1;
                 self.earliest = Some(self.earliest.map_or(decoded.time, |t| t.min(decoded.time)));
                 self.latest = self.latest.max(Some(decoded.time));
                 Ok(event)
             }
-            Err(reason) if skip_invalid => {
+            Err(reason) if self.skip_invalid => {
                 self.inputs[number as usize].rejected += 1;
                 let at = describe(&self.inputs, location);
                 self.rejected.push((
@@ -1062,9 +1025,6 @@ impl Cursor {
         &mut self,
         number: u32,
         state: &mut ReadState,
-        skipped: &HashSet<Location>,
-        skip_invalid: bool,
-        ledger: &mut IdLedger,
         progress: &dyn ReadProgress,
     ) -> Result<Option<Event>> {
         loop {
@@ -1079,9 +1039,7 @@ impl Cursor {
             };
             progress.record();
             let event = record.outcome.is_ok().then(|| self.events.next()).flatten();
-            if let Some(event) =
-                state.take_record(number, record, event, skipped, skip_invalid, ledger)?
-            {
+            if let Some(event) = state.take_record(number, record, event)? {
                 return Ok(Some(event));
             }
         }

@@ -101,41 +101,60 @@ impl<'a> Scanner<'a> {
     /// An object's fields, into `object`, which is empty.
     fn fields(&mut self, object: &mut Object<'a>, keep_attributes: bool) -> Option<()> {
         let table = object.table;
-        self.eat(b'{')?;
+        self.items(b'{', b'}', |scanner| {
+            let key = scanner.key()?;
+            match table.field(key) {
+                Some((slot, shape)) => {
+                    object.known[slot] = Some(scanner.slot(shape, keep_attributes)?)
+                }
+                None => {
+                    let start = scanner.at;
+                    scanner.value(1)?;
+                    if keep_attributes && table != Table::Actor {
+                        let raw = &scanner.text[start..scanner.at];
+                        object.rest.push((Cow::Borrowed(key), raw));
+                    }
+                }
+            }
+            Some(())
+        })
+    }
+
+    /// `open`, items separated by commas (each read by `item`, with the
+    /// space around it skipped), then `close`.
+    fn items(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.skip_space();
-        if self.eat(b'}').is_some() {
+        if self.eat(close).is_some() {
             return Some(());
         }
         loop {
             self.skip_space();
-            let key = self.string()?;
-            self.skip_space();
-            self.eat(b':')?;
-            self.skip_space();
-            match table.field(key) {
-                Some((slot, shape)) => {
-                    object.known[slot] = Some(self.slot(shape, keep_attributes)?)
-                }
-                None => {
-                    let start = self.at;
-                    self.value(1)?;
-                    if keep_attributes && table != Table::Actor {
-                        object
-                            .rest
-                            .push((Cow::Borrowed(key), &self.text[start..self.at]));
-                    }
-                }
-            }
+            item(self)?;
             self.skip_space();
             match self.peek()? {
                 b',' => self.at += 1,
-                b'}' => {
+                end if end == close => {
                     self.at += 1;
                     return Some(());
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// An object's key and its colon.
+    fn key(&mut self) -> Option<&'a str> {
+        let key = self.string()?;
+        self.skip_space();
+        self.eat(b':')?;
+        self.skip_space();
+        Some(key)
     }
 
     /// A known field's value: what the schema expects there, or null.
@@ -152,25 +171,12 @@ impl<'a> Scanner<'a> {
                 Some(Slot::Object(nested))
             }
             (Shape::Strings, b'[') => {
-                self.at += 1;
                 let mut items = Vec::new();
-                self.skip_space();
-                if self.eat(b']').is_some() {
-                    return Some(Slot::List(Ok(items)));
-                }
-                loop {
-                    self.skip_space();
-                    items.push(Cow::Borrowed(self.string()?));
-                    self.skip_space();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b']' => {
-                            self.at += 1;
-                            return Some(Slot::List(Ok(items)));
-                        }
-                        _ => return None,
-                    }
-                }
+                self.items(b'[', b']', |scanner| {
+                    items.push(Cow::Borrowed(scanner.string()?));
+                    Some(())
+                })?;
+                Some(Slot::List(Ok(items)))
             }
             _ => None,
         }
@@ -193,50 +199,11 @@ impl<'a> Scanner<'a> {
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
             b'-' | b'0'..=b'9' => self.number(),
-            b'[' => {
-                self.at += 1;
-                self.skip_space();
-                if self.eat(b']').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.skip_space();
-                    self.value(depth + 1)?;
-                    self.skip_space();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b']' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'{' => {
-                self.at += 1;
-                self.skip_space();
-                if self.eat(b'}').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.skip_space();
-                    self.string()?;
-                    self.skip_space();
-                    self.eat(b':')?;
-                    self.skip_space();
-                    self.value(depth + 1)?;
-                    self.skip_space();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+            b'[' => self.items(b'[', b']', |scanner| scanner.value(depth + 1)),
+            b'{' => self.items(b'{', b'}', |scanner| {
+                scanner.key()?;
+                scanner.value(depth + 1)
+            }),
             _ => None,
         }
     }
