@@ -2,15 +2,20 @@
 //!
 //! An event is one recorded operation on customer data. [`parse_event_ref`]
 //! turns one JSON text into an [`EventRef`], naming the field at fault when it
-//! cannot; [`EventReader`] finds and reads the log files; [`TimeOrder`] puts
-//! the events in the time order the rules need; [`validate`] checks a log
-//! with no rule and [`generate`] writes synthetic ones.
+//! cannot (`scan` reads plain lines fast, `parse` the rest exactly);
+//! [`EventReader`] finds and reads the log files, decoding them on every
+//! core (`chunks`), merging files that are each in time order (`merge`) and
+//! checking ids unique in 16 bytes an event (`ids`); [`TimeOrder`] puts the
+//! events in the time order the rules need when the log is not; [`validate`]
+//! checks a log with no rule and [`generate`] writes synthetic ones.
 //!
 //! This is the first stage: it imports no other stage of the crate.
 
 mod chunks;
+mod files;
 pub mod generate;
 mod ids;
+mod merge;
 mod order;
 mod parse;
 mod reader;

@@ -3,19 +3,19 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::sync_channel;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
-use super::chunks::{BLOCK_BYTES, Block, Decode, Record, decode_lines};
+use super::chunks::{Block, Decode, Record, decode_lines};
+use super::files::{HashingReader, array_elements, find_lines, read_json_array};
 use super::ids::{ID_BUDGET_BYTES, IdHasher, IdLedger, SealedIds};
+use super::merge::{Cursor, MergeHead};
 use super::order::OutOfOrder;
 use super::parse::{EventRef, parse_event_ref};
 use super::{Event, Timestamp};
@@ -672,11 +672,7 @@ impl EventReader {
                         hand_on,
                     )
                 }));
-                cursors.push(Cursor {
-                    blocks: received,
-                    records: Vec::new().into_iter(),
-                    events: Vec::new().into_iter(),
-                });
+                cursors.push(Cursor::new(received));
             }
             let next = |state: &mut ReadState, cursors: &mut [Cursor], number: usize| {
                 cursors[number].next(number as u32, state, progress)
@@ -901,7 +897,7 @@ impl std::fmt::Display for StopAtError {
 impl std::error::Error for StopAtError {}
 
 /// What a read has gathered so far.
-struct ReadState {
+pub(super) struct ReadState {
     inputs: Vec<InputSummary>,
     rejected: Vec<(Location, Rejection)>,
     events: u64,
@@ -948,7 +944,7 @@ impl ReadState {
 
     /// Takes one record of input `number` in, with its event if it has
     /// one; returns the event if it is to be handed on.
-    fn take_record(
+    pub(super) fn take_record(
         &mut self,
         number: u32,
         record: Record,
@@ -1012,169 +1008,9 @@ fn decode_input(
     }
 }
 
-/// One input of a merge: its blocks as they arrive, and the one in hand.
-struct Cursor {
-    blocks: Receiver<Block>,
-    records: std::vec::IntoIter<Record>,
-    events: std::vec::IntoIter<Event>,
-}
-
-impl Cursor {
-    /// The input's next event to hand on, taking its records in as it goes.
-    fn next(
-        &mut self,
-        number: u32,
-        state: &mut ReadState,
-        progress: &dyn ReadProgress,
-    ) -> Result<Option<Event>> {
-        loop {
-            let Some(record) = self.records.next() else {
-                let Ok(block) = self.blocks.recv() else {
-                    return Ok(None);
-                };
-                progress.bytes(block.bytes);
-                self.records = block.records.into_iter();
-                self.events = block.events.into_iter();
-                continue;
-            };
-            progress.record();
-            let event = record.outcome.is_ok().then(|| self.events.next()).flatten();
-            if let Some(event) = state.take_record(number, record, event)? {
-                return Ok(Some(event));
-            }
-        }
-    }
-}
-
-/// The next event of one merged input, ordered by (time, id, input).
-struct MergeHead {
-    event: Event,
-    number: usize,
-}
-
-impl MergeHead {
-    fn key(&self) -> (Timestamp, &str, usize) {
-        (self.event.time, &self.event.id, self.number)
-    }
-}
-
-impl PartialEq for MergeHead {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for MergeHead {}
-
-impl PartialOrd for MergeHead {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MergeHead {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
-    }
-}
-
 fn open(path: &Path) -> Result<File> {
     File::open(path).with_context(|| format!("{}: cannot open", path.display()))
 }
-
-/// A reader that hashes everything read through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R> HashingReader<R> {
-    fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    /// The hex SHA-256 of everything read.
-    fn digest(self) -> String {
-        self.hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
-/// Hands `give` the text of each of `lines` (sorted, 1-based) of a JSON
-/// Lines input, as the first read saw it; with `whole`, reads on to the end.
-fn find_lines(
-    source: impl Read,
-    lines: &[u64],
-    whole: bool,
-    give: &mut impl FnMut(u64, &str),
-) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(BLOCK_BYTES, source);
-    let mut line = 1u64;
-    let mut text = Vec::new();
-    for &next in lines {
-        while line < next {
-            let buf = reader.fill_buf()?;
-            if buf.is_empty() {
-                return Ok(());
-            }
-            let mut used = buf.len();
-            for newline in memchr::memchr_iter(b'\n', buf) {
-                line += 1;
-                if line == next {
-                    used = newline + 1;
-                    break;
-                }
-            }
-            reader.consume(used);
-        }
-        text.clear();
-        let limit = MAX_LINE_BYTES as u64 + 2;
-        (&mut reader).take(limit).read_until(b'\n', &mut text)?;
-        if text.last() == Some(&b'\n') {
-            text.pop();
-        } else if text.len() as u64 == limit {
-            // Too long to be an event: the first read rejected it.
-            reader.skip_until(b'\n')?;
-            line += 1;
-            continue;
-        }
-        line += 1;
-        give_line(next, &text, give);
-    }
-    if whole {
-        io::copy(&mut reader, &mut io::sink())?;
-    }
-    Ok(())
-}
-
-fn give_line(line: u64, bytes: &[u8], give: &mut impl FnMut(u64, &str)) {
-    let bytes = if line == 1 {
-        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
-    } else {
-        bytes
-    };
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        give(line, text.trim_end_matches('\r'));
-    }
-}
-
 /// The most inputs [`EventReader::read_merged`] merges: each is read on
 /// its own threads at once.
 pub const MERGE_MAX_INPUTS: usize = 64;
@@ -1183,46 +1019,6 @@ pub const MERGE_MAX_INPUTS: usize = 64;
 /// a longer line is a corrupt or hostile log, and holding it would cost
 /// memory for nothing.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
-
-/// The elements of a `.json` file holding one array, as raw JSON texts.
-fn array_elements<'a>(bytes: &'a [u8], name: &str) -> Result<Vec<&'a RawValue>> {
-    let text =
-        std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).map_err(|e| {
-            anyhow::anyhow!("{name}: not valid UTF-8 (at byte {})", e.valid_up_to() + 1)
-        })?;
-    if !text.trim_start().starts_with('[') {
-        serde_json::from_str::<serde_json::Value>(text)
-            .map_err(|e| anyhow::anyhow!("{name}: malformed JSON: {e}"))?;
-        bail!("{name}: a .json log must hold an array of events");
-    }
-    serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{name}: malformed JSON: {e}"))
-}
-
-/// Reads a `.json` file holding one array of events, as one block whose
-/// "lines" are 1-based element numbers. Returns the hex SHA-256 of the file.
-fn read_json_array(
-    source: impl Read,
-    name: &str,
-    decode: Decode,
-    hasher: &IdHasher,
-    each: &mut impl FnMut(&mut Block) -> Result<()>,
-) -> Result<String> {
-    let mut reader = HashingReader::new(source);
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("{name}: read failed"))?;
-    let mut block = Block {
-        bytes: bytes.len() as u64,
-        ..Block::default()
-    };
-    for (i, element) in array_elements(&bytes, name)?.iter().enumerate() {
-        block.decode(i as u64 + 1, element.get(), decode, hasher);
-    }
-    each(&mut block)?;
-    Ok(reader.digest())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
