@@ -139,47 +139,51 @@ enum Chunk {
     TooLong { line: u64, bytes: u64 },
 }
 
-/// Reads JSON Lines from `source` (named `name` in errors), decoding on `threads` workers, and
-/// hands each block to `each` in input order (`each` may empty it). Blank lines are skipped; a
-/// UTF-8 byte-order mark on the first line and CRLF line endings are
-/// accepted. Every byte read is also written to `spool`, if given.
-/// Returns the hex SHA-256 of the input (empty under [`Decode::Check`]).
+/// How an input is decoded: what is kept of each event, the ledger's
+/// hasher for ids, and how many worker threads.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoding<'h> {
+    /// What is kept of each event, and whether the input is digested.
+    pub decode: Decode,
+    /// The hasher the ledger's entries come from.
+    pub hasher: &'h IdHasher,
+    /// Worker threads (the reading thread is one more).
+    pub threads: usize,
+}
+
+/// Reads JSON Lines from `source` (named `name` in errors), decoding as
+/// `how` says, and hands each block to `each` in input order (`each` may
+/// empty it). Blank lines are skipped; a UTF-8 byte-order mark on the first
+/// line and CRLF line endings are accepted. Every byte read is also written
+/// to `spool`, if given. Returns the hex SHA-256 of the input (empty under
+/// [`Decode::Check`]).
 ///
 /// An error from `each` stops the read and is returned as it is.
 pub fn decode_lines(
     name: &str,
     source: impl Read + Send,
     spool: Option<&File>,
-    decode: Decode,
-    hasher: &IdHasher,
-    threads: usize,
+    how: Decoding<'_>,
     each: impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<String> {
-    decode_in_blocks(
-        BLOCK_BYTES,
-        name,
-        source,
-        spool,
-        decode,
-        hasher,
-        threads,
-        each,
-    )
+    decode_in_blocks(BLOCK_BYTES, name, source, spool, how, each)
 }
 
 /// [`decode_lines`], cutting blocks of about `block_bytes` (tests cut
 /// small ones, to share a small input between threads).
-#[allow(clippy::too_many_arguments)] // decode_lines's, and the block size.
 fn decode_in_blocks(
     block_bytes: usize,
     name: &str,
     source: impl Read + Send,
     spool: Option<&File>,
-    decode: Decode,
-    hasher: &IdHasher,
-    threads: usize,
+    how: Decoding<'_>,
     mut each: impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<String> {
+    let Decoding {
+        decode,
+        hasher,
+        threads,
+    } = how;
     std::thread::scope(|scope| {
         let depth = threads + 1;
         let (work, chunks) = sync_channel::<(u64, Chunk)>(depth);
@@ -453,9 +457,11 @@ mod tests {
             "log",
             text,
             None,
-            Decode::Events,
-            &hasher,
-            threads,
+            Decoding {
+                decode: Decode::Events,
+                hasher: &hasher,
+                threads,
+            },
             |block| {
                 let mut events = block.events.drain(..);
                 for record in block.records.drain(..) {
@@ -499,9 +505,11 @@ mod tests {
                 "log",
                 &b"abc\ndef"[..],
                 None,
-                decode,
-                &hasher,
-                1,
+                Decoding {
+                    decode,
+                    hasher: &hasher,
+                    threads: 1,
+                },
                 |_| Ok(()),
             )
             .unwrap()
@@ -526,9 +534,11 @@ mod tests {
             "log",
             text.as_bytes(),
             None,
-            Decode::Check,
-            &hasher,
-            2,
+            Decoding {
+                decode: Decode::Check,
+                hasher: &hasher,
+                threads: 2,
+            },
             |_| {
                 blocks += 1;
                 anyhow::bail!("enough")

@@ -8,8 +8,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::MAX_LINE_BYTES;
-use super::chunks::{BLOCK_BYTES, Block, Decode};
-use super::ids::IdHasher;
+use super::chunks::{BLOCK_BYTES, Block, Decoding};
 
 /// A reader that hashes everything read through it.
 pub(super) struct HashingReader<R> {
@@ -124,8 +123,7 @@ pub(super) fn array_elements<'a>(bytes: &'a [u8], name: &str) -> Result<Vec<&'a 
 pub(super) fn read_json_array(
     source: impl Read,
     name: &str,
-    decode: Decode,
-    hasher: &IdHasher,
+    how: Decoding<'_>,
     each: &mut impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<String> {
     let mut reader = HashingReader::new(source);
@@ -138,7 +136,7 @@ pub(super) fn read_json_array(
         ..Block::default()
     };
     for (i, element) in array_elements(&bytes, name)?.iter().enumerate() {
-        block.decode(i as u64 + 1, element.get(), decode, hasher);
+        block.decode(i as u64 + 1, element.get(), how.decode, how.hasher);
     }
     each(&mut block)?;
     Ok(reader.digest())

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use walkdir::WalkDir;
 
-use super::chunks::{Block, Decode, Record, decode_lines};
+use super::chunks::{Block, Decode, Decoding, Record, decode_lines};
 use super::files::{HashingReader, array_elements, find_lines, read_json_array};
 use super::ids::{ID_BUDGET_BYTES, IdHasher, IdLedger, SealedIds};
 use super::merge::{Cursor, MergeHead};
@@ -614,9 +614,11 @@ impl EventReader {
                 &name,
                 source,
                 spool.as_ref(),
-                decode,
-                hasher,
-                self.threads,
+                Decoding {
+                    decode,
+                    hasher,
+                    threads: self.threads,
+                },
                 each,
             );
             if let Some(spool) = spool {
@@ -666,9 +668,11 @@ impl EventReader {
                         &name,
                         source,
                         spool,
-                        Decode::Events,
-                        hasher,
-                        threads,
+                        Decoding {
+                            decode: Decode::Events,
+                            hasher,
+                            threads,
+                        },
                         hand_on,
                     )
                 }));
@@ -989,22 +993,19 @@ impl ReadState {
     }
 }
 
-/// Decodes one input from `source`, handing each block to `each`;
-/// returns the input's hex SHA-256.
-#[allow(clippy::too_many_arguments)] // decode_lines's, and the input.
+/// Decodes one input from `source` as `how` says, handing each block to
+/// `each`; returns the input's hex SHA-256.
 fn decode_input(
     input: &Input,
     name: &str,
     source: Box<dyn Read + Send>,
     spool: Option<&File>,
-    decode: Decode,
-    hasher: &IdHasher,
-    threads: usize,
+    how: Decoding<'_>,
     mut each: impl FnMut(&mut Block) -> Result<()>,
 ) -> Result<String> {
     match input {
-        Input::JsonArray(_) => read_json_array(source, name, decode, hasher, &mut each),
-        _ => decode_lines(name, source, spool, decode, hasher, threads, each),
+        Input::JsonArray(_) => read_json_array(source, name, how, &mut each),
+        _ => decode_lines(name, source, spool, how, each),
     }
 }
 
