@@ -622,9 +622,7 @@ impl EventReader {
                 each,
             );
             if let Some(spool) = spool {
-                // Kept whatever came of the read, so that a later pass
-                // reads the same bytes.
-                let _ = self.spool.set(spool);
+                self.keep_spool(spool, &digest)?;
             }
             state.inputs[number as usize].sha256 = digest?;
         }
@@ -711,13 +709,30 @@ impl EventReader {
                 .collect();
             merged?;
             digests.into_iter().collect()
-        })?;
-        for ((summary, digest), spool) in state.inputs.iter_mut().zip(digests).zip(spools) {
-            summary.sha256 = digest;
-            if let Some(spool) = spool {
-                let _ = self.spool.set(spool);
-            }
+        });
+        for spool in spools.into_iter().flatten() {
+            self.keep_spool(spool, &digests)?;
         }
+        for (summary, digest) in state.inputs.iter_mut().zip(digests?) {
+            summary.sha256 = digest;
+        }
+        Ok(())
+    }
+
+    /// Keeps standard input's copy, whatever came of the read, so that a
+    /// later pass reads the same bytes. A read abandoned because the log
+    /// is out of order is followed by one from the copy, so the copy must
+    /// then hold all of standard input, not only what was read so far.
+    fn keep_spool<T>(&self, mut spool: File, outcome: &Result<T>) -> Result<()> {
+        if outcome.as_ref().is_err_and(|e| e.is::<OutOfOrder>()) {
+            io::copy(&mut io::stdin().lock(), &mut spool).with_context(|| {
+                format!(
+                    "cannot keep a copy of standard input in a temporary file in {} (it is read again to sort it; set TMPDIR to a larger disk)",
+                    std::env::temp_dir().display()
+                )
+            })?;
+        }
+        let _ = self.spool.set(spool);
         Ok(())
     }
 
