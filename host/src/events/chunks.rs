@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
+use super::files::hex_digest;
 use super::ids::IdHasher;
 use super::parse::{check_event, parse_event_ref};
 use super::{Event, MAX_LINE_BYTES, Timestamp};
@@ -68,9 +69,9 @@ pub struct Block {
     pub records: Vec<Record>,
     /// Under [`Decode::Events`], the event of each valid record, in order.
     pub events: Vec<Event>,
-    /// Lines of valid events that come before the valid event preceding
-    /// them in the block, in (time, id) order.
-    pub breaks: Vec<u64>,
+    /// Whether some valid event comes before the valid event preceding it
+    /// in the block, in (time, id) order.
+    pub out_of_order: bool,
     /// The (time, id) of its first valid event.
     pub first: Option<(Timestamp, String)>,
     /// The (time, id) of its last valid event.
@@ -90,7 +91,7 @@ impl Block {
             match &mut self.last {
                 Some(last) => {
                     if key < (last.0, last.1.as_str()) {
-                        self.breaks.push(line);
+                        self.out_of_order = true;
                     }
                     last.0 = event.time;
                     last.1.clear();
@@ -118,7 +119,7 @@ impl Block {
         self.bytes = 0;
         self.records.clear();
         self.events.clear();
-        self.breaks.clear();
+        self.out_of_order = false;
         self.first = None;
         self.last = None;
     }
@@ -375,10 +376,7 @@ fn read_chunks(
             break;
         }
     }
-    let digest = input.sha.map(|sha| sha.finalize());
-    Ok(digest.map_or_else(String::new, |d| {
-        d.iter().map(|b| format!("{b:02x}")).collect()
-    }))
+    Ok(input.sha.map_or_else(String::new, hex_digest))
 }
 
 /// The input, hashed (unless `sha` is `None`) and spooled as it is read.

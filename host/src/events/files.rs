@@ -10,6 +10,11 @@ use sha2::{Digest, Sha256};
 use super::MAX_LINE_BYTES;
 use super::chunks::{BLOCK_BYTES, Block, Decoding};
 
+/// The hex SHA-256 `sha` has taken, as reports and messages show digests.
+pub(super) fn hex_digest(sha: Sha256) -> String {
+    sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A reader that hashes everything read through it.
 pub(super) struct HashingReader<R> {
     inner: R,
@@ -29,11 +34,7 @@ impl<R> HashingReader<R> {
 
     /// The hex SHA-256 of everything read.
     pub(super) fn digest(self) -> String {
-        self.hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex_digest(self.hasher)
     }
 }
 

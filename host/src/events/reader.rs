@@ -945,7 +945,7 @@ impl ReadState {
         {
             self.in_order = false;
         }
-        if !block.breaks.is_empty() {
+        if block.out_of_order {
             self.in_order = false;
         }
         if block.last.is_some() {
