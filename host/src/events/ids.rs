@@ -161,14 +161,14 @@ impl IdLedger {
         sealed.merged(|entry| {
             if group.last().is_some_and(|last| last.hash != entry.hash) {
                 if group.len() > 1 {
-                    candidates.push(group.iter().map(|e| e.location()).collect());
+                    candidates.push((group[0].hash, group.iter().map(|e| e.location()).collect()));
                 }
                 group.clear();
             }
             group.push(entry);
         })?;
         if group.len() > 1 {
-            candidates.push(group.iter().map(|e| e.location()).collect());
+            candidates.push((group[0].hash, group.iter().map(|e| e.location()).collect()));
         }
         sealed.candidates = candidates;
         Ok(sealed)
@@ -182,19 +182,25 @@ pub struct SealedIds {
     hasher: IdHasher,
     held: Vec<Entry>,
     runs: Vec<File>,
-    candidates: Vec<Vec<Location>>,
+    candidates: Vec<(u64, Vec<Location>)>,
 }
 
 impl SealedIds {
-    /// Groups of places whose ids share a hash, each in input order: the
-    /// only places that can hold a duplicate id.
-    pub fn candidates(&self) -> &[Vec<Location>] {
+    /// Groups of places whose ids share a hash, with the hash, each in
+    /// input order: the only places that can hold a duplicate id.
+    pub fn candidates(&self) -> &[(u64, Vec<Location>)] {
         &self.candidates
     }
 
-    /// For each of `ids`, every place whose id shares its hash, in input
-    /// order: where the event with that id is, if it was read at all.
-    pub fn find<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Result<Vec<Location>> {
+    /// The hasher the entries' hashes came from.
+    pub fn hasher(&self) -> &IdHasher {
+        &self.hasher
+    }
+
+    /// For each of `ids`, every place whose id shares its hash, with the
+    /// hash, in input order: where the event with that id is, if it was
+    /// read at all.
+    pub fn find<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Result<Vec<(Location, u64)>> {
         let mut wanted: Vec<u64> = ids.into_iter().map(|id| self.hasher.hash(id)).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -208,7 +214,7 @@ impl SealedIds {
                 next += 1;
             }
             if wanted.get(next) == Some(&entry.hash) {
-                found.push(entry.location());
+                found.push((entry.location(), entry.hash));
             }
         })?;
         found.sort_unstable();
@@ -362,20 +368,20 @@ mod tests {
             let in_memory = ledger(usize::MAX / BYTES_PER_ID, &ids);
             for id in &ids {
                 let lines: Vec<u64> = (1..).zip(&ids).filter(|(_, i)| *i == id).map(|(l, _)| l).collect();
-                let found = sealed.find([*id]).unwrap();
+                let found: Vec<Location> = sealed.find([*id]).unwrap().into_iter().map(|(l, _)| l).collect();
                 for line in &lines {
                     prop_assert!(found.contains(&at(0, *line)), "{} at {}", id, line);
                 }
                 if lines.len() > 1 {
                     let group: Vec<Location> = lines.iter().map(|l| at(0, *l)).collect();
                     prop_assert!(
-                        sealed.candidates().iter().any(|c| group.iter().all(|l| c.contains(l))),
+                        sealed.candidates().iter().any(|(_, c)| group.iter().all(|l| c.contains(l))),
                         "{} repeated at {:?}", id, lines
                     );
                 }
             }
             // One hash key per ledger, so compare shapes, not members.
-            let count = |s: &SealedIds| s.candidates().iter().map(Vec::len).sum::<usize>();
+            let count = |s: &SealedIds| s.candidates().iter().map(|(_, c)| c.len()).sum::<usize>();
             prop_assert!(count(&sealed) >= ids.len() - ids.iter().collect::<std::collections::HashSet<_>>().len());
             prop_assert!(count(&in_memory) >= ids.len() - ids.iter().collect::<std::collections::HashSet<_>>().len());
         }

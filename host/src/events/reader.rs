@@ -763,15 +763,17 @@ impl EventReader {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let mut wanted: Vec<Location> = candidates.iter().flatten().copied().collect();
+        let mut wanted: Vec<(Location, u64)> = candidates
+            .iter()
+            .flat_map(|(hash, group)| group.iter().map(|location| (*location, *hash)))
+            .collect();
         wanted.sort_unstable();
-        wanted.dedup();
         let mut found: HashMap<Location, String> = HashMap::new();
-        self.revisit(inputs, &wanted, false, |location, event| {
+        self.revisit(inputs, &wanted, ids.hasher(), |location, event| {
             found.insert(location, event.id.into_owned());
         })?;
         let mut duplicates = Vec::new();
-        for group in candidates {
+        for (_, group) in candidates {
             let mut first_of: HashMap<&str, Location> = HashMap::new();
             for location in group {
                 let Some(id) = found.get(location) else {
@@ -818,7 +820,7 @@ impl EventReader {
             return Ok(places);
         }
         self.progress.begin(Pass::Place, self.total_bytes());
-        self.revisit(&log.inputs, &wanted, true, |location, event| {
+        self.revisit(&log.inputs, &wanted, log.ids.hasher(), |location, event| {
             if ids.contains(event.id.as_ref()) {
                 places.entry(event.id.to_string()).or_insert(EventPlace {
                     time: event.time,
@@ -836,23 +838,26 @@ impl EventReader {
         Ok(places)
     }
 
-    /// Reads the records at `wanted` (sorted) again, handing each valid
-    /// event to `each`. With `whole`, every input is read to its end and
-    /// must hash to what `inputs` says was read.
+    /// Reads the records at `wanted` (sorted by place, each with the hash
+    /// its id had in the ledger) again, handing each event to `each`.
+    ///
+    /// Every second read is checked: a wanted place that no longer holds an
+    /// event whose id has that hash fails the read, naming the input, and an
+    /// input the first read took a digest of is read to its end and must
+    /// hash to it (`validate` takes none, so for it the ids are the check).
     fn revisit(
         &self,
         inputs: &[InputSummary],
-        wanted: &[Location],
-        whole: bool,
+        wanted: &[(Location, u64)],
+        hasher: &IdHasher,
         mut each: impl FnMut(Location, EventRef<'_>),
     ) -> Result<()> {
         for (number, input) in self.inputs.iter().enumerate() {
-            let lines: Vec<u64> = wanted
-                .iter()
-                .filter(|l| l.input as usize == number)
-                .map(|l| l.line)
-                .collect();
-            if lines.is_empty() && !whole {
+            let start = wanted.partition_point(|(l, _)| (l.input as usize) < number);
+            let end = wanted.partition_point(|(l, _)| l.input as usize <= number);
+            let here = &wanted[start..end];
+            let whole = !inputs[number].sha256.is_empty();
+            if here.is_empty() && !whole {
                 continue;
             }
             let name = input.name();
@@ -860,17 +865,28 @@ impl EventReader {
                 .reopen(input)?
                 .with_context(|| format!("{name}: cannot be read again"))?;
             let mut hashing = HashingReader::new(source);
+            let (mut found, mut next) = (0, 0);
             let mut give = |line: u64, text: &str| {
-                if let Ok(event) = parse_event_ref(text) {
-                    each(
-                        Location {
-                            input: number as u32,
-                            line,
-                        },
-                        event,
-                    );
+                let location = Location {
+                    input: number as u32,
+                    line,
+                };
+                // Lines come in the order asked for, so one pass finds each.
+                while here.get(next).is_some_and(|(l, _)| *l < location) {
+                    next += 1;
+                }
+                let expected = here
+                    .get(next)
+                    .filter(|(l, _)| *l == location)
+                    .map(|(_, h)| *h);
+                if let Ok(event) = parse_event_ref(text)
+                    && Some(hasher.hash(&event.id)) == expected
+                {
+                    found += 1;
+                    each(location, event);
                 }
             };
+            let lines: Vec<u64> = here.iter().map(|(l, _)| l.line).collect();
             match input {
                 Input::JsonArray(_) => {
                     let mut bytes = Vec::new();
@@ -886,6 +902,13 @@ impl EventReader {
                 }
                 _ => find_lines(&mut hashing, &lines, whole, &mut give)
                     .with_context(|| format!("{name}: read failed"))?,
+            }
+            if found < here.len() {
+                bail!(
+                    "{name}: the file changed while it was being read (an event read at {} is no longer there); \
+                     run again on a log nothing is writing to",
+                    describe(inputs, here[0].0)
+                );
             }
             if whole {
                 self.progress.bytes(hashing.bytes);
@@ -1134,6 +1157,28 @@ mod tests {
             ]
         );
         assert_eq!((log.events, log.inputs[0].rejected), (3, 2));
+    }
+
+    #[test]
+    fn confirming_duplicates_refuses_a_changed_file_even_without_a_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let text = [event("a"), event("b"), event("a")].join("\n");
+        std::fs::write(&path, &text).unwrap();
+        let reader = EventReader::from_paths(std::slice::from_ref(&path)).unwrap();
+        // `validate`'s read: no digest, so the ids are the only check.
+        let log = reader.check(true).unwrap();
+        assert_eq!(log.rejected.len(), 1);
+        assert!(reader.duplicates(&log.inputs, &log.ids).unwrap().len() == 1);
+        std::fs::write(&path, [event("a"), event("b"), event("c")].join("\n")).unwrap();
+        let error = reader
+            .duplicates(&log.inputs, &log.ids)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("log.jsonl: the file changed while it was being read (an event read at"),
+            "{error}"
+        );
     }
 
     #[test]
