@@ -33,17 +33,39 @@ pub fn scan<'a>(text: &'a str, keep_attributes: bool, event: &mut Object<'a>) ->
     (scanner.at == scanner.bytes.len()).then_some(())
 }
 
-/// A mask whose lowest set bit marks the first byte of `word` (read
-/// little-endian) that ends a plain string: a quote, a backslash or a
-/// control character. Bits above the lowest may be wrong; only it is used.
-fn string_end(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    quote | backslash | control
+/// A mask with a bit per byte of `block`, set where a byte ends a plain
+/// string: a quote, a backslash or a control character.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn string_ends(block: &[u8; 16]) -> u32 {
+    // SAFETY: the cfg above makes this code exist only where the build's
+    // target has SSE2 (every x86_64 does), which is all `sse2_string_ends`
+    // requires.
+    unsafe { sse2_string_ends(block) }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn sse2_string_ends(block: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8,
+    };
+    // Building the vector from two words keeps the load safe.
+    let word = |at: usize| i64::from_le_bytes(block[at..at + 8].try_into().expect("8 bytes"));
+    let bytes = _mm_set_epi64x(word(8), word(0));
+    let quote = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'"' as i8));
+    let backslash = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
+    // Unsigned `byte < 0x20` is `max(byte, 0x1f) == 0x1f`.
+    let below = _mm_set1_epi8(0x1f);
+    let control = _mm_cmpeq_epi8(_mm_max_epu8(bytes, below), below);
+    _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+}
+
+/// The same mask, a byte at a time, where SSE2 is not there to do it.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn string_ends(block: &[u8; 16]) -> u32 {
+    let ends = |&byte: &u8| byte == b'"' || byte == b'\\' || byte < 0x20;
+    block.iter().position(ends).map_or(0, |at| 1 << at)
 }
 
 struct Scanner<'a> {
@@ -53,34 +75,38 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline]
     fn skip_space(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.at += 1;
         }
     }
 
+    #[inline]
     fn eat(&mut self, byte: u8) -> Option<()> {
         (self.peek() == Some(byte)).then(|| self.at += 1)
     }
 
     /// A string without escapes or control characters, borrowed.
+    #[inline]
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
         let bytes = self.bytes;
         let mut at = start;
-        // Eight bytes at a time: strings are most of a line.
-        while let Some(word) = bytes.get(at..at + 8) {
-            let found = string_end(u64::from_le_bytes(word.try_into().ok()?));
+        // Sixteen bytes at a time: strings are most of a line.
+        while let Some(block) = bytes.get(at..at + 16) {
+            let found = string_ends(block.try_into().ok()?);
             if found != 0 {
-                at += (found.trailing_zeros() / 8) as usize;
+                at += found.trailing_zeros() as usize;
                 return self.close_string(start, at);
             }
-            at += 8;
+            at += 16;
         }
         let end = bytes[at..]
             .iter()
@@ -89,6 +115,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The string from `start` to `end`, if `end` is its closing quote.
+    #[inline]
     fn close_string(&mut self, start: usize, end: usize) -> Option<&'a str> {
         if self.bytes[end] != b'"' {
             return None;
@@ -149,6 +176,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object's key and its colon.
+    #[inline]
     fn key(&mut self) -> Option<&'a str> {
         let key = self.string()?;
         self.skip_space();
@@ -325,21 +353,28 @@ mod tests {
     }
 
     #[test]
-    fn the_word_test_finds_the_first_byte_that_ends_a_string() {
-        let ends = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
-        for byte in 0..=255u8 {
-            for at in 0..8 {
-                for later in [b'a', b'"', 0x01, 0xff] {
-                    let mut word = [b'a'; 8];
-                    word[at] = byte;
-                    if at < 7 {
-                        word[at + 1] = later;
-                    }
-                    let first = word.iter().position(|&b| ends(b));
-                    let found = super::string_end(u64::from_le_bytes(word));
-                    let got = (found != 0).then(|| (found.trailing_zeros() / 8) as usize);
-                    assert_eq!(got, first, "{word:?}");
-                }
+    fn a_string_ends_at_its_first_quote_and_gives_up_at_an_escape_or_control() {
+        // Every length around the sixteen-byte blocks and the tail after them.
+        for len in 0..40 {
+            for byte in 0..=255u8 {
+                let mut text = vec![b'"'];
+                text.extend(std::iter::repeat_n(b'a', len));
+                text.push(byte);
+                text.extend(b"b\"tail");
+                let Ok(text) = String::from_utf8(text) else {
+                    continue;
+                };
+                let mut scanner = super::Scanner {
+                    text: &text,
+                    bytes: text.as_bytes(),
+                    at: 0,
+                };
+                let want = match byte {
+                    b'"' => Some("a".repeat(len)),
+                    b'\\' | 0..0x20 => None,
+                    _ => Some(format!("{}{}b", "a".repeat(len), byte as char)),
+                };
+                assert_eq!(scanner.string().map(str::to_string), want, "{text:?}");
             }
         }
     }
