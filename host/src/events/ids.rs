@@ -371,6 +371,20 @@ mod tests {
         assert_eq!(sealed.held[0].location(), at((1 << 24) - 1, (1 << 40) - 1));
     }
 
+    #[test]
+    fn a_ledger_big_enough_to_sort_on_two_threads_is_sorted_whole() {
+        let mut entries: Vec<Entry> = (0..200_003u64)
+            .map(|n| Entry {
+                hash: n.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 50_000,
+                place: n,
+            })
+            .collect();
+        let mut want = entries.clone();
+        want.sort_unstable();
+        sort_entries(&mut entries);
+        assert_eq!(entries, want);
+    }
+
     proptest! {
         /// Whatever the budget (so however many runs are spilled), the
         /// candidates hold every repeated id, and `find` finds every id.
