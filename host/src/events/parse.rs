@@ -167,9 +167,9 @@ pub fn check_event(text: &str) -> Result<EventRef<'_>, ParseError> {
 }
 
 fn parse(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseError> {
-    let mut event = Object::new(Table::Event);
-    match scan::scan(text, keep_attributes, &mut event) {
-        Some(()) => event_from_slots(&mut event).map_err(ParseError::Schema),
+    let mut fields = Fields::new();
+    match scan::scan(text, keep_attributes, &mut fields) {
+        Some(()) => event_from_slots(&mut fields).map_err(ParseError::Schema),
         None => parse_exact(text, keep_attributes),
     }
 }
@@ -188,12 +188,17 @@ fn parse_exact(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseE
         }
     }
     let mut json = serde_json::Deserializer::from_str(text);
-    let slot = SlotSeed(Shape::Object(Table::Event), keep_attributes)
-        .deserialize(&mut json)
+    let mut fields = Fields::new();
+    let seed = SlotSeed {
+        shape: Shape::Object(Table::Event),
+        keep_attributes,
+        fields: &mut fields,
+    };
+    let slot = (seed.deserialize(&mut json))
         .and_then(|slot| json.end().map(|()| slot))
         .map_err(ParseError::Json)?;
     match slot {
-        Slot::Object(mut object) => event_from_slots(&mut object).map_err(ParseError::Schema),
+        Slot::Object => event_from_slots(&mut fields).map_err(ParseError::Schema),
         Slot::Plain(other) => Err(ParseError::Schema(not_an_object(other.kind()))),
         Slot::List(_) => Err(ParseError::Schema(not_an_object("a list"))),
     }
@@ -224,27 +229,58 @@ pub(super) enum Table {
 }
 
 impl Table {
-    /// The slot and shape of the field `name`, if the schema names it;
-    /// any other field is kept as an extra attribute (but for an actor's,
-    /// which the schema drops).
+    /// The slot in [`Fields`] and the shape of the field `name`, if the
+    /// schema names it; any other field is kept as an extra attribute (but
+    /// for an actor's, which the schema drops).
     pub(super) fn field(self, name: &str) -> Option<(usize, Shape)> {
         use Shape::{Object, Plain, Strings};
         Some(match (self, name) {
-            (Table::Event, "id") | (Table::Actor, "type") | (Table::Data, "id") => (0, Plain),
-            (Table::Event, "time") | (Table::Actor, "id") | (Table::Data, "category") => (1, Plain),
-            (Table::Event, "action") | (Table::Data, "tenant") => (2, Plain),
-            (Table::Event, "tenant") | (Table::Data, "store") => (3, Plain),
+            (Table::Event, "id") => (0, Plain),
+            (Table::Event, "time") => (1, Plain),
+            (Table::Event, "action") => (2, Plain),
+            (Table::Event, "tenant") => (3, Plain),
             (Table::Event, "actor") => (4, Object(Table::Actor)),
-            (Table::Data, "sources") => (4, Strings),
             (Table::Event, "purpose") => (5, Plain),
             (Table::Event, "scope") => (6, Plain),
             (Table::Event, "layer") => (7, Plain),
             (Table::Event, "region") => (8, Plain),
             (Table::Event, "data") => (9, Object(Table::Data)),
+            (Table::Actor, "type") => (ACTOR, Plain),
+            (Table::Actor, "id") => (ACTOR + 1, Plain),
+            (Table::Data, "id") => (DATA, Plain),
+            (Table::Data, "category") => (DATA + 1, Plain),
+            (Table::Data, "tenant") => (DATA + 2, Plain),
+            (Table::Data, "store") => (DATA + 3, Plain),
+            (Table::Data, "sources") => (DATA + 4, Strings),
             _ => return None,
         })
     }
+
+    /// The slots of this object's fields in [`Fields`].
+    fn slots(self) -> std::ops::Range<usize> {
+        match self {
+            Table::Event => 0..ACTOR,
+            Table::Actor => ACTOR..DATA,
+            Table::Data => DATA..SLOTS,
+        }
+    }
+
+    /// Where in [`Fields::rest`] this object's other fields go; an actor's
+    /// are dropped.
+    pub(super) fn rest(self) -> Option<usize> {
+        match self {
+            Table::Event => Some(0),
+            Table::Actor => None,
+            Table::Data => Some(1),
+        }
+    }
 }
+
+/// The first slot of an actor's fields, and of a data item's, in [`Fields`].
+const ACTOR: usize = 10;
+const DATA: usize = 12;
+/// Slots in all: the event's ten, the actor's two, the data item's five.
+const SLOTS: usize = 17;
 
 /// The names [`Table::field`] knows, for tests to build events from.
 #[cfg(test)]
@@ -287,7 +323,9 @@ impl Plain<'_> {
 /// A known field's value, as its [`Shape`] reads it.
 pub(super) enum Slot<'a> {
     Plain(Plain<'a>),
-    Object(Box<Object<'a>>),
+    /// An object the schema describes; its fields are in its
+    /// [`Table::slots`].
+    Object,
     /// A list: its strings, or the first item that is not one.
     List(Result<Vec<Cow<'a, str>>, (usize, &'static str)>),
 }
@@ -296,47 +334,61 @@ impl Slot<'_> {
     fn kind(&self) -> &'static str {
         match self {
             Slot::Plain(plain) => plain.kind(),
-            Slot::Object(_) => "an object",
+            Slot::Object => "an object",
             Slot::List(_) => "a list",
         }
     }
 }
 
-/// An object with the schema's fields in slots and the rest as raw text.
-pub(super) struct Object<'a> {
-    pub(super) table: Table,
-    pub(super) known: [Option<Slot<'a>>; 10],
-    pub(super) rest: Vec<(Cow<'a, str>, &'a str)>,
+/// Every field the schema names, of an event and of the actor and data
+/// objects in it, in one flat table of slots; the other fields as raw text.
+/// One table, not one per object, so that reading an event allocates
+/// nothing for its objects.
+pub(super) struct Fields<'a> {
+    pub(super) known: [Option<Slot<'a>>; SLOTS],
+    /// The event's other fields, then its data item's ([`Table::rest`]).
+    pub(super) rest: [Vec<(Cow<'a, str>, &'a str)>; 2],
 }
 
-/// Reads one value as its [`Shape`] asks, keeping the attributes of the
-/// objects in it or not.
-struct SlotSeed(Shape, bool);
-
-impl Object<'_> {
-    /// An empty object of `table`.
-    pub(super) fn new(table: Table) -> Self {
-        Object {
-            table,
+impl Fields<'_> {
+    /// A table with every slot empty.
+    pub(super) fn new() -> Self {
+        Fields {
             known: Default::default(),
-            rest: Vec::new(),
+            rest: Default::default(),
+        }
+    }
+
+    /// Empties `table`'s slots and other fields, as an object of it
+    /// starts: of a key given twice, the last object counts whole.
+    pub(super) fn start(&mut self, table: Table) {
+        self.known[table.slots()].fill_with(|| None);
+        if let Some(rest) = table.rest() {
+            self.rest[rest].clear();
         }
     }
 }
 
-impl<'de> DeserializeSeed<'de> for SlotSeed {
+/// Reads one value as its [`Shape`] asks, into `fields` if it is an
+/// object the schema describes, keeping the attributes of the objects in
+/// it or not.
+struct SlotSeed<'f, 'a> {
+    shape: Shape,
+    keep_attributes: bool,
+    fields: &'f mut Fields<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for SlotSeed<'_, 'de> {
     type Value = Slot<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slot<'de>, D::Error> {
-        deserializer.deserialize_any(SlotVisitor(self.0, self.1))
+        deserializer.deserialize_any(self)
     }
 }
 
 /// Reads one value as its [`Shape`] asks; a value of another shape is
 /// kept as its kind, for the error to name.
-struct SlotVisitor(Shape, bool);
-
-impl<'de> Visitor<'de> for SlotVisitor {
+impl<'de> Visitor<'de> for SlotSeed<'_, 'de> {
     type Value = Slot<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -344,41 +396,51 @@ impl<'de> Visitor<'de> for SlotVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slot<'de>, A::Error> {
-        let Shape::Object(table) = self.0 else {
+        let Shape::Object(table) = self.shape else {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(Slot::Plain(Plain::Other("an object")));
         };
-        let mut object = Object {
-            table,
-            known: Default::default(),
-            rest: Vec::new(),
-        };
-        let keeps_rest = self.1 && table != Table::Actor;
+        let fields = self.fields;
+        fields.start(table);
+        let rest = table.rest().filter(|_| self.keep_attributes);
         while let Some(Key(name)) = map.next_key()? {
-            match table.field(&name) {
-                Some((slot, shape)) => {
-                    object.known[slot] = Some(map.next_value_seed(SlotSeed(shape, self.1))?);
+            match (table.field(&name), rest) {
+                (Some((slot, shape)), _) => {
+                    let seed = SlotSeed {
+                        shape,
+                        keep_attributes: self.keep_attributes,
+                        fields: &mut *fields,
+                    };
+                    fields.known[slot] = Some(map.next_value_seed(seed)?);
                 }
-                None if keeps_rest => {
+                (None, Some(rest)) => {
                     let value: &'de RawValue = map.next_value()?;
-                    object.rest.push((name, value.get()));
+                    fields.rest[rest].push((name, value.get()));
                 }
-                None => {
+                (None, None) => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Slot::Object(Box::new(object)))
+        Ok(Slot::Object)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot<'de>, A::Error> {
-        if self.0 != Shape::Strings {
+        if self.shape != Shape::Strings {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(Slot::Plain(Plain::Other("a list")));
         }
         let mut items = Ok(Vec::new());
         let mut index = 0;
-        while let Some(item) = seq.next_element_seed(SlotSeed(Shape::Plain, false))? {
+        loop {
+            let seed = SlotSeed {
+                shape: Shape::Plain,
+                keep_attributes: false,
+                fields: &mut *self.fields,
+            };
+            let Some(item) = seq.next_element_seed(seed)? else {
+                break;
+            };
             match (&mut items, item) {
                 (Ok(strings), Slot::Plain(Plain::Str(s))) => strings.push(s),
                 (Ok(_), other) => items = Err((index, other.kind())),
@@ -447,38 +509,38 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
-// Objects are taken by reference: moving one is a copy of every slot.
-fn event_from_slots<'a>(top: &mut Object<'a>) -> Result<EventRef<'a>, SchemaError> {
-    let id = required_string(top, (0, "id"), "")?;
+// The table is taken by reference: moving it is a copy of every slot.
+fn event_from_slots<'a>(fields: &mut Fields<'a>) -> Result<EventRef<'a>, SchemaError> {
+    let id = required_string(fields, (0, "id"))?;
     if id.is_empty() {
         return Err(schema_error("id", "must not be empty"));
     }
-    let time_text = required_string(top, (1, "time"), "")?;
+    let time_text = required_string(fields, (1, "time"))?;
     let time =
         Timestamp::parse_rfc3339(&time_text).map_err(|problem| schema_error("time", problem))?;
-    let action = required_string(top, (2, "action"), "")?;
-    let tenant = optional_string(top, (3, "tenant"), "")?;
-    let actor = match optional_object(top, (4, "actor"))? {
-        None => None,
-        Some(mut actor) => {
-            let kind = required_string(&mut actor, (0, "type"), "actor.")?;
-            let id = optional_string(&mut actor, (1, "id"), "actor.")?;
+    let action = required_string(fields, (2, "action"))?;
+    let tenant = optional_string(fields, (3, "tenant"))?;
+    let actor = match has_object(fields, (4, "actor"))? {
+        false => None,
+        true => {
+            let kind = required_string(fields, (ACTOR, "actor.type"))?;
+            let id = optional_string(fields, (ACTOR + 1, "actor.id"))?;
             Some((kind, id))
         }
     };
-    let purpose = optional_string(top, (5, "purpose"), "")?;
-    let scope = optional_string(top, (6, "scope"), "")?;
-    let layer = optional_string(top, (7, "layer"), "")?;
-    let region = optional_string(top, (8, "region"), "")?;
-    let data = match optional_object(top, (9, "data"))? {
-        None => None,
-        Some(mut data) => Some(DataRef {
-            id: optional_string(&mut data, (0, "id"), "data.")?,
-            category: optional_string(&mut data, (1, "category"), "data.")?,
-            tenant: optional_string(&mut data, (2, "tenant"), "data.")?,
-            store: optional_string(&mut data, (3, "store"), "data.")?,
-            sources: string_list(&mut data, (4, "sources"), "data.")?,
-            extra: data.rest,
+    let purpose = optional_string(fields, (5, "purpose"))?;
+    let scope = optional_string(fields, (6, "scope"))?;
+    let layer = optional_string(fields, (7, "layer"))?;
+    let region = optional_string(fields, (8, "region"))?;
+    let data = match has_object(fields, (9, "data"))? {
+        false => None,
+        true => Some(DataRef {
+            id: optional_string(fields, (DATA, "data.id"))?,
+            category: optional_string(fields, (DATA + 1, "data.category"))?,
+            tenant: optional_string(fields, (DATA + 2, "data.tenant"))?,
+            store: optional_string(fields, (DATA + 3, "data.store"))?,
+            sources: string_list(fields, (DATA + 4, "data.sources"))?,
+            extra: std::mem::take(&mut fields.rest[1]),
         }),
     };
     Ok(EventRef {
@@ -492,70 +554,60 @@ fn event_from_slots<'a>(top: &mut Object<'a>) -> Result<EventRef<'a>, SchemaErro
         layer,
         region,
         data,
-        extra: std::mem::take(&mut top.rest),
+        extra: std::mem::take(&mut fields.rest[0]),
     })
 }
 
-/// A known field: its slot in its [`Object`], and its name for errors.
+/// A known field: its slot in [`Fields`], and its path for errors.
 type Field = (usize, &'static str);
 
 fn required_string<'a>(
-    object: &mut Object<'a>,
-    (slot, name): Field,
-    prefix: &str,
+    fields: &mut Fields<'a>,
+    (slot, path): Field,
 ) -> Result<Cow<'a, str>, SchemaError> {
-    optional_string(object, (slot, name), prefix)?
-        .ok_or_else(|| schema_error(&format!("{prefix}{name}"), "is required"))
+    optional_string(fields, (slot, path))?.ok_or_else(|| schema_error(path, "is required"))
 }
 
 fn optional_string<'a>(
-    object: &mut Object<'a>,
-    (slot, name): Field,
-    prefix: &str,
+    fields: &mut Fields<'a>,
+    (slot, path): Field,
 ) -> Result<Option<Cow<'a, str>>, SchemaError> {
-    debug_assert_eq!(
-        object.table.field(name).map(|(s, _)| s),
-        Some(slot),
-        "{name}"
-    );
-    match object.known[slot].take() {
+    match fields.known[slot].take() {
         Some(Slot::Plain(Plain::Str(s))) => Ok(Some(s)),
         None | Some(Slot::Plain(Plain::Null)) => Ok(None),
         Some(other) => Err(schema_error(
-            &format!("{prefix}{name}"),
+            path,
             format!("expected a string, found {}", other.kind()),
         )),
     }
 }
 
-fn optional_object<'a>(
-    object: &mut Object<'a>,
-    (slot, name): Field,
-) -> Result<Option<Box<Object<'a>>>, SchemaError> {
-    match object.known[slot].take() {
-        None | Some(Slot::Plain(Plain::Null)) => Ok(None),
-        Some(Slot::Object(nested)) => Ok(Some(nested)),
+/// Whether the object at `slot` was given (its fields are in its table's
+/// slots); null is not giving it.
+fn has_object(fields: &mut Fields<'_>, (slot, path): Field) -> Result<bool, SchemaError> {
+    match fields.known[slot].take() {
+        None | Some(Slot::Plain(Plain::Null)) => Ok(false),
+        Some(Slot::Object) => Ok(true),
         Some(other) => Err(schema_error(
-            name,
+            path,
             format!("expected an object, found {}", other.kind()),
         )),
     }
 }
 
 fn string_list<'a>(
-    object: &mut Object<'a>,
-    (slot, name): Field,
-    prefix: &str,
+    fields: &mut Fields<'a>,
+    (slot, path): Field,
 ) -> Result<Vec<Cow<'a, str>>, SchemaError> {
-    match object.known[slot].take() {
+    match fields.known[slot].take() {
         None | Some(Slot::Plain(Plain::Null)) => Ok(Vec::new()),
         Some(Slot::List(Ok(items))) => Ok(items),
         Some(Slot::List(Err((index, kind)))) => Err(schema_error(
-            &format!("{prefix}{name}[{index}]"),
+            &format!("{path}[{index}]"),
             format!("expected a string, found {kind}"),
         )),
         Some(other) => Err(schema_error(
-            &format!("{prefix}{name}"),
+            path,
             format!("expected a list of strings, found {}", other.kind()),
         )),
     }
@@ -584,11 +636,16 @@ mod tests {
             (Table::Actor, &ACTOR_FIELDS[..]),
             (Table::Data, &DATA_FIELDS[..]),
         ];
+        let mut next = 0;
         for (table, names) in tables {
-            for (slot, name) in names.iter().enumerate() {
+            // Each object's fields fill its own slots, one after another.
+            assert_eq!(table.slots(), next..next + names.len());
+            for (slot, name) in (next..).zip(names) {
                 assert_eq!(table.field(name).map(|(s, _)| s), Some(slot), "{name}");
             }
+            next += names.len();
         }
+        assert_eq!(next, SLOTS);
         assert!(Table::Actor.field("tenant").is_none());
     }
 }

@@ -12,23 +12,23 @@
 
 use std::borrow::Cow;
 
-use super::parse::{Object, Plain, Shape, Slot, Table};
+use super::parse::{Fields, Plain, Shape, Slot, Table};
 
 /// Nesting past this gives the line to the exact parser, which counts
 /// depth the way serde_json does.
 const MAX_DEPTH: usize = 64;
 
-/// Fills `event` (an empty [`Table::Event`] object) with the slots of the
-/// event `text` holds, if the scanner can read it; `None` leaves the text
-/// (and a partly filled `event`) to the exact parser.
-pub fn scan<'a>(text: &'a str, keep_attributes: bool, event: &mut Object<'a>) -> Option<()> {
+/// Fills `fields` (an empty table) with the slots of the event `text`
+/// holds, if the scanner can read it; `None` leaves the text (and a partly
+/// filled table) to the exact parser.
+pub fn scan<'a>(text: &'a str, keep_attributes: bool, fields: &mut Fields<'a>) -> Option<()> {
     let mut scanner = Scanner {
         text,
         bytes: text.as_bytes(),
         at: 0,
     };
     scanner.skip_space();
-    scanner.fields(event, keep_attributes)?;
+    scanner.fields(Table::Event, fields, keep_attributes)?;
     scanner.skip_space();
     (scanner.at == scanner.bytes.len()).then_some(())
 }
@@ -125,21 +125,23 @@ impl<'a> Scanner<'a> {
         self.text.get(start..end)
     }
 
-    /// An object's fields, into `object`, which is empty.
-    fn fields(&mut self, object: &mut Object<'a>, keep_attributes: bool) -> Option<()> {
-        let table = object.table;
+    /// An object of `table`, into its slots of `fields`.
+    fn fields(&mut self, table: Table, fields: &mut Fields<'a>, keep_attributes: bool) -> Option<()> {
+        fields.start(table);
+        let rest = table.rest().filter(|_| keep_attributes);
         self.items(b'{', b'}', |scanner| {
             let key = scanner.key()?;
             match table.field(key) {
                 Some((slot, shape)) => {
-                    object.known[slot] = Some(scanner.slot(shape, keep_attributes)?)
+                    let value = scanner.slot(shape, fields, keep_attributes)?;
+                    fields.known[slot] = Some(value);
                 }
                 None => {
                     let start = scanner.at;
                     scanner.value(1)?;
-                    if keep_attributes && table != Table::Actor {
+                    if let Some(rest) = rest {
                         let raw = &scanner.text[start..scanner.at];
-                        object.rest.push((Cow::Borrowed(key), raw));
+                        fields.rest[rest].push((Cow::Borrowed(key), raw));
                     }
                 }
             }
@@ -186,7 +188,12 @@ impl<'a> Scanner<'a> {
     }
 
     /// A known field's value: what the schema expects there, or null.
-    fn slot(&mut self, shape: Shape, keep_attributes: bool) -> Option<Slot<'a>> {
+    fn slot(
+        &mut self,
+        shape: Shape,
+        fields: &mut Fields<'a>,
+        keep_attributes: bool,
+    ) -> Option<Slot<'a>> {
         match (shape, self.peek()?) {
             (_, b'"') => Some(Slot::Plain(Plain::Str(Cow::Borrowed(self.string()?)))),
             (_, b'n') => {
@@ -194,9 +201,8 @@ impl<'a> Scanner<'a> {
                 Some(Slot::Plain(Plain::Null))
             }
             (Shape::Object(table), b'{') => {
-                let mut nested = Box::new(Object::new(table));
-                self.fields(&mut nested, keep_attributes)?;
-                Some(Slot::Object(nested))
+                self.fields(table, fields, keep_attributes)?;
+                Some(Slot::Object)
             }
             (Shape::Strings, b'[') => {
                 let mut items = Vec::new();
@@ -268,7 +274,7 @@ impl<'a> Scanner<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::{Object, Table, parse_event_exact};
+    use super::super::parse::{Fields, parse_event_exact};
     use super::super::parse_event_text;
     use proptest::prelude::*;
 
@@ -382,7 +388,7 @@ mod tests {
     #[test]
     fn plain_events_are_scanned_and_anything_odd_is_left() {
         let plain = r#"{"id":"e","time":"2026-01-01T00:00:00Z","action":"x","n":[1,{"a":null}],"data":{"sources":["s"]}}"#;
-        let scan = |text| super::scan(text, true, &mut Object::new(Table::Event)).is_some();
+        let scan = |text| super::scan(text, true, &mut Fields::new()).is_some();
         assert!(scan(plain));
         for odd in [
             r#"{"id":"\u0065","time":"2026-01-01T00:00:00Z","action":"x"}"#,
