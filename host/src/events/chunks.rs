@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -281,21 +281,31 @@ fn decode_chunk(
     block: &mut Block,
 ) {
     block.bytes = bytes.len() as u64;
+    // One check of the whole block costs far less than one a line; only a
+    // block that fails it has its lines checked alone, to name the line.
+    let whole = std::str::from_utf8(bytes).ok();
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', bytes)
         .chain((bytes.last() != Some(&b'\n')).then_some(bytes.len()));
     for (line, end) in (first_line..).zip(ends) {
-        let mut text = &bytes[start..end];
+        let range = start..end;
         start = end + 1;
-        if text.len() > MAX_LINE_BYTES {
+        if range.len() > MAX_LINE_BYTES {
             let reason = format!("line is longer than the {} MiB limit", MAX_LINE_BYTES >> 20);
             block.reject(line, reason);
             continue;
         }
-        if line == 1 {
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-        }
-        match std::str::from_utf8(text) {
+        // A newline is never inside a character, so the range is whole
+        // characters of a valid block.
+        let text = match whole {
+            Some(whole) => Ok(&whole[range]),
+            None => std::str::from_utf8(&bytes[range]),
+        };
+        let text = text.map(|text| match line {
+            1 => text.strip_prefix('\u{feff}').unwrap_or(text),
+            _ => text,
+        });
+        match text {
             Ok(text) => {
                 let text = text.trim_end_matches('\r');
                 if !text.trim().is_empty() {
@@ -390,33 +400,26 @@ impl<R: Read> Hashing<'_, R> {
     /// Reads until `buf` holds `want` bytes or the input ends; says
     /// whether it ended.
     fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
-        while buf.len() < want {
-            let start = buf.len();
-            buf.resize(want, 0);
-            let read = loop {
-                match self.source.read(&mut buf[start..]) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
-            let read = read?;
-            buf.truncate(start + read);
-            if read == 0 {
-                return Ok(true);
-            }
-            if let Some(sha) = &mut self.sha {
-                sha.update(&buf[start..]);
-            }
-            if let Some(mut spool) = self.spool {
-                spool.write_all(&buf[start..]).with_context(|| {
-                    format!(
-                        "cannot keep a copy of standard input in a temporary file in {} (it is read again to place findings; set TMPDIR to a larger disk)",
-                        std::env::temp_dir().display()
-                    )
-                })?;
-            }
+        let start = buf.len();
+        let Some(limit) = want.checked_sub(start).filter(|&n| n > 0) else {
+            return Ok(false);
+        };
+        // `read_to_end` reads a file into the spare capacity as it is;
+        // `read` would need it zeroed first, a second pass over each block.
+        let read = (&mut self.source).take(limit as u64).read_to_end(buf)?;
+        if let Some(sha) = &mut self.sha {
+            sha.update(&buf[start..]);
         }
-        Ok(false)
+        if let Some(mut spool) = self.spool {
+            spool.write_all(&buf[start..]).with_context(|| {
+                format!(
+                    "cannot keep a copy of standard input in a temporary file in {} (it is read again to place findings; set TMPDIR to a larger disk)",
+                    std::env::temp_dir().display()
+                )
+            })?;
+        }
+        // It stops short of the limit only at the end of the input.
+        Ok(read < limit)
     }
 
     /// Drops `buf` and the input up to and including the next newline;

@@ -93,7 +93,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string without escapes or control characters, borrowed.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
