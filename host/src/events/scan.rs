@@ -125,9 +125,8 @@ impl<'a> Scanner<'a> {
         self.text.get(start..end)
     }
 
-    /// An object of `table`, into its slots of `fields`.
+    /// An object of `table`, into its slots of `fields`, which are empty.
     fn fields(&mut self, table: Table, fields: &mut Fields<'a>, keep_attributes: bool) -> Option<()> {
-        fields.start(table);
         let rest = table.rest().filter(|_| keep_attributes);
         self.items(b'{', b'}', |scanner| {
             let key = scanner.key()?;
@@ -201,6 +200,7 @@ impl<'a> Scanner<'a> {
                 Some(Slot::Plain(Plain::Null))
             }
             (Shape::Object(table), b'{') => {
+                fields.start(table);
                 self.fields(table, fields, keep_attributes)?;
                 Some(Slot::Object)
             }
