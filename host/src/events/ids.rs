@@ -91,7 +91,42 @@ pub struct IdLedger {
     hasher: IdHasher,
     budget: usize,
     held: Vec<Entry>,
-    runs: Vec<File>,
+    runs: Vec<Run>,
+}
+
+/// A sorted run spilled to a temporary file.
+#[derive(Debug)]
+struct Run {
+    file: File,
+    /// The index of its first entry in the upper [`Half`] of hashes.
+    upper: u64,
+}
+
+/// The halves of the hash space, which are merged apart, on two threads:
+/// the merge at the end of reading is a step nothing else overlaps.
+#[derive(Clone, Copy, Debug)]
+enum Half {
+    Lower,
+    Upper,
+}
+
+impl Half {
+    const BOTH: [Half; 2] = [Half::Lower, Half::Upper];
+
+    /// The index of the first entry of this half in sorted `entries`, and
+    /// the index past its last.
+    fn bounds(self, entries: &[Entry]) -> std::ops::Range<usize> {
+        let upper = upper_start(entries);
+        match self {
+            Half::Lower => 0..upper,
+            Half::Upper => upper..entries.len(),
+        }
+    }
+}
+
+/// Where the upper half of hashes starts in sorted `entries`.
+fn upper_start(entries: &[Entry]) -> usize {
+    entries.partition_point(|entry| entry.hash < 1 << 63)
 }
 
 impl IdLedger {
@@ -143,12 +178,13 @@ impl IdLedger {
         };
         let file = tempfile::tempfile_in(&folder).with_context(context)?;
         let mut out = BufWriter::with_capacity(1 << 16, &file);
+        let upper = upper_start(&self.held) as u64;
         for entry in self.held.drain(..) {
             out.write_all(&entry.to_bytes()).with_context(context)?;
         }
         out.flush().with_context(context)?;
         drop(out);
-        self.runs.push(file);
+        self.runs.push(Run { file, upper });
         Ok(())
     }
 
@@ -161,20 +197,14 @@ impl IdLedger {
             runs: self.runs,
             candidates: Vec::new(),
         };
-        let mut group: Vec<Entry> = Vec::new();
-        let mut candidates = Vec::new();
-        sealed.merged(|entry| {
-            if group.last().is_some_and(|last| last.hash != entry.hash) {
-                if group.len() > 1 {
-                    candidates.push((group[0].hash, group.iter().map(|e| e.location()).collect()));
-                }
-                group.clear();
-            }
-            group.push(entry);
-        })?;
-        if group.len() > 1 {
-            candidates.push((group[0].hash, group.iter().map(|e| e.location()).collect()));
-        }
+        let halves = std::thread::scope(|scope| {
+            let sealed = &sealed;
+            let lower = scope.spawn(|| sealed.candidates_in(Half::Lower));
+            let upper = sealed.candidates_in(Half::Upper);
+            (lower.join().expect("the merge does not panic"), upper)
+        });
+        let (mut candidates, upper) = (halves.0?, halves.1?);
+        candidates.extend(upper);
         sealed.candidates = candidates;
         Ok(sealed)
     }
@@ -202,7 +232,7 @@ fn sort_entries(entries: &mut [Entry]) {
 pub struct SealedIds {
     hasher: IdHasher,
     held: Vec<Entry>,
-    runs: Vec<File>,
+    runs: Vec<Run>,
     candidates: Vec<(u64, Vec<Location>)>,
 }
 
@@ -230,32 +260,55 @@ impl SealedIds {
             return Ok(found);
         }
         let mut next = 0;
-        self.merged(|entry| {
-            while next < wanted.len() && wanted[next] < entry.hash {
-                next += 1;
-            }
-            if wanted.get(next) == Some(&entry.hash) {
-                found.push((entry.location(), entry.hash));
-            }
-        })?;
+        for half in Half::BOTH {
+            self.merged(half, |entry| {
+                while next < wanted.len() && wanted[next] < entry.hash {
+                    next += 1;
+                }
+                if wanted.get(next) == Some(&entry.hash) {
+                    found.push((entry.location(), entry.hash));
+                }
+            })?;
+        }
         found.sort_unstable();
         Ok(found)
     }
 
-    /// Every entry, in (hash, place) order, merged from the runs.
-    fn merged(&self, mut each: impl FnMut(Entry)) -> Result<()> {
+    /// The groups of entries of `half` that share a hash.
+    fn candidates_in(&self, half: Half) -> Result<Vec<(u64, Vec<Location>)>> {
+        let mut group: Vec<Entry> = Vec::new();
+        let mut candidates = Vec::new();
+        self.merged(half, |entry| {
+            if group.last().is_some_and(|last| last.hash != entry.hash) {
+                if group.len() > 1 {
+                    candidates.push((group[0].hash, group.iter().map(|e| e.location()).collect()));
+                }
+                group.clear();
+            }
+            group.push(entry);
+        })?;
+        if group.len() > 1 {
+            candidates.push((group[0].hash, group.iter().map(|e| e.location()).collect()));
+        }
+        Ok(candidates)
+    }
+
+    /// Every entry of `half`, in (hash, place) order, merged from the runs.
+    fn merged(&self, half: Half, mut each: impl FnMut(Entry)) -> Result<()> {
+        let held = &self.held[half.bounds(&self.held)];
         if self.runs.is_empty() {
-            self.held.iter().copied().for_each(each);
+            held.iter().copied().for_each(each);
             return Ok(());
         }
-        let mut readers: Vec<RunReader<'_>> = self.runs.iter().map(RunReader::new).collect();
+        let mut readers: Vec<RunReader<'_>> =
+            self.runs.iter().map(|run| RunReader::new(run, half)).collect();
         let mut heads = BinaryHeap::new();
         for (run, reader) in readers.iter_mut().enumerate() {
             if let Some(entry) = reader.next()? {
                 heads.push(Reverse((entry, run)));
             }
         }
-        let mut held = self.held.iter().copied().peekable();
+        let mut held = held.iter().copied().peekable();
         loop {
             let from_runs = heads.peek().map(|Reverse((entry, _))| *entry);
             match (from_runs, held.peek().copied()) {
@@ -287,15 +340,23 @@ impl SealedIds {
 struct RunReader<'f> {
     file: &'f File,
     offset: u64,
+    /// Where its half ends, if before the end of the file.
+    end: Option<u64>,
     block: Vec<u8>,
     at: usize,
 }
 
 impl<'f> RunReader<'f> {
-    fn new(file: &'f File) -> RunReader<'f> {
+    fn new(run: &'f Run, half: Half) -> RunReader<'f> {
+        let upper = run.upper * BYTES_PER_ID as u64;
+        let (offset, end) = match half {
+            Half::Lower => (0, Some(upper)),
+            Half::Upper => (upper, None),
+        };
         RunReader {
-            file,
-            offset: 0,
+            file: &run.file,
+            offset,
+            end,
             block: Vec::new(),
             at: 0,
         }
@@ -303,10 +364,12 @@ impl<'f> RunReader<'f> {
 
     fn next(&mut self) -> Result<Option<Entry>> {
         if self.at == self.block.len() {
-            self.block.resize(1 << 16, 0);
+            let left = self.end.map_or(u64::MAX, |end| end.saturating_sub(self.offset));
+            self.block.resize(left.min(1 << 16) as usize, 0);
             let read = read_full_at(self.file, &mut self.block, self.offset)
                 .context("cannot read event ids back from a temporary file")?;
-            if read % BYTES_PER_ID != 0 {
+            // Short of a whole entry, or of the half's end: the file shrank.
+            if read % BYTES_PER_ID != 0 || (read == 0 && self.end.is_some() && left > 0) {
                 bail!("event ids in a temporary file were cut short");
             }
             self.block.truncate(read);
