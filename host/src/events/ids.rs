@@ -300,8 +300,11 @@ impl SealedIds {
             held.iter().copied().for_each(each);
             return Ok(());
         }
-        let mut readers: Vec<RunReader<'_>> =
-            self.runs.iter().map(|run| RunReader::new(run, half)).collect();
+        let mut readers: Vec<RunReader<'_>> = self
+            .runs
+            .iter()
+            .map(|run| RunReader::new(run, half))
+            .collect();
         let mut heads = BinaryHeap::new();
         for (run, reader) in readers.iter_mut().enumerate() {
             if let Some(entry) = reader.next()? {
@@ -364,7 +367,9 @@ impl<'f> RunReader<'f> {
 
     fn next(&mut self) -> Result<Option<Entry>> {
         if self.at == self.block.len() {
-            let left = self.end.map_or(u64::MAX, |end| end.saturating_sub(self.offset));
+            let left = self
+                .end
+                .map_or(u64::MAX, |end| end.saturating_sub(self.offset));
             self.block.resize(left.min(1 << 16) as usize, 0);
             let read = read_full_at(self.file, &mut self.block, self.offset)
                 .context("cannot read event ids back from a temporary file")?;

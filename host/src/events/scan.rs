@@ -126,7 +126,12 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object of `table`, into its slots of `fields`, which are empty.
-    fn fields(&mut self, table: Table, fields: &mut Fields<'a>, keep_attributes: bool) -> Option<()> {
+    fn fields(
+        &mut self,
+        table: Table,
+        fields: &mut Fields<'a>,
+        keep_attributes: bool,
+    ) -> Option<()> {
         let rest = table.rest().filter(|_| keep_attributes);
         self.items(b'{', b'}', |scanner| {
             let key = scanner.key()?;
