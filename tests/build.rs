@@ -4,7 +4,7 @@ use covenant_plugin_build::{PluginCrate, embed_plugins};
 use std::path::Path;
 
 /// The test plugins: in `tests/plugins/NAME`, package `covenant-test-NAME`.
-const TEST_PLUGINS: &[&str] = &["hostile", "wrong-version"];
+const TEST_PLUGINS: &[&str] = &["hostile", "wrong-version", "frame-rule"];
 
 fn main() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -235,7 +235,7 @@ fn a_plugin_for_another_major_version_is_refused_by_name() {
     assert_eq!(
         error,
         "cannot load plugin: was built for covenant:rule/rule@1.0.0, but this host runs \
-         covenant:rule/rule@2.x plugins; rebuild it against wit/v2"
+         covenant:rule/rule@2.x and 3.x plugins; rebuild it against wit/v2 (with the SDK) or wit/v3"
     );
 }
 

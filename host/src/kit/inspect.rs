@@ -10,7 +10,8 @@ use anyhow::{Result, anyhow};
 use crate::policy::{Limits, PluginRef, sha256_hex};
 use crate::runtime::cache::EntryStatus;
 use crate::runtime::{
-    ComponentInterface, INTERFACE_MAJOR, ImportSupport, PluginRuntime, RULE_INTERFACE, RuleMetadata,
+    ComponentInterface, ImportSupport, PluginRuntime, RULE_INTERFACE, RuleMetadata,
+    interface_majors,
 };
 
 /// Everything `plugin inspect` reports about one plugin.
@@ -121,7 +122,8 @@ impl Inspection {
             .find_map(|name| name.strip_prefix(&prefix))
         {
             Some(version) => format!(
-                "covenant:rule/plugin@{version} (this host runs {INTERFACE_MAJOR}.x, wit/v{INTERFACE_MAJOR})"
+                "covenant:rule/plugin@{version} (this host runs {}, wit/v2 and wit/v3)",
+                interface_majors()
             ),
             None => format!("none: it does not export {RULE_INTERFACE}"),
         }

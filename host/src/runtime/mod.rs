@@ -2,7 +2,8 @@
 //! sandbox, within limits.
 //!
 //! A plugin is a component implementing the `covenant:rule@2.0.0` world
-//! (`wit/v2`). Each rule runs in its own [`Store`] with:
+//! (`wit/v2`) or `covenant:rule@3.0.0` (`wit/v3`, whose batches cross as
+//! frames: [`v3`]). Each rule runs in its own [`Store`] with:
 //! - no filesystem, network, environment variables or arguments: the WASI
 //!   imports that a language's standard library pulls in are satisfied by an
 //!   empty context ([`sandbox`]);
@@ -18,8 +19,10 @@
 
 mod bindings;
 pub mod cache;
+mod ordinals;
 mod sandbox;
 mod trap;
+mod v3;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -98,6 +101,8 @@ pub struct PluginRuntime {
     compiled: Mutex<HashMap<String, Component>>,
     /// Compiled components kept on disk between runs.
     cache: ComponentCache,
+    /// The key of the data ids' keys sent to v3 rules, one for the run.
+    id_key: v3::IdKey,
 }
 
 /// What a component declares it imports and exports, read without running it.
@@ -137,6 +142,7 @@ impl PluginRuntime {
             engine,
             linker,
             compiled: Mutex::new(HashMap::new()),
+            id_key: v3::IdKey::random()?,
         })
     }
 
@@ -179,27 +185,41 @@ impl PluginRuntime {
     }
 
     /// Compiles a plugin, checks it fits this host, and reads its metadata.
-    /// `bytes` must be a component exporting `covenant:rule/rule@2.x`. This
-    /// is the whole load-time validation: `covenant plugin inspect` and
-    /// every policy run go through it before any event is read.
+    /// `bytes` must be a component exporting `covenant:rule/rule@2.x` or
+    /// `@3.x`. This is the whole load-time validation: `covenant plugin
+    /// inspect` and every policy run go through it before any event is read.
     pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
         let component = self.compile(bytes)?;
-        check_interface_version(&component, &self.engine)?;
+        let major = check_interface_version(&component, &self.engine)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("needs imports the sandbox does not provide: {e}"))?;
-        let pre = bindings::PluginPre::new(instance_pre)
-            .map_err(|e| anyhow!("does not implement covenant:rule/rule@2.0.0: {e}"))?;
-        let (mut store, plugin) = instantiate(&pre, limits)?;
-        let metadata = plugin
-            .covenant_rule_rule()
-            .call_describe(&mut store)
-            .map_err(|e| explain("describe", &e, &store))?;
+        let not_implemented =
+            |e: wasmtime::Error| anyhow!("does not implement {RULE_INTERFACE}@{major}.0.0: {e}");
+        let (pre, metadata) = match major {
+            2 => {
+                let pre = bindings::PluginPre::new(instance_pre).map_err(not_implemented)?;
+                let mut store = new_store(&self.engine, limits)?;
+                let plugin = instantiate(&mut store, |store| pre.instantiate(store))?;
+                let metadata = (plugin.covenant_rule_rule().call_describe(&mut store))
+                    .map_err(|e| explain("describe", &e, &store))?;
+                (Pre::V2(pre), bindings::metadata(metadata))
+            }
+            _ => {
+                let pre = v3::bindings::PluginPre::new(instance_pre).map_err(not_implemented)?;
+                let mut store = new_store(&self.engine, limits)?;
+                let plugin = instantiate(&mut store, |store| pre.instantiate(store))?;
+                let metadata = (plugin.covenant_rule_rule().call_describe(&mut store))
+                    .map_err(|e| explain("describe", &e, &store))?;
+                (Pre::V3(pre), v3::metadata(metadata))
+            }
+        };
         Ok(RulePlugin {
             pre,
             limits,
-            metadata: bindings::metadata(metadata),
+            metadata,
+            id_key: self.id_key,
         })
     }
 }
@@ -211,13 +231,20 @@ pub const RULE_INTERFACE: &str = "covenant:rule/rule";
 /// imports alongside exporting [`RULE_INTERFACE`].
 const RULE_TYPES: &str = "covenant:rule/types";
 
-/// The major version of the interface this host runs; minor versions only
+/// The major versions of the interface this host runs; minor versions only
 /// add what older plugins cannot observe.
-pub const INTERFACE_MAJOR: u64 = 2;
+pub const INTERFACE_MAJORS: [u64; 2] = [2, 3];
 
-/// Refuses a component built for another major version of the interface,
-/// or for none, with a message naming what it was built for.
-fn check_interface_version(component: &Component, engine: &Engine) -> Result<()> {
+/// The versions this host runs, in words: `2.x and 3.x`.
+pub fn interface_majors() -> String {
+    let majors: Vec<String> = INTERFACE_MAJORS.iter().map(|m| format!("{m}.x")).collect();
+    majors.join(" and ")
+}
+
+/// Refuses a component built for a major version of the interface this
+/// host does not run, or for none, with a message naming what it was built
+/// for; returns the major version.
+fn check_interface_version(component: &Component, engine: &Engine) -> Result<u64> {
     let prefix = format!("{RULE_INTERFACE}@");
     let exports: Vec<String> = component
         .component_type()
@@ -230,25 +257,36 @@ fn check_interface_version(component: &Component, engine: &Engine) -> Result<()>
         } else {
             exports.join(", ")
         };
-        bail!("does not implement {RULE_INTERFACE}@{INTERFACE_MAJOR}.x: it exports {found}");
+        bail!(
+            "does not implement {RULE_INTERFACE} ({}): it exports {found}",
+            interface_majors()
+        );
     };
     let major = version
         .split('.')
         .next()
         .and_then(|m| m.parse::<u64>().ok());
-    if major != Some(INTERFACE_MAJOR) {
-        bail!(
-            "was built for {RULE_INTERFACE}@{version}, but this host runs {RULE_INTERFACE}@{INTERFACE_MAJOR}.x plugins; rebuild it against wit/v{INTERFACE_MAJOR}"
-        );
+    match major {
+        Some(major) if INTERFACE_MAJORS.contains(&major) => Ok(major),
+        _ => bail!(
+            "was built for {RULE_INTERFACE}@{version}, but this host runs {RULE_INTERFACE}@{} plugins; rebuild it against wit/v2 (with the SDK) or wit/v3",
+            interface_majors()
+        ),
     }
-    Ok(())
+}
+
+/// A compiled plugin of either interface version.
+enum Pre {
+    V2(bindings::PluginPre<Sandbox>),
+    V3(v3::bindings::PluginPre<Sandbox>),
 }
 
 /// A compiled plugin, ready to be instantiated for a run.
 pub struct RulePlugin {
-    pre: bindings::PluginPre<Sandbox>,
+    pre: Pre,
     limits: Limits,
     metadata: RuleMetadata,
+    id_key: v3::IdKey,
 }
 
 impl RulePlugin {
@@ -259,45 +297,84 @@ impl RulePlugin {
 
     /// Starts an evaluation with the rule's configuration (JSON text).
     pub fn start(&self, config: &str) -> Result<RuleInstance> {
-        let (mut store, bindings) = instantiate(&self.pre, self.limits)?;
-        let evaluator = bindings
-            .covenant_rule_rule()
-            .evaluator()
-            .call_constructor(&mut store, config)
-            .map_err(|e| explain("constructor", &e, &store))?
-            .map_err(|message| anyhow!("rejected its configuration: {}", one_line(&message)))?;
+        let rejected =
+            |message: String| anyhow!("rejected its configuration: {}", one_line(&message));
+        let mut store = new_store(self.pre_engine(), self.limits)?;
+        let calls = match &self.pre {
+            Pre::V2(pre) => {
+                let bindings = instantiate(&mut store, |store| pre.instantiate(store))?;
+                let evaluator = (bindings.covenant_rule_rule().evaluator())
+                    .call_constructor(&mut store, config)
+                    .map_err(|e| explain("constructor", &e, &store))?
+                    .map_err(rejected)?;
+                Calls::V2 {
+                    bindings,
+                    evaluator,
+                }
+            }
+            Pre::V3(pre) => {
+                let bindings = instantiate(&mut store, |store| pre.instantiate(store))?;
+                let rule = bindings.covenant_rule_rule();
+                let evaluator = (rule.evaluator().call_constructor(&mut store, config))
+                    .map_err(|e| explain("constructor", &e, &store))?
+                    .map_err(rejected)?;
+                store.set_fuel(self.limits.fuel_per_call)?;
+                let projection = (rule.evaluator().call_projection(&mut store, evaluator))
+                    .map_err(|e| explain("projection", &e, &store))?;
+                let frames = v3::Frames::new(projection, self.id_key)?;
+                Calls::V3(Box::new((bindings, evaluator, frames)))
+            }
+        };
         Ok(RuleInstance {
             store,
-            bindings,
-            evaluator,
+            calls,
             limits: self.limits,
         })
     }
+
+    fn pre_engine(&self) -> &Engine {
+        match &self.pre {
+            Pre::V2(pre) => pre.engine(),
+            Pre::V3(pre) => pre.engine(),
+        }
+    }
 }
 
-/// A fresh instance in its own store, with the limits applied and a full
-/// CPU budget for the first call.
-fn instantiate(
-    pre: &bindings::PluginPre<Sandbox>,
-    limits: Limits,
-) -> Result<(Store<Sandbox>, Plugin)> {
-    let mut store = Store::new(pre.engine(), Sandbox::new(limits));
+/// A store for one instance, with the limits applied.
+fn new_store(engine: &Engine, limits: Limits) -> Result<Store<Sandbox>> {
+    let mut store = Store::new(engine, Sandbox::new(limits));
     store.limiter(|sandbox| &mut sandbox.memory);
     store.set_fuel(limits.fuel_per_call)?;
-    let bindings = pre
-        .instantiate(&mut store)
-        .map_err(|e| explain("instantiation", &e, &store))?;
+    Ok(store)
+}
+
+/// Instantiates a plugin into `store` with `instantiate`, and gives the
+/// first call a full CPU budget.
+fn instantiate<T>(
+    store: &mut Store<Sandbox>,
+    instantiate: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<T>,
+) -> Result<T> {
+    let bindings = instantiate(store).map_err(|e| explain("instantiation", &e, store))?;
     // Instantiation may have spent some; the next call gets a whole budget.
-    store.set_fuel(limits.fuel_per_call)?;
-    Ok((store, bindings))
+    store.set_fuel(store.data().limits.fuel_per_call)?;
+    Ok(bindings)
 }
 
 /// One running evaluation of a rule inside its sandbox.
 pub struct RuleInstance {
     store: Store<Sandbox>,
-    bindings: Plugin,
-    evaluator: ResourceAny,
+    calls: Calls,
     limits: Limits,
+}
+
+/// The calls into a running rule, by interface version.
+enum Calls {
+    V2 {
+        bindings: Plugin,
+        evaluator: ResourceAny,
+    },
+    /// Boxed: the frames are large next to v2's two handles.
+    V3(Box<(v3::bindings::Plugin, ResourceAny, v3::Frames)>),
 }
 
 impl RuleInstance {
@@ -309,36 +386,71 @@ impl RuleInstance {
     /// Sends the next batch of events (already in time order).
     pub fn observe(&mut self, batch: &EventBatch) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
-        let result = self.bindings.covenant_rule_rule().evaluator().call_observe(
-            &mut self.store,
-            self.evaluator,
-            &batch.0,
-        );
-        self.settle("observe", result)
+        match &mut self.calls {
+            Calls::V2 {
+                bindings,
+                evaluator,
+            } => {
+                let result = (bindings.covenant_rule_rule().evaluator()).call_observe(
+                    &mut self.store,
+                    *evaluator,
+                    &batch.0,
+                );
+                let findings = settle("observe", result, &self.store)?;
+                Ok(findings.into_iter().map(bindings::finding).collect())
+            }
+            Calls::V3(calls) => {
+                let (bindings, evaluator, frames) = &mut **calls;
+                let frame = frames.frame(&batch.0)?;
+                let result = (bindings.covenant_rule_rule().evaluator()).call_observe(
+                    &mut self.store,
+                    *evaluator,
+                    frame,
+                );
+                frames.findings(settle("observe", result, &self.store)?)
+            }
+        }
     }
 
     /// Ends the evaluation, for the findings that depend on what never
     /// happened by `as_of`.
     pub fn finish(&mut self, as_of: events::Timestamp) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
-        let as_of = bindings::timestamp(as_of);
-        let result = self.bindings.covenant_rule_rule().evaluator().call_finish(
-            &mut self.store,
-            self.evaluator,
-            as_of,
-        );
-        self.settle("finish", result)
-    }
-
-    fn settle(
-        &self,
-        call: &str,
-        result: wasmtime::Result<Result<Vec<wit::Finding>, String>>,
-    ) -> Result<Vec<Finding>> {
-        match result {
-            Ok(Ok(findings)) => Ok(findings.into_iter().map(bindings::finding).collect()),
-            Ok(Err(message)) => bail!("{call} returned an error: {}", one_line(&message)),
-            Err(e) => Err(explain(call, &e, &self.store)),
+        match &mut self.calls {
+            Calls::V2 {
+                bindings,
+                evaluator,
+            } => {
+                let result = (bindings.covenant_rule_rule().evaluator()).call_finish(
+                    &mut self.store,
+                    *evaluator,
+                    bindings::timestamp(as_of),
+                );
+                let findings = settle("finish", result, &self.store)?;
+                Ok(findings.into_iter().map(bindings::finding).collect())
+            }
+            Calls::V3(calls) => {
+                let (bindings, evaluator, frames) = &mut **calls;
+                let result = (bindings.covenant_rule_rule().evaluator()).call_finish(
+                    &mut self.store,
+                    *evaluator,
+                    v3::timestamp(as_of),
+                );
+                frames.findings(settle("finish", result, &self.store)?)
+            }
         }
+    }
+}
+
+/// A call's findings, or why it failed, in one line.
+fn settle<F>(
+    call: &str,
+    result: wasmtime::Result<Result<Vec<F>, String>>,
+    store: &Store<Sandbox>,
+) -> Result<Vec<F>> {
+    match result {
+        Ok(Ok(findings)) => Ok(findings),
+        Ok(Err(message)) => bail!("{call} returned an error: {}", one_line(&message)),
+        Err(e) => Err(explain(call, &e, store)),
     }
 }

@@ -12,7 +12,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 
 use anyhow::{Context, Result};
 
-use super::{INTERFACE_MAJOR, ImportSupport, RULE_TYPES};
+use super::{INTERFACE_MAJORS, ImportSupport, RULE_TYPES};
 use crate::policy::Limits;
 
 /// How much of a plugin's stderr is kept to explain a trap (a panic message).
@@ -157,9 +157,11 @@ pub fn import_support(name: &str) -> ImportSupport {
     let Some((interface, version)) = name.split_once('@') else {
         return ImportSupport::Refused;
     };
-    if interface == RULE_TYPES
-        && version.split('.').next() == Some(INTERFACE_MAJOR.to_string().as_str())
-    {
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u64>().ok());
+    if interface == RULE_TYPES && major.is_some_and(|m| INTERFACE_MAJORS.contains(&m)) {
         // The world's own type definitions: nothing to call.
         return ImportSupport::Provided("the interface's records: types only");
     }

@@ -117,7 +117,9 @@ fn frame(c: &mut Criterion) {
                 seen += event.id().map_or(0, str::len);
                 seen += event.text(Field::Tenant).as_str().map_or(0, str::len);
                 seen += event.text(Field::DataTenant).as_str().map_or(0, str::len);
-                seen += event.data_id().map_or(0, |(id, key)| id.len() + key[0] as usize);
+                seen += event
+                    .data_id()
+                    .map_or(0, |(id, key)| id.len() + key[0] as usize);
                 seen += event.attribute(0).as_str().map_or(0, str::len);
             }
             seen

@@ -1,0 +1,110 @@
+//! The host runs `covenant:rule@3.0.0` plugins beside v2 ones: frames with
+//! only what a rule's projection names, and findings by ordinal, which the
+//! host turns back into event ids and refuses when a rule was not sent the
+//! event. The plugin is `tests/plugins/frame-rule`, built against `wit/v3`
+//! with no SDK.
+
+use std::path::{Path, PathBuf};
+
+use covenant::evaluate::audit::Audit;
+use covenant::policy::Policy;
+use covenant::report::{Report, Status};
+use covenant_e2e::test_plugin;
+
+/// Five events: one the rule is not sent (a store), three accesses (two in
+/// contoso, one elsewhere), a delete.
+const LOG: &str = r#"{"id":"e0","time":"2026-01-01T00:00:00Z","action":"store","tenant":"contoso","data":{"id":"d1","tenant":"contoso"}}
+{"id":"e1","time":"2026-01-01T00:00:01Z","action":"access","tenant":"contoso","subscription":"s1","data":{"id":"d1","tenant":"contoso"}}
+{"id":"e2","time":"2026-01-01T00:00:02Z","action":"access","tenant":"fabrikam","data":{"id":"d9","tenant":"fabrikam"}}
+{"id":"e3","time":"2026-01-01T00:00:03Z","action":"access","tenant":"contoso","subscription":7,"data":{"id":"d1","tenant":"contoso"}}
+{"id":"e4","time":"2026-01-01T00:00:04Z","action":"delete","tenant":"contoso","data":{"id":"d1","tenant":"contoso"}}
+"#;
+
+/// Runs the built-in rules and the frame rule with `lie` over [`LOG`].
+fn run(dir: &Path, lie: &str) -> Report {
+    std::fs::write(dir.join("frame-rule.wasm"), test_plugin("frame-rule")).unwrap();
+    let mut policy = covenant::policy::DEFAULT_POLICY.to_string();
+    policy.push_str(&format!(
+        "\n[[rule]]\nid = \"frame-rule\"\nplugin = \"frame-rule.wasm\"\ncommitment = \"test\"\n\
+         [rule.config]\ntenant = \"contoso\"\nlie = \"{lie}\"\n"
+    ));
+    std::fs::write(dir.join("policy.toml"), policy).unwrap();
+    let log: PathBuf = dir.join("log.jsonl");
+    std::fs::write(&log, LOG).unwrap();
+    let policy = Policy::load(&dir.join("policy.toml")).unwrap();
+    Audit::new(policy, vec![log]).run().unwrap()
+}
+
+fn frame_rule(report: &Report) -> &covenant::report::RuleReport {
+    report.rules.iter().find(|r| r.id == "frame-rule").unwrap()
+}
+
+#[test]
+fn a_v3_rule_is_sent_what_it_asked_for_and_its_ordinals_become_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(dir.path(), "");
+    let rule = frame_rule(&report);
+    assert_eq!(rule.status, Status::Fail, "{:?}", rule.error);
+    let mut findings: Vec<(&str, &str)> = (rule.findings.iter())
+        .map(|f| (f.event_id.as_str(), f.message.as_str()))
+        .collect();
+    findings.sort();
+    assert_eq!(
+        findings,
+        [
+            ("e1", "event e1 accessed data in contoso (subscription s1)"),
+            // Named again at the end: an ordinal from an earlier call.
+            ("e1", "the first access flagged was event e1"),
+            // A subscription that is not a JSON string is not sent.
+            (
+                "e3",
+                "event e3 accessed data in contoso (subscription none)"
+            ),
+        ]
+    );
+    // The findings are placed like any rule's.
+    let e3 = rule.findings.iter().find(|f| f.event_id == "e3").unwrap();
+    assert_eq!(e3.line, Some(4));
+    assert_eq!(e3.tenant.as_deref(), Some("contoso"));
+}
+
+#[test]
+fn the_v2_rules_beside_a_v3_one_report_as_they_do_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_v3 = run(dir.path(), "");
+    let log = dir.path().join("log.jsonl");
+    let alone = Audit::new(Policy::builtin().unwrap(), vec![log])
+        .run()
+        .unwrap();
+    let json = |report: &Report, skip: &str| -> Vec<String> {
+        (report.rules.iter())
+            .filter(|r| r.id != skip)
+            .map(|r| format!("{} {:?} {:?}", r.id, r.status, r.findings))
+            .collect()
+    };
+    assert_eq!(json(&with_v3, "frame-rule"), json(&alone, ""));
+}
+
+#[test]
+fn an_ordinal_a_rule_was_not_sent_fails_the_rule_with_it_named() {
+    for (lie, want) in [
+        (
+            "unsent",
+            "reported a finding about event 0, which it was not sent (5 events have gone by)",
+        ),
+        (
+            "future",
+            "reported a finding about event 1003, which it was not sent",
+        ),
+        ("twice", "reported event 3 twice in one call"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = run(dir.path(), lie);
+        let rule = frame_rule(&report);
+        assert_eq!(rule.status, Status::Error, "{lie}");
+        let error = rule.error.as_deref().unwrap_or_default();
+        assert!(error.contains(want), "{lie}: {error}");
+        // Nothing the failing call reported is kept.
+        assert!(rule.findings.iter().all(|f| f.message != "lie"), "{lie}");
+    }
+}
