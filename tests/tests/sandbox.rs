@@ -247,7 +247,8 @@ fn a_component_that_implements_nothing_is_refused() {
     });
     assert_eq!(
         error,
-        "cannot load plugin: does not implement covenant:rule/rule@2.x: it exports nothing"
+        "cannot load plugin: does not implement covenant:rule/rule of any version this host runs \
+         (2.x and 3.x): it exports nothing"
     );
 }
 

@@ -258,7 +258,7 @@ fn check_interface_version(component: &Component, engine: &Engine) -> Result<u64
             exports.join(", ")
         };
         bail!(
-            "does not implement {RULE_INTERFACE} ({}): it exports {found}",
+            "does not implement {RULE_INTERFACE} of any version this host runs ({}): it exports {found}",
             interface_majors()
         );
     };
