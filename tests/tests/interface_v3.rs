@@ -97,6 +97,10 @@ fn an_ordinal_a_rule_was_not_sent_fails_the_rule_with_it_named() {
             "reported a finding about event 1003, which it was not sent",
         ),
         ("twice", "reported event 3 twice in one call"),
+        (
+            "unassessable",
+            "reported 1 subjects it could not assess (the first, s1: its history starts before the log)",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let report = run(dir.path(), lie);

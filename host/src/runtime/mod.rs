@@ -436,20 +436,22 @@ impl RuleInstance {
                     *evaluator,
                     v3::timestamp(as_of),
                 );
-                frames.findings(settle("finish", result, &self.store)?)
+                let conclusion = settle("finish", result, &self.store)?;
+                v3::refuse_unassessable(&conclusion)?;
+                frames.findings(conclusion.findings)
             }
         }
     }
 }
 
-/// A call's findings, or why it failed, in one line.
-fn settle<F>(
+/// What a call returned, or why it failed, in one line.
+fn settle<T>(
     call: &str,
-    result: wasmtime::Result<Result<Vec<F>, String>>,
+    result: wasmtime::Result<Result<T, String>>,
     store: &Store<Sandbox>,
-) -> Result<Vec<F>> {
+) -> Result<T> {
     match result {
-        Ok(Ok(findings)) => Ok(findings),
+        Ok(Ok(returned)) => Ok(returned),
         Ok(Err(message)) => bail!("{call} returned an error: {}", one_line(&message)),
         Err(e) => Err(explain(call, &e, store)),
     }

@@ -141,6 +141,21 @@ impl Frames {
     }
 }
 
+/// Fails the rule if it reported subjects it could not assess: the report
+/// has no place for that verdict yet (issue #16 adds it to every format),
+/// and dropping them would lose what the rule said.
+pub(super) fn refuse_unassessable(conclusion: &wit::Conclusion) -> Result<()> {
+    match conclusion.unassessable.first() {
+        None => Ok(()),
+        Some(first) => Err(anyhow!(
+            "reported {} subjects it could not assess (the first, {}: {}), which this host cannot report yet",
+            conclusion.unassessable.len(),
+            first.subject,
+            first.reason
+        )),
+    }
+}
+
 /// A JSON text's value, if it is a string.
 fn string_value(json: &str) -> Option<String> {
     match serde_json::from_str(json) {

@@ -7,7 +7,9 @@
 //! end it cites the first event it flagged again. Its configuration can
 //! instead make it report an ordinal it must not (`"lie": "unsent"`, event
 //! 0, which the tests' logs make an action it is not sent; `"future"`, one not sent yet; `"twice"`, one
-//! ordinal twice in one call), for the tests of the host's refusals.
+//! ordinal twice in one call; `"unassessable"`, a subject it could not
+//! assess, which this host cannot report yet), for the tests of the host's
+//! refusals.
 
 wit_bindgen::generate!({
     path: "../../../wit/v3",
@@ -17,7 +19,8 @@ wit_bindgen::generate!({
 use std::cell::RefCell;
 
 use covenant::rule::types::{
-    Fields, Finding, Metadata, Projection as WitProjection, Severity, Timestamp,
+    Conclusion, Fields, Finding, Metadata, Projection as WitProjection, Severity, Timestamp,
+    Unassessable,
 };
 use covenant_frame::{Decoder, Field, Projection};
 use exports::covenant::rule::rule::{Evaluator as EvaluatorHandle, Guest, GuestEvaluator};
@@ -143,16 +146,24 @@ impl GuestEvaluator for Evaluator {
         self.observe_frame(&frame)
     }
 
-    fn finish(&self, _as_of: Timestamp) -> Result<Vec<Finding>, String> {
-        Ok(self
-            .first
-            .borrow()
-            .iter()
+    fn finish(&self, _as_of: Timestamp) -> Result<Conclusion, String> {
+        let findings = (self.first.borrow().iter())
             .map(|(ordinal, id)| Finding {
                 event: *ordinal,
                 message: format!("the first access flagged was event {id}"),
             })
-            .collect())
+            .collect();
+        let unassessable = match self.lie.as_str() {
+            "unassessable" => vec![Unassessable {
+                subject: "s1".to_string(),
+                reason: "its history starts before the log".to_string(),
+            }],
+            _ => Vec::new(),
+        };
+        Ok(Conclusion {
+            findings,
+            unassessable,
+        })
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, String> {
