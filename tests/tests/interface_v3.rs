@@ -112,3 +112,36 @@ fn an_ordinal_a_rule_was_not_sent_fails_the_rule_with_it_named() {
         assert!(rule.findings.iter().all(|f| f.message != "lie"), "{lie}");
     }
 }
+
+#[test]
+fn what_a_v3_rule_reads_is_on_record_in_the_report_and_in_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(dir.path(), "");
+    let reads = frame_rule(&report).plugin.reads.clone().unwrap();
+    assert_eq!(reads.fields, ["id", "action", "tenant"]);
+    assert_eq!(reads.actions, ["access"]);
+    assert_eq!(reads.attributes, ["subscription"]);
+    // A v2 rule is sent everything, and says nothing.
+    let others = report.rules.iter().filter(|r| r.id != "frame-rule");
+    assert!(others.clone().count() > 0);
+    assert!(others.map(|r| &r.plugin.reads).all(Option::is_none));
+    let json = serde_json::to_value(&report).unwrap();
+    let recorded = (json["rules"].as_array().unwrap().iter())
+        .find(|r| r["id"] == "frame-rule")
+        .map(|r| r["plugin"]["reads"].clone())
+        .unwrap();
+    assert_eq!(recorded["actions"], serde_json::json!(["access"]));
+
+    let inspection = covenant::kit::inspect::inspect(
+        &covenant::runtime::PluginRuntime::new().unwrap(),
+        &covenant::policy::PluginRef::File(dir.path().join("frame-rule.wasm")),
+    )
+    .unwrap();
+    let text = inspection.render();
+    assert!(
+        text.contains(
+            "reads      time, id, action, tenant of access events; attributes subscription"
+        ),
+        "{text}"
+    );
+}

@@ -221,5 +221,8 @@ fn start_rule(
     let instance = plugin
         .start(&spec.config.to_string())
         .map_err(|e| format!("{e:#}"));
+    if let Ok(instance) = &instance {
+        started.provenance.reads = instance.reads();
+    }
     (started, instance)
 }

@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 use crate::policy::{Limits, PluginRef, sha256_hex};
 use crate::runtime::cache::EntryStatus;
 use crate::runtime::{
-    ComponentInterface, ImportSupport, PluginRuntime, RULE_INTERFACE, RuleMetadata,
+    ComponentInterface, ImportSupport, PluginRuntime, RULE_INTERFACE, RuleMetadata, RuleReads,
     interface_majors,
 };
 
@@ -30,6 +30,10 @@ pub struct Inspection {
     pub cache: EntryStatus,
     /// What the plugin says about itself, or why this host refuses it.
     pub verdict: Result<RuleMetadata, String>,
+    /// What a v3 rule declares it reads, asked of an evaluator built with
+    /// an empty configuration (a policy's may differ), or why it could not
+    /// be asked; `None` for a v2 rule, which is sent everything.
+    pub reads: Option<Result<RuleReads, String>>,
 }
 
 /// Inspects `plugin`. Fails only when its bytes cannot be read or are not a
@@ -41,8 +45,16 @@ pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection
     let interface = runtime
         .interface(&bytes)
         .map_err(|e| anyhow!("{plugin}: {e:#}"))?;
-    let verdict = runtime
-        .load(&bytes, Limits::default())
+    let loaded = runtime.load(&bytes, Limits::default());
+    let reads = match &loaded {
+        Ok(loaded) => match loaded.start("{}") {
+            Ok(instance) => instance.reads().map(Ok),
+            Err(e) if loaded.declares_reads() => Some(Err(format!("{e:#}"))),
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
+    let verdict = loaded
         .map(|loaded| loaded.metadata().clone())
         .map_err(|e| format!("{e:#}"));
     Ok(Inspection {
@@ -52,6 +64,7 @@ pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection
         interface,
         cache,
         verdict,
+        reads,
     })
 }
 
@@ -103,6 +116,14 @@ impl Inspection {
                 );
                 line("", &rule.description);
                 line("commitment", &rule.commitment);
+                match &self.reads {
+                    None => {}
+                    Some(Ok(reads)) => line("reads", &describe_reads(reads)),
+                    Some(Err(reason)) => line(
+                        "reads",
+                        &format!("not known: with no configuration it {reason}"),
+                    ),
+                }
                 line("verdict", "loads in this host: ready for a policy");
             }
             Err(reason) => line("verdict", &format!("REFUSED: {reason}")),
@@ -148,6 +169,24 @@ fn human_size(bytes: usize) -> String {
         size /= 1024.0;
     }
     format!("{size:.1} GiB")
+}
+
+/// What a rule reads, in a line: `id, action, tenant of access events;
+/// attributes subscription`.
+fn describe_reads(reads: &RuleReads) -> String {
+    let fields = match reads.fields.is_empty() {
+        true => "time only".to_string(),
+        false => format!("time, {}", reads.fields.join(", ")),
+    };
+    let actions = match reads.actions.is_empty() {
+        true => "every event".to_string(),
+        false => format!("{} events", reads.actions.join(", ")),
+    };
+    let attributes = match reads.attributes.is_empty() {
+        true => "no attributes".to_string(),
+        false => format!("attributes {}", reads.attributes.join(", ")),
+    };
+    format!("{fields} of {actions}; {attributes}")
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //! The model lives here, apart from its renderers ([`render`]) and from
 //! the one reader of JSON reports ([`read_json`]) that `merge` and [`diff`]
 //! share. It may import [`crate::events`], [`crate::policy`] and the
-//! runtime's host-side [`crate::runtime::Finding`]; the stages before it
-//! never import it.
+//! runtime's host-side [`crate::runtime::Finding`] and
+//! [`crate::runtime::RuleReads`]; the stages before it never import it.
 
 pub mod atomic_file;
 pub mod diff;
@@ -27,7 +27,7 @@ use crate::events::{InputFormat, InputSummary, Places, ReadLog, Rejection, Times
 use crate::policy::redact::Redaction;
 use crate::policy::waivers::{FindingFacts, Waiver};
 use crate::policy::{Coverage, Policy, RuleSpec, Severity};
-use crate::runtime::Finding;
+use crate::runtime::{Finding, RuleReads};
 
 /// The report format's identifier, bumped on incompatible changes.
 pub const SCHEMA: &str = "covenant/report/v1";
@@ -175,6 +175,11 @@ pub struct PluginProvenance {
     pub version: Option<String>,
     /// Hex SHA-256 of the plugin's bytes, once read; absent if they could not be.
     pub sha256: Option<String>,
+    /// What the rule declared it reads (a `covenant:rule@3` rule): it was
+    /// sent nothing else. Absent for a v2 rule, which is sent everything.
+    /// Data minimisation, on record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<RuleReads>,
 }
 
 /// One breach, placed in time and in the input.

@@ -332,6 +332,11 @@ impl RulePlugin {
         })
     }
 
+    /// Whether the plugin's interface has it declare what it reads (v3).
+    pub fn declares_reads(&self) -> bool {
+        matches!(self.pre, Pre::V3(_))
+    }
+
     fn pre_engine(&self) -> &Engine {
         match &self.pre {
             Pre::V2(pre) => pre.engine(),
@@ -360,6 +365,18 @@ fn instantiate<T>(
     Ok(bindings)
 }
 
+/// What a v3 rule declared it reads: the host sends it nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RuleReads {
+    /// The event fields, by their names in `wit/v3/rule.wit`; time and
+    /// ordinal are always sent.
+    pub fields: Vec<String>,
+    /// The actions whose events it is sent; empty is every action.
+    pub actions: Vec<String>,
+    /// The attributes it is sent, when they are JSON strings.
+    pub attributes: Vec<String>,
+}
+
 /// One running evaluation of a rule inside its sandbox.
 pub struct RuleInstance {
     store: Store<Sandbox>,
@@ -381,6 +398,15 @@ impl RuleInstance {
     /// The limits this rule runs under.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// What the rule declared it reads, if its interface has it declare
+    /// (v3); a v2 rule is sent every field of every event.
+    pub fn reads(&self) -> Option<RuleReads> {
+        match &self.calls {
+            Calls::V2 { .. } => None,
+            Calls::V3(calls) => Some(calls.2.reads()),
+        }
     }
 
     /// Sends the next batch of events (already in time order).

@@ -76,6 +76,20 @@ impl Frames {
         })
     }
 
+    /// What the rule declared it reads, in words.
+    pub(super) fn reads(&self) -> super::RuleReads {
+        let projection = &self.projection;
+        super::RuleReads {
+            fields: projection
+                .fields
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect(),
+            actions: projection.actions.clone(),
+            attributes: projection.attributes.clone(),
+        }
+    }
+
     /// The frame of `events`, the run's next batch, for this rule.
     pub(super) fn frame(&mut self, events: &[v2::Event]) -> Result<&[u8]> {
         self.batch.clear();

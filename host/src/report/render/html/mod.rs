@@ -667,6 +667,7 @@ mod tests {
                 name: Some(id.to_string()),
                 version: Some("0.1.0".to_string()),
                 sha256: Some("ab".repeat(32)),
+                reads: None,
             },
             findings,
         }
