@@ -128,12 +128,8 @@ impl Frames {
                 attributes: &attributes,
             });
         }
-        self.writer.write(&self.batch, &mut self.frame);
-        let actions = &self.projection.actions;
-        for (ordinal, event) in (first..).zip(events) {
-            if actions.is_empty() || actions.contains(&event.action) {
-                self.sent.push(ordinal, &event.id)?;
-            }
+        for &row in self.writer.write(&self.batch, &mut self.frame) {
+            self.sent.push(first + row as u64, &events[row].id)?;
         }
         self.sent.pass(first + events.len() as u64);
         Ok(&self.frame)

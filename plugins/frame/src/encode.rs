@@ -275,6 +275,8 @@ pub struct FrameWriter {
     attribute_columns: Vec<usize>,
     /// Bit `n` is set once symbol `n` has been sent to this rule.
     sent: Vec<u64>,
+    /// The batch's rows the last frame held.
+    rows: Vec<usize>,
 }
 
 /// One frame under construction: the sections that come before the
@@ -307,17 +309,22 @@ impl FrameWriter {
             projection,
             attribute_columns,
             sent: vec![0; MAX_SYMBOLS as usize / 64 + 1],
+            rows: Vec::new(),
         })
     }
 
     /// Writes the rule's frame of `batch` to `out` (emptied first); returns
-    /// the number of events it holds, which is 0 when the projection's
+    /// the batch's rows it holds, in order: none when the projection's
     /// actions select none (the frame is still a valid, empty one).
-    pub fn write(&mut self, batch: &Batch, out: &mut Vec<u8>) -> usize {
+    pub fn write(&mut self, batch: &Batch, out: &mut Vec<u8>) -> &[usize] {
         let actions = &self.projection.actions;
-        let rows: Vec<usize> = (0..batch.len())
-            .filter(|&row| actions.is_empty() || actions.iter().any(|a| a == batch.action(row)))
-            .collect();
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
+        rows.extend(
+            (0..batch.len()).filter(|&row| {
+                actions.is_empty() || actions.iter().any(|a| a == batch.action(row))
+            }),
+        );
         let mut draft = Draft::default();
         let fields = self.projection.fields;
         for &row in &rows {
@@ -392,7 +399,8 @@ impl FrameWriter {
             ],
             first_ordinal,
         );
-        rows.len()
+        self.rows = rows;
+        &self.rows
     }
 }
 
