@@ -12,6 +12,7 @@
 //! This is the first stage: it imports no other stage of the crate.
 
 mod chunks;
+mod compressed;
 mod files;
 pub mod generate;
 mod ids;

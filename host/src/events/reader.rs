@@ -4,7 +4,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::mpsc::sync_channel;
 
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use walkdir::WalkDir;
 
 use super::chunks::{Block, Decode, Decoding, Record, decode_lines};
+use super::compressed::{Compression, open_decompressed, uncompressed_name};
 use super::files::{HashingReader, array_elements, find_lines, read_json_array};
 use super::ids::{ID_BUDGET_BYTES, IdHasher, IdLedger, SealedIds};
 use super::merge::{Cursor, MergeHead};
@@ -41,7 +42,10 @@ impl Input {
     }
 
     fn for_file(path: PathBuf) -> Input {
-        if path.extension().is_some_and(|ext| ext == "json") {
+        if uncompressed_name(&path)
+            .extension()
+            .is_some_and(|ext| ext == "json")
+        {
             Input::JsonArray(path)
         } else {
             Input::JsonLines(path)
@@ -253,8 +257,10 @@ struct Skip {
 
 impl EventReader {
     /// Expands `paths`: `-` is standard input, a directory is searched
-    /// recursively (in name order) for `*.jsonl` and `*.json` files, and any
-    /// other path is read as JSON Lines unless it ends in `.json`.
+    /// recursively (in name order) for `*.jsonl` and `*.json` files (and
+    /// their `.gz` and `.zst`), and any other path is read as JSON Lines
+    /// unless it ends in `.json` (or `.json.gz`, `.json.zst`). A compressed
+    /// file is read as the text it holds, whatever its name.
     pub fn from_paths(paths: &[PathBuf]) -> Result<EventReader> {
         let mut inputs = Vec::new();
         for path in paths {
@@ -265,8 +271,7 @@ impl EventReader {
                 for entry in WalkDir::new(path).sort_by_file_name() {
                     let entry =
                         entry.with_context(|| format!("cannot search {}", path.display()))?;
-                    let is_log = entry
-                        .path()
+                    let is_log = uncompressed_name(entry.path())
                         .extension()
                         .is_some_and(|ext| ext == "jsonl" || ext == "json");
                     if entry.file_type().is_file() && is_log {
@@ -275,7 +280,7 @@ impl EventReader {
                 }
                 if inputs.len() == before {
                     bail!(
-                        "{}: directory holds no *.jsonl or *.json files",
+                        "{}: directory holds no *.jsonl or *.json files (plain, .gz or .zst)",
                         path.display()
                     );
                 }
@@ -347,7 +352,7 @@ impl EventReader {
     /// it has been read (`None` before).
     fn reopen(&self, input: &Input) -> Result<Option<Box<dyn Read + Send>>> {
         Ok(match input {
-            Input::JsonLines(path) | Input::JsonArray(path) => Some(Box::new(open(path)?)),
+            Input::JsonLines(path) | Input::JsonArray(path) => Some(open_decompressed(path)?),
             Input::Stdin => match self.spool.get() {
                 Some(spool) => {
                     let mut copy = spool
@@ -372,9 +377,13 @@ impl EventReader {
                     .get()
                     .and_then(|f| f.metadata().ok())
                     .map(|m| m.len()),
-                Input::JsonLines(path) | Input::JsonArray(path) => {
-                    std::fs::metadata(path).ok().map(|m| m.len())
-                }
+                // A compressed file's size says nothing of how much text
+                // it holds, so the progress bar then counts no fraction.
+                Input::JsonLines(path) | Input::JsonArray(path) => File::open(path)
+                    .and_then(|mut file| Ok((Compression::of(&mut file)?, file.metadata()?)))
+                    .ok()
+                    .filter(|(compression, _)| *compression == Compression::None)
+                    .map(|(_, metadata)| metadata.len()),
             })
             .sum()
     }
@@ -1046,10 +1055,6 @@ fn decode_input(
         _ => decode_lines(name, source, spool, how, each),
     }
 }
-
-fn open(path: &Path) -> Result<File> {
-    File::open(path).with_context(|| format!("{}: cannot open", path.display()))
-}
 /// The most inputs [`EventReader::read_merged`] merges: each is read on
 /// its own threads at once.
 pub const MERGE_MAX_INPUTS: usize = 64;
@@ -1212,6 +1217,7 @@ mod tests {
 mod merge {
     use super::*;
     use proptest::prelude::*;
+    use std::path::Path;
 
     fn line(id: usize, second: u8) -> String {
         format!(
