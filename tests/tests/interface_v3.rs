@@ -22,6 +22,11 @@ const LOG: &str = r#"{"id":"e0","time":"2026-01-01T00:00:00Z","action":"store","
 
 /// Runs the built-in rules and the frame rule with `lie` over [`LOG`].
 fn run(dir: &Path, lie: &str) -> Report {
+    run_in_batches(dir, lie, covenant::evaluate::DEFAULT_BATCH_LEN)
+}
+
+/// [`run`], `batch_len` events to a frame.
+fn run_in_batches(dir: &Path, lie: &str, batch_len: usize) -> Report {
     std::fs::write(dir.join("frame-rule.wasm"), test_plugin("frame-rule")).unwrap();
     let mut policy = covenant::policy::DEFAULT_POLICY.to_string();
     policy.push_str(&format!(
@@ -32,7 +37,9 @@ fn run(dir: &Path, lie: &str) -> Report {
     let log: PathBuf = dir.join("log.jsonl");
     std::fs::write(&log, LOG).unwrap();
     let policy = Policy::load(&dir.join("policy.toml")).unwrap();
-    Audit::new(policy, vec![log]).run().unwrap()
+    let mut audit = Audit::new(policy, vec![log]);
+    audit.batch_len = batch_len;
+    audit.run().unwrap()
 }
 
 fn frame_rule(report: &Report) -> &covenant::report::RuleReport {
@@ -144,4 +151,24 @@ fn what_a_v3_rule_reads_is_on_record_in_the_report_and_in_inspect() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn frames_of_two_events_give_what_one_frame_gives() {
+    // Three frames: symbols sent in the first are used by the later ones
+    // without being sent again, and the finding at the end names an event
+    // of the first frame.
+    let findings = |batch_len| {
+        let dir = tempfile::tempdir().unwrap();
+        let report = run_in_batches(dir.path(), "", batch_len);
+        let rule = frame_rule(&report);
+        assert_eq!(rule.error, None, "batches of {batch_len}");
+        let mut found: Vec<(String, String)> = (rule.findings.iter())
+            .map(|f| (f.event_id.clone(), f.message.clone()))
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(findings(2), findings(1000));
+    assert_eq!(findings(1), findings(1000));
 }
