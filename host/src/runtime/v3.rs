@@ -94,6 +94,14 @@ impl Frames {
     pub(super) fn frame(&mut self, events: &[v2::Event]) -> Result<&[u8]> {
         self.batch.clear();
         let first = self.batch.first_ordinal();
+        // A key is a hash an id; none is made for ids the rule is not sent.
+        let fields = self.projection.fields;
+        let key = |id: &str| match fields.contains(Field::DataId)
+            || fields.contains(Field::DataSources)
+        {
+            true => self.key.key(id),
+            false => [0; 16],
+        };
         let mut attributes = Vec::new();
         let mut sources = Vec::new();
         for event in events {
@@ -103,8 +111,8 @@ impl Frames {
                 string_value(&attribute.json)
             }));
             sources.clear();
-            if let Some(data) = &event.data {
-                sources.extend(data.sources.iter().map(|s| (s.as_str(), self.key.key(s))));
+            if let (Some(data), true) = (&event.data, fields.contains(Field::DataSources)) {
+                sources.extend(data.sources.iter().map(|s| (s.as_str(), key(s))));
             }
             let attributes: Vec<Option<&str>> = attributes.iter().map(Option::as_deref).collect();
             self.batch.push(&EventRecord {
@@ -119,7 +127,7 @@ impl Frames {
                 layer: event.layer.as_deref(),
                 region: event.region.as_deref(),
                 data: event.data.as_ref().map(|d| DataRecord {
-                    id: d.id.as_deref().map(|id| (id, self.key.key(id))),
+                    id: d.id.as_deref().map(|id| (id, key(id))),
                     category: d.category.as_deref(),
                     tenant: d.tenant.as_deref(),
                     store: d.store.as_deref(),
