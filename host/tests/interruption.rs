@@ -5,14 +5,16 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EVENT: &str = r#"{"id":"e1","time":"2026-01-01T00:00:00Z","action":"store","tenant":"t1","data":{"id":"d1","tenant":"t1"}}"#;
 
 /// Starts `covenant ARGS` in `dir` reading a standard input that stays
-/// open, after one event.
-fn start(dir: &Path, args: &[&str]) -> Child {
+/// open, after one event, until the returned handle is dropped. Hold it
+/// until the run has exited: closing it first would let the run finish
+/// its input and rename its outputs while the signal is on its way.
+fn start(dir: &Path, args: &[&str]) -> (Child, ChildStdin) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_covenant"))
         .current_dir(dir)
         .args(args)
@@ -22,10 +24,10 @@ fn start(dir: &Path, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the covenant binary runs");
-    let stdin = child.stdin.as_mut().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{EVENT}").unwrap();
     stdin.flush().unwrap();
-    child
+    (child, stdin)
 }
 
 /// Waits until `ready` holds, for at most a minute (a debug build starts
@@ -57,7 +59,7 @@ fn signal(child: &Child, signal: i32) {
 fn sigterm_during_a_split_removes_the_shards_being_written() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("shard-0.jsonl"), "an earlier split\n").unwrap();
-    let child = start(dir.path(), &["split", "--shards", "2", "--dir", ".", "-"]);
+    let (child, _input) = start(dir.path(), &["split", "--shards", "2", "--dir", ".", "-"]);
     // Every shard and the lineage are open beside their places while the
     // input is read.
     wait_for(|| temporary_files(dir.path()).len() == 3);
@@ -83,7 +85,7 @@ fn sigterm_during_a_split_removes_the_shards_being_written() {
 fn sigint_during_a_report_exits_130_and_keeps_the_earlier_report() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("report.json"), "an earlier report\n").unwrap();
-    let child = start(dir.path(), &["report", "--quiet", "-o", "report.json", "-"]);
+    let (child, _input) = start(dir.path(), &["report", "--quiet", "-o", "report.json", "-"]);
     // The signal handler is in place before any argument is read; give the
     // run time to be reading.
     std::thread::sleep(Duration::from_millis(500));

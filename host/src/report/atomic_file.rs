@@ -16,7 +16,7 @@ static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// from being started, for a run about to exit on a signal. Destinations
 /// are untouched: each holds its old content or a whole new one.
 pub fn remove_unfinished() {
-    let mut unfinished = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut unfinished = unfinished();
     for path in unfinished.drain(..) {
         let _ = std::fs::remove_file(path);
     }
@@ -24,21 +24,32 @@ pub fn remove_unfinished() {
     std::mem::forget(unfinished);
 }
 
-/// Tracks one temporary file in [`UNFINISHED`] while it is written.
-struct Unfinished(PathBuf);
-
-impl Unfinished {
-    fn track(path: &Path) -> Unfinished {
-        let mut unfinished = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
-        unfinished.push(path.to_path_buf());
-        Unfinished(path.to_path_buf())
-    }
+/// Locks [`UNFINISHED`]; a panic elsewhere does not stop the cleanup.
+fn unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Drop for Unfinished {
+/// Creates a temporary file beside `path` and lists it in [`UNFINISHED`]
+/// under one lock, so a signal never finds a file made but not yet listed.
+fn create_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut unfinished = unfinished();
+    let file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot create a file beside it", path.display()))?;
+    unfinished.push(file.path().to_path_buf());
+    Ok(file)
+}
+
+/// Takes the temporary files of an abandoned write off [`UNFINISHED`];
+/// `NamedTempFile` removes the files themselves when dropped.
+struct Listed(Vec<PathBuf>);
+
+impl Drop for Listed {
     fn drop(&mut self) {
-        let mut unfinished = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
-        unfinished.retain(|p| *p != self.0);
+        unfinished().retain(|p| !self.0.contains(p));
     }
 }
 
@@ -55,24 +66,47 @@ pub fn write_atomically_with<T>(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<T>,
 ) -> Result<T> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
+    write_all_atomically(&[path.to_path_buf()], |outs| {
+        write(&mut *outs[0]).with_context(|| format!("{}: cannot write", path.display()))
+    })
+}
+
+/// Like [`write_atomically_with`], for a set of files that belong
+/// together (a split's shards and lineage): `write` gets a writer for each
+/// of `paths`, in order, and no file is renamed into place until all are
+/// written and synced. The renames happen under the lock that
+/// [`remove_unfinished`] takes, so a run stopped by a signal has replaced
+/// all of them or none. `write`'s error is returned as it is.
+pub fn write_all_atomically<T>(
+    paths: &[PathBuf],
+    write: impl FnOnce(&mut [&mut dyn Write]) -> Result<T>,
+) -> Result<T> {
+    let mut listed = Listed(Vec::with_capacity(paths.len()));
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = create_beside(path)?;
+        listed.0.push(file.path().to_path_buf());
+        files.push(std::io::BufWriter::new(file));
+    }
+    let value = {
+        let mut outs: Vec<&mut dyn Write> = files.iter_mut().map(|f| f as &mut dyn Write).collect();
+        write(&mut outs)?
     };
-    let file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("{}: cannot create a file beside it", path.display()))?;
-    let _tracked = Unfinished::track(file.path());
-    let mut buffered = std::io::BufWriter::new(file);
-    let value =
-        write(&mut buffered).with_context(|| format!("{}: cannot write", path.display()))?;
-    let file = buffered
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    file.as_file()
-        .sync_all()
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    file.persist(path)
-        .with_context(|| format!("{}: cannot replace", path.display()))?;
+    let mut whole = Vec::with_capacity(files.len());
+    for (path, buffered) in paths.iter().zip(files) {
+        let file = buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.as_file().sync_all().map(|()| file))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        whole.push(file);
+    }
+    let mut unfinished = unfinished();
+    for (path, file) in paths.iter().zip(whole) {
+        file.persist(path)
+            .with_context(|| format!("{}: cannot replace", path.display()))?;
+    }
+    unfinished.retain(|p| !listed.0.contains(p));
+    listed.0.clear();
     Ok(value)
 }

@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::events::{
     DEFAULT_RUN_LEN, DataItem, Event, EventReader, Places, TimeOrder, Timestamp, in_time_order,
 };
-use crate::report::atomic_file::write_atomically_with;
+use crate::report::atomic_file::write_all_atomically;
 
 /// The most shards one split writes: each is a file open while splitting.
 pub const MAX_SHARDS: u32 = 1000;
@@ -120,40 +120,6 @@ fn refuse_stale_shards(dir: &Path, shards: u32) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Writes every file in `paths` through [`write_atomically_with`], one
-/// inside another, so that none is renamed into place until `write` has
-/// written them all. `write` gets the writers in the order of `paths`; its
-/// error is returned as it is, without every file's name added to it.
-fn write_all_atomically<T>(
-    paths: &[PathBuf],
-    write: impl FnOnce(&mut [&mut dyn Write]) -> Result<T>,
-) -> Result<T> {
-    fn nest<T>(
-        paths: &[PathBuf],
-        outs: &mut [&mut dyn Write],
-        write: &mut dyn FnMut(&mut [&mut dyn Write]) -> Result<T>,
-    ) -> Result<T> {
-        let Some((path, rest)) = paths.split_first() else {
-            return write(outs);
-        };
-        write_atomically_with(path, |out| {
-            let mut inner: Vec<&mut dyn Write> = outs.iter_mut().map(|w| &mut **w as _).collect();
-            inner.push(out);
-            nest(rest, &mut inner, write)
-        })
-    }
-    let mut write = Some(write);
-    let mut failure = None;
-    let result = nest(paths, &mut [], &mut |outs| {
-        let work = write.take().context("written twice")?;
-        work(outs).map_err(|e| {
-            failure = Some(e);
-            anyhow::anyhow!("abandoned")
-        })
-    });
-    result.map_err(|e| failure.unwrap_or(e))
 }
 
 /// The latest organisation tag of a data item: the event that set it.
