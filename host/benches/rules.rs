@@ -11,9 +11,9 @@
 //!   (through [`covenant_sdk::testing::evaluate`]) on SDK events converted
 //!   once, outside the timing: the rule's logic with no boundary at all.
 //! - `wasm` starts the built-in component (compiled once, outside the
-//!   timing) and drives it as the host does: the events are converted into
-//!   an [`EventBatch`] of [`DEFAULT_BATCH_LEN`] (inside the timing,
-//!   once per batch for all the rules, as the host does), each batch is
+//!   timing) and drives it as the host does: a [`BatchBuilder`] converts
+//!   the events into an [`EventBatch`] of [`DEFAULT_BATCH_LEN`] (inside
+//!   the timing, once per batch for all the rules), each batch is
 //!   sent to every rule's `observe`, then `finish`. Batching consumes
 //!   the host's events, so each iteration gets a copy of them made outside
 //!   the timing.
@@ -38,7 +38,7 @@ use std::hint::black_box;
 use covenant::evaluate::DEFAULT_BATCH_LEN;
 use covenant::events::{DEFAULT_RUN_LEN, Event, EventReader, TimeOrder, Timestamp};
 use covenant::policy::{PluginRef, Policy};
-use covenant::runtime::{EventBatch, PluginRuntime, RulePlugin};
+use covenant::runtime::{BatchBuilder, EventBatch, PluginRuntime, RulePlugin};
 use covenant_sdk::testing;
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
@@ -171,16 +171,15 @@ fn run_native(rules: &[&BenchRule], log: &Log, as_of: &str) -> usize {
 }
 
 /// The events as the host sends them to the sandboxes: converted a batch
-/// at a time.
-fn wit_batches(events: Vec<Event>) -> impl Iterator<Item = EventBatch> {
+/// at a time, into the forms `builder`'s rules read.
+fn batches(builder: &mut BatchBuilder, events: Vec<Event>) -> impl Iterator<Item = EventBatch> {
     let mut events = events.into_iter();
     std::iter::from_fn(move || {
-        let mut batch = EventBatch::with_capacity(DEFAULT_BATCH_LEN);
         events
             .by_ref()
             .take(DEFAULT_BATCH_LEN)
-            .for_each(|event| batch.push(event));
-        (!batch.is_empty()).then_some(batch)
+            .for_each(|event| builder.push(event));
+        (!builder.is_empty()).then(|| builder.take())
     })
 }
 
@@ -192,8 +191,9 @@ fn run_wasm(rules: &[&BenchRule], events: Vec<Event>, as_of: Timestamp) -> usize
         .iter()
         .map(|rule| rule.plugin.start(&rule.config).unwrap())
         .collect();
+    let mut builder = BatchBuilder::new(&instances).unwrap();
     let mut findings = 0;
-    for batch in wit_batches(events) {
+    for batch in batches(&mut builder, events) {
         for instance in &mut instances {
             findings += instance.observe(&batch).unwrap().len();
         }
@@ -254,10 +254,16 @@ fn native_against_wasm(c: &mut Criterion) {
     let mut group = c.benchmark_group("conversion");
     group.sample_size(10);
     group.throughput(Throughput::Elements(EVENTS));
+    let instances: Vec<_> = (rules.iter())
+        .map(|rule| rule.plugin.start(&rule.config).unwrap())
+        .collect();
     group.bench_function("into_wit", |b| {
         b.iter_batched(
             || log.events.clone(),
-            |events| wit_batches(events).for_each(drop),
+            |events| {
+                let mut builder = BatchBuilder::new(&instances).unwrap();
+                batches(&mut builder, events).for_each(drop)
+            },
             BatchSize::PerIteration,
         )
     });

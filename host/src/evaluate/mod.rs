@@ -22,7 +22,7 @@ use std::sync::{Arc, mpsc};
 use anyhow::{Result, anyhow};
 
 use crate::events::{Event, Places, Timestamp};
-use crate::runtime::{EventBatch, Finding, RuleInstance};
+use crate::runtime::{BatchBuilder, EventBatch, Finding, RuleInstance};
 
 /// Events per `observe` call.
 pub const DEFAULT_BATCH_LEN: usize = 1_000;
@@ -176,6 +176,9 @@ impl Evaluation {
         produce: impl FnOnce(&mut dyn FnMut(Event) -> Result<()>) -> Result<T>,
     ) -> Result<(Evaluation, T)> {
         let batch_len = batch_len.max(1);
+        // Built here, on the producer's thread, once for every rule.
+        let mut builder =
+            BatchBuilder::new(self.slots.iter().filter_map(|slot| slot.instance.as_ref()))?;
         let threads = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(self.slots.len())
@@ -211,20 +214,16 @@ impl Evaluation {
                 }
                 Ok(())
             };
-            let mut batch = EventBatch::with_capacity(batch_len);
             let mut sink = |event: Event| -> Result<()> {
-                batch.push(event);
-                if batch.len() == batch_len {
-                    send(std::mem::replace(
-                        &mut batch,
-                        EventBatch::with_capacity(batch_len),
-                    ))?;
+                builder.push(event);
+                if builder.len() == batch_len {
+                    send(builder.take())?;
                 }
                 Ok(())
             };
             let produced = produce(&mut sink);
-            if produced.is_ok() && !batch.is_empty() {
-                send(batch)?;
+            if produced.is_ok() && !builder.is_empty() {
+                send(builder.take())?;
             }
             drop(senders);
             let mut shares = Vec::new();

@@ -17,6 +17,7 @@
 //! [`Finding`] and [`RuleMetadata`]. It may import [`crate::events`] and
 //! [`crate::policy`]; compiled plugins are kept in the [`cache`].
 
+mod batch;
 mod bindings;
 pub mod cache;
 mod ordinals;
@@ -33,7 +34,8 @@ use wasmtime::{Config, Engine, Store};
 
 use crate::events;
 use crate::policy::{Limits, Severity};
-use bindings::{Plugin, wit};
+pub use batch::{BatchBuilder, EventBatch};
+use bindings::Plugin;
 use cache::{ComponentCache, EntryStatus};
 pub use sandbox::import_support;
 use sandbox::{Sandbox, refuse_waiting};
@@ -63,34 +65,6 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Events on their way into the sandboxes, already in the interface's
-/// form, so that every rule is sent the same converted batch.
-#[derive(Debug, Default)]
-pub struct EventBatch(Vec<wit::Event>);
-
-impl EventBatch {
-    /// An empty batch with room for `capacity` events.
-    pub fn with_capacity(capacity: usize) -> EventBatch {
-        EventBatch(Vec::with_capacity(capacity))
-    }
-
-    /// Adds `event`, moving its strings rather than copying them: the host
-    /// keeps nothing of an event once it is batched.
-    pub fn push(&mut self, event: events::Event) {
-        self.0.push(bindings::event(event));
-    }
-
-    /// The number of events in the batch.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the batch holds no event.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
 /// The compiler and linker shared by every plugin in a run.
 pub struct PluginRuntime {
     engine: Engine,
@@ -101,8 +75,6 @@ pub struct PluginRuntime {
     compiled: Mutex<HashMap<String, Component>>,
     /// Compiled components kept on disk between runs.
     cache: ComponentCache,
-    /// The key of the data ids' keys sent to v3 rules, one for the run.
-    id_key: v3::IdKey,
 }
 
 /// What a component declares it imports and exports, read without running it.
@@ -142,7 +114,6 @@ impl PluginRuntime {
             engine,
             linker,
             compiled: Mutex::new(HashMap::new()),
-            id_key: v3::IdKey::random()?,
         })
     }
 
@@ -219,7 +190,6 @@ impl PluginRuntime {
             pre,
             limits,
             metadata,
-            id_key: self.id_key,
         })
     }
 }
@@ -286,7 +256,6 @@ pub struct RulePlugin {
     pre: Pre,
     limits: Limits,
     metadata: RuleMetadata,
-    id_key: v3::IdKey,
 }
 
 impl RulePlugin {
@@ -321,7 +290,7 @@ impl RulePlugin {
                 store.set_fuel(self.limits.fuel_per_call)?;
                 let projection = (rule.evaluator().call_projection(&mut store, evaluator))
                     .map_err(|e| explain("projection", &e, &store))?;
-                let frames = v3::Frames::new(projection, self.id_key)?;
+                let frames = v3::Frames::new(projection)?;
                 Calls::V3(Box::new((bindings, evaluator, frames)))
             }
         };
@@ -417,17 +386,20 @@ impl RuleInstance {
                 bindings,
                 evaluator,
             } => {
+                if batch.records.len() != batch.len() {
+                    bail!("was sent a batch built without records for v2 rules");
+                }
                 let result = (bindings.covenant_rule_rule().evaluator()).call_observe(
                     &mut self.store,
                     *evaluator,
-                    &batch.0,
+                    &batch.records,
                 );
                 let findings = settle("observe", result, &self.store)?;
                 Ok(findings.into_iter().map(bindings::finding).collect())
             }
             Calls::V3(calls) => {
                 let (bindings, evaluator, frames) = &mut **calls;
-                let frame = frames.frame(&batch.0)?;
+                let frame = frames.frame(batch)?;
                 let result = (bindings.covenant_rule_rule().evaluator()).call_observe(
                     &mut self.store,
                     *evaluator,

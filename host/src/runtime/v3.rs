@@ -2,19 +2,16 @@
 //! generated from it, and what the host does for such a rule beyond
 //! calling it, which is the frame.
 //!
-//! Each v3 rule turns the batches every rule shares into its own frames
-//! (`covenant-frame`), with only the fields and actions its projection
-//! names; it keeps the ids of the events it was sent ([`SentIds`]) so that
-//! the ordinals its findings name become event ids again.
-//!
-//! This is the first step of moving to v3: the batches are still built as
-//! v2 records (which the v2 rules are sent), and each v3 rule encodes its
-//! frames from them on its own thread.
+//! Each v3 rule cuts its own frames (`covenant-frame`) from the batches
+//! every rule shares ([`super::batch`]), with only the fields and actions
+//! its projection names; it keeps the ids of the events it was sent
+//! ([`SentIds`]) so that the ordinals its findings name become event ids
+//! again.
 
 use anyhow::{Result, anyhow};
-use covenant_frame::{Batch, DataRecord, EventRecord, Field, Fields, FrameWriter, Key, Projection};
-use siphasher::sip128::{Hasher128, SipHasher13};
+use covenant_frame::{Field, Fields, FrameWriter, Projection};
 
+use super::EventBatch;
 use super::bindings::wit as v2;
 use super::ordinals::SentIds;
 
@@ -27,50 +24,23 @@ pub(super) mod bindings {
 
 use bindings::covenant::rule::types as wit;
 
-/// The key of the keyed 128-bit hash data ids are sent with: random per
-/// run, so nobody can choose ids whose keys collide.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct IdKey([u8; 16]);
-
-impl IdKey {
-    /// A fresh random key.
-    pub(super) fn random() -> Result<IdKey> {
-        let mut key = [0; 16];
-        getrandom::fill(&mut key).map_err(|e| anyhow!("no random key for data ids: {e}"))?;
-        Ok(IdKey(key))
-    }
-
-    fn key(self, id: &str) -> Key {
-        let mut hasher = SipHasher13::new_with_key(&self.0);
-        std::hash::Hasher::write(&mut hasher, id.as_bytes());
-        hasher.finish128().as_bytes()
-    }
-}
-
-/// The frames of one v3 rule: its projection, the batch it encodes, the
-/// writer that cuts its frames, and the ids it was sent.
+/// The frames of one v3 rule: its projection, the writer that cuts its
+/// frames from the run's batches, and the ids it was sent.
 pub(super) struct Frames {
     projection: Projection,
-    key: IdKey,
-    batch: Batch,
-    writer: FrameWriter,
+    /// Made with the first batch, whose attributes (every v3 rule's) fix
+    /// the writer's columns.
+    writer: Option<FrameWriter>,
     frame: Vec<u8>,
     sent: SentIds,
 }
 
 impl Frames {
-    /// The frames for a rule that declared `declared`; an error names what
-    /// in it this host cannot send.
-    pub(super) fn new(declared: wit::Projection, key: IdKey) -> Result<Frames> {
-        let projection = projection(declared);
-        let batch = Batch::new(projection.attributes.clone());
-        let writer = FrameWriter::new(projection.clone(), batch.attribute_names())
-            .map_err(|e| anyhow!("declared a projection the host cannot send: {e}"))?;
+    /// The frames for a rule that declared `declared`.
+    pub(super) fn new(declared: wit::Projection) -> Result<Frames> {
         Ok(Frames {
-            projection,
-            key,
-            batch,
-            writer,
+            projection: projection(declared),
+            writer: None,
             frame: Vec::new(),
             sent: SentIds::new()?,
         })
@@ -90,56 +60,22 @@ impl Frames {
         }
     }
 
-    /// The frame of `events`, the run's next batch, for this rule.
-    pub(super) fn frame(&mut self, events: &[v2::Event]) -> Result<&[u8]> {
-        self.batch.clear();
-        let first = self.batch.first_ordinal();
-        // A key is a hash an id; none is made for ids the rule is not sent.
-        let fields = self.projection.fields;
-        let key = |id: &str| match fields.contains(Field::DataId)
-            || fields.contains(Field::DataSources)
-        {
-            true => self.key.key(id),
-            false => [0; 16],
+    /// The rule's frame of `batch`, the run's next.
+    pub(super) fn frame(&mut self, batch: &EventBatch) -> Result<&[u8]> {
+        let encoded = (batch.frame.as_ref())
+            .ok_or_else(|| anyhow!("was sent a batch built without frames for v3 rules"))?;
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => self.writer.insert(
+                FrameWriter::new(self.projection.clone(), &encoded.attributes)
+                    .map_err(|e| anyhow!("declared a projection the host cannot send: {e}"))?,
+            ),
         };
-        let mut attributes = Vec::new();
-        let mut sources = Vec::new();
-        for event in events {
-            attributes.clear();
-            attributes.extend(self.projection.attributes.iter().map(|name| {
-                let attribute = event.extra.iter().rev().find(|a| &a.name == name)?;
-                string_value(&attribute.json)
-            }));
-            sources.clear();
-            if let (Some(data), true) = (&event.data, fields.contains(Field::DataSources)) {
-                sources.extend(data.sources.iter().map(|s| (s.as_str(), key(s))));
-            }
-            let attributes: Vec<Option<&str>> = attributes.iter().map(Option::as_deref).collect();
-            self.batch.push(&EventRecord {
-                id: &event.id,
-                seconds: event.time.seconds,
-                nanos: event.time.nanos,
-                action: &event.action,
-                tenant: event.tenant.as_deref(),
-                actor: (event.actor.as_ref()).map(|a| (a.kind.as_str(), a.id.as_deref())),
-                purpose: event.purpose.as_deref(),
-                scope: event.scope.as_deref(),
-                layer: event.layer.as_deref(),
-                region: event.region.as_deref(),
-                data: event.data.as_ref().map(|d| DataRecord {
-                    id: d.id.as_deref().map(|id| (id, key(id))),
-                    category: d.category.as_deref(),
-                    tenant: d.tenant.as_deref(),
-                    store: d.store.as_deref(),
-                    sources: &sources,
-                }),
-                attributes: &attributes,
-            });
+        let first = encoded.batch.first_ordinal();
+        for &row in writer.write(&encoded.batch, &mut self.frame) {
+            self.sent.push(first + row as u64, encoded.batch.id(row))?;
         }
-        for &row in self.writer.write(&self.batch, &mut self.frame) {
-            self.sent.push(first + row as u64, &events[row].id)?;
-        }
-        self.sent.pass(first + events.len() as u64);
+        self.sent.pass(first + encoded.batch.len() as u64);
         Ok(&self.frame)
     }
 
@@ -171,14 +107,6 @@ pub(super) fn refuse_unassessable(conclusion: &wit::Conclusion) -> Result<()> {
             first.subject,
             first.reason
         )),
-    }
-}
-
-/// A JSON text's value, if it is a string.
-fn string_value(json: &str) -> Option<String> {
-    match serde_json::from_str(json) {
-        Ok(serde_json::Value::String(s)) => Some(s),
-        _ => None,
     }
 }
 

@@ -12,7 +12,7 @@
 use std::hint::black_box;
 
 use covenant_frame::{
-    Batch, DataRecord, Decoder, EventRecord, Field, FrameWriter, Key, Projection,
+    Batch, DataRecord, Decoder, Encoder, EventRecord, Field, FrameWriter, Key, Projection,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -43,10 +43,9 @@ fn key(n: usize) -> Key {
     key
 }
 
-fn fill(batch: &mut Batch, events: &[Owned], attributes: &[[Option<&str>; 1]]) {
-    batch.clear();
+fn fill(encoder: &mut Encoder, events: &[Owned], attributes: &[[Option<&str>; 1]]) -> Batch {
     for (n, (event, attributes)) in events.iter().zip(attributes).enumerate() {
-        batch.push(&EventRecord {
+        encoder.push(&EventRecord {
             id: &event.id,
             seconds: 1_767_225_600 + n as i64,
             nanos: 0,
@@ -67,6 +66,7 @@ fn fill(batch: &mut Batch, events: &[Owned], attributes: &[[Option<&str>; 1]]) {
             attributes,
         });
     }
+    encoder.take()
 }
 
 fn frame(c: &mut Criterion) {
@@ -90,13 +90,13 @@ fn frame(c: &mut Criterion) {
         actions: Vec::new(),
         attributes: names.clone(),
     };
-    let mut batch = Batch::new(names.clone());
+    let mut encoder = Encoder::new(names.clone());
     let mut group = c.benchmark_group("frame");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("encode the batch", |b| {
-        b.iter(|| fill(&mut batch, black_box(&events), &attributes))
+        b.iter(|| fill(&mut encoder, black_box(&events), &attributes).len())
     });
-    fill(&mut batch, &events, &attributes);
+    let batch = fill(&mut encoder, &events, &attributes);
     let mut writer = FrameWriter::new(projection.clone(), &names).expect("a writer");
     let mut bytes = Vec::new();
     group.bench_function("write one rule's frame", |b| {

@@ -59,47 +59,116 @@ pub struct DataRecord<'a> {
 }
 
 /// The strings that repeat, numbered once for the whole run and shared by
-/// every rule; capped (`MAX_SYMBOLS`, `MAX_SYMBOL_BYTES`).
+/// every rule; capped (`MAX_SYMBOLS`, `MAX_SYMBOL_BYTES`). Only numbers are
+/// kept here: each symbol's text travels once, in the batch that made it.
 #[derive(Debug, Default)]
 struct Symbols {
     numbers: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
-    /// The text of symbol `n` at `n - 1`.
-    texts: Vec<Box<str>>,
     bytes: usize,
     /// The most symbols to make: at most `MAX_SYMBOLS`.
     cap: u32,
 }
 
 impl Symbols {
-    /// The number of `text`, made if there is room.
-    fn number(&mut self, text: &str) -> Option<u32> {
+    /// The number of `text`, and whether it was made now, if there is room.
+    fn number(&mut self, text: &str) -> Option<(u32, bool)> {
         if let Some(&number) = self.numbers.get(text) {
-            return Some(number);
+            return Some((number, false));
         }
-        let full =
-            self.texts.len() as u32 >= self.cap || self.bytes + text.len() > MAX_SYMBOL_BYTES;
-        if full {
+        let count = self.numbers.len() as u32;
+        if count >= self.cap || self.bytes + text.len() > MAX_SYMBOL_BYTES {
             return None;
         }
         self.bytes += text.len();
-        self.texts.push(text.into());
-        let number = self.texts.len() as u32;
-        self.numbers.insert(text.into(), number);
-        Some(number)
+        self.numbers.insert(text.into(), count + 1);
+        Some((count + 1, true))
     }
 
-    fn text(&self, number: u32) -> &str {
-        &self.texts[number as usize - 1]
+    /// The number the next symbol made will have.
+    fn next(&self) -> u32 {
+        self.numbers.len() as u32 + 1
     }
 }
 
-/// A batch of events in columns, encoded once for every rule of the run.
-/// [`Batch::clear`] starts the next batch, keeping the symbols.
+/// Builds the run's [`Batch`]es, once for every rule: it numbers the
+/// strings that repeat across the whole run, and the events' ordinals.
 #[derive(Debug)]
-pub struct Batch {
+pub struct Encoder {
     symbols: Symbols,
     attribute_names: Vec<String>,
+    batch: Batch,
+}
+
+impl Encoder {
+    /// An encoder of events that carry the attributes `attribute_names`
+    /// (the union of every rule's), starting at ordinal 0.
+    pub fn new(attribute_names: Vec<String>) -> Encoder {
+        Encoder::with_symbol_cap(attribute_names, MAX_SYMBOLS)
+    }
+
+    /// [`Encoder::new`], making at most `cap` symbols (never more than
+    /// [`MAX_SYMBOLS`]): strings past it travel inline. Decoders accept any
+    /// cap; the tests use a small one to reach it.
+    pub fn with_symbol_cap(attribute_names: Vec<String>, cap: u32) -> Encoder {
+        Encoder {
+            symbols: Symbols {
+                cap: cap.min(MAX_SYMBOLS),
+                ..Symbols::default()
+            },
+            batch: Batch::empty(attribute_names.len(), 0, 1),
+            attribute_names,
+        }
+    }
+
+    /// The attributes the batches' events carry, in order.
+    pub fn attribute_names(&self) -> &[String] {
+        &self.attribute_names
+    }
+
+    /// The batch being built.
+    pub fn batch(&self) -> &Batch {
+        &self.batch
+    }
+
+    /// Adds `event`, the next in the run's order, to the batch being built.
+    ///
+    /// # Panics
+    /// If `event.attributes` is not one value per attribute of the
+    /// encoder, or the batch's heap passes 4 GiB: both are the host's own
+    /// bugs.
+    pub fn push(&mut self, event: &EventRecord<'_>) {
+        assert_eq!(
+            event.attributes.len(),
+            self.attribute_names.len(),
+            "one value per attribute"
+        );
+        self.batch.push(&mut self.symbols, event);
+    }
+
+    /// The batch built so far; the next starts empty, at the ordinal after
+    /// its last event. Every rule's [`FrameWriter`] must be given every
+    /// batch taken, in order: a batch carries the texts of the symbols it
+    /// made, and no later one does.
+    pub fn take(&mut self) -> Batch {
+        let next = Batch::empty(
+            self.attribute_names.len(),
+            self.batch.first_ordinal + self.batch.len() as u64,
+            self.symbols.next(),
+        );
+        std::mem::replace(&mut self.batch, next)
+    }
+}
+
+/// A batch of events in columns, encoded once for every rule of the run by
+/// an [`Encoder`], and read (shared across threads) by each rule's
+/// [`FrameWriter`].
+#[derive(Debug)]
+pub struct Batch {
     first_ordinal: u64,
+    /// The number of the first symbol this batch made; `made` holds the
+    /// texts of those it made, in the heap, in number order.
+    first_symbol: u32,
+    made: Vec<Span>,
     times: Vec<(i64, u32)>,
     presence: Vec<u8>,
     ids: Vec<Span>,
@@ -116,24 +185,11 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// An empty batch whose events carry the attributes `attribute_names`
-    /// (the union of every rule's), starting at ordinal 0.
-    pub fn new(attribute_names: Vec<String>) -> Batch {
-        Batch::with_symbol_cap(attribute_names, MAX_SYMBOLS)
-    }
-
-    /// [`Batch::new`], making at most `cap` symbols (never more than
-    /// [`MAX_SYMBOLS`]): strings past it travel inline. Decoders accept any
-    /// cap; the tests use a small one to reach it.
-    pub fn with_symbol_cap(attribute_names: Vec<String>, cap: u32) -> Batch {
+    fn empty(attributes: usize, first_ordinal: u64, first_symbol: u32) -> Batch {
         Batch {
-            symbols: Symbols {
-                cap: cap.min(MAX_SYMBOLS),
-                ..Symbols::default()
-            },
-            attributes: vec![Vec::new(); attribute_names.len()],
-            attribute_names,
-            first_ordinal: 0,
+            first_ordinal,
+            first_symbol,
+            made: Vec::new(),
             times: Vec::new(),
             presence: Vec::new(),
             ids: Vec::new(),
@@ -142,14 +198,10 @@ impl Batch {
             data_keys: Vec::new(),
             sources: Vec::new(),
             source_table: Vec::new(),
+            attributes: vec![Vec::new(); attributes],
             inline: Vec::new(),
             heap: Vec::new(),
         }
-    }
-
-    /// The attributes the batch's events carry, in order.
-    pub fn attribute_names(&self) -> &[String] {
-        &self.attribute_names
     }
 
     /// The number of events in the batch.
@@ -167,17 +219,15 @@ impl Batch {
         self.first_ordinal
     }
 
-    /// Adds `event`, the next in the run's order.
+    /// The id of the event at `row`.
     ///
     /// # Panics
-    /// If `event.attributes` is not one value per attribute of the batch,
-    /// or the batch's heap passes 4 GiB: both are the host's own bugs.
-    pub fn push(&mut self, event: &EventRecord<'_>) {
-        assert_eq!(
-            event.attributes.len(),
-            self.attribute_names.len(),
-            "one value per attribute"
-        );
+    /// If `row` is not below [`Batch::len`].
+    pub fn id(&self, row: usize) -> &str {
+        self.heap_text(self.ids[row])
+    }
+
+    fn push(&mut self, symbols: &mut Symbols, event: &EventRecord<'_>) {
         self.times.push((event.seconds, event.nanos));
         let data = event.data.as_ref();
         self.presence
@@ -199,7 +249,7 @@ impl Batch {
             data.and_then(|d| d.store),
         ];
         for (column, text) in texts.into_iter().enumerate() {
-            let cell = self.cell(text);
+            let cell = self.cell(symbols, text);
             self.texts[column].push(cell);
         }
         let data_id = data.and_then(|d| d.id);
@@ -214,25 +264,9 @@ impl Batch {
             self.source_table.push((span, key));
         }
         for (column, value) in event.attributes.iter().enumerate() {
-            let cell = self.cell(*value);
+            let cell = self.cell(symbols, *value);
             self.attributes[column].push(cell);
         }
-    }
-
-    /// Empties the batch for the events after it, keeping the symbols.
-    pub fn clear(&mut self) {
-        self.first_ordinal += self.len() as u64;
-        self.times.clear();
-        self.presence.clear();
-        self.ids.clear();
-        self.texts.iter_mut().for_each(Vec::clear);
-        self.data_ids.clear();
-        self.data_keys.clear();
-        self.sources.clear();
-        self.source_table.clear();
-        self.attributes.iter_mut().for_each(Vec::clear);
-        self.inline.clear();
-        self.heap.clear();
     }
 
     fn span(&mut self, text: &str) -> Span {
@@ -241,21 +275,21 @@ impl Batch {
         (offset, text.len() as u32)
     }
 
-    fn cell(&mut self, text: Option<&str>) -> u32 {
+    fn cell(&mut self, symbols: &mut Symbols, text: Option<&str>) -> u32 {
         let Some(text) = text else { return 0 };
-        if let Some(number) = self.symbols.number(text) {
-            return number;
-        }
-        let span = self.span(text);
-        self.inline.push(span);
-        INLINE | (self.inline.len() as u32 - 1)
-    }
-
-    fn action(&self, row: usize) -> &str {
-        let cell = self.texts[0][row];
-        match cell & INLINE {
-            0 => self.symbols.text(cell),
-            _ => self.heap_text(self.inline[(cell & !INLINE) as usize]),
+        match symbols.number(text) {
+            Some((number, made)) => {
+                if made {
+                    let span = self.span(text);
+                    self.made.push(span);
+                }
+                number
+            }
+            None => {
+                let span = self.span(text);
+                self.inline.push(span);
+                INLINE | (self.inline.len() as u32 - 1)
+            }
         }
     }
 
@@ -263,6 +297,44 @@ impl Batch {
         let bytes = &self.heap[offset as usize..][..len as usize];
         // Every span was cut from a `&str` pushed whole.
         std::str::from_utf8(bytes).expect("spans hold whole strings")
+    }
+}
+
+/// The symbols' texts as one rule's writer keeps them: every batch's
+/// made symbols, so that a symbol can be sent the first time the rule
+/// needs it, however many batches after it was made.
+#[derive(Debug, Default)]
+struct Dictionary {
+    text: String,
+    /// Where symbol `n`'s text ends in `text`, at `n - 1`.
+    ends: Vec<u32>,
+}
+
+impl Dictionary {
+    /// Takes in the symbols `batch` made that are not known yet.
+    ///
+    /// # Panics
+    /// If a batch that made symbols was skipped: the host's own bug.
+    fn learn(&mut self, batch: &Batch) {
+        let known = self.ends.len() as u32;
+        assert!(
+            batch.first_symbol <= known + 1,
+            "every batch goes to every writer, in order"
+        );
+        let skip = (known + 1 - batch.first_symbol) as usize;
+        for &span in batch.made.iter().skip(skip) {
+            self.text.push_str(batch.heap_text(span));
+            self.ends.push(self.text.len() as u32);
+        }
+    }
+
+    fn text(&self, number: u32) -> &str {
+        let end = self.ends[number as usize - 1] as usize;
+        let start = match number {
+            1 => 0,
+            _ => self.ends[number as usize - 2] as usize,
+        };
+        &self.text[start..end]
     }
 }
 
@@ -275,6 +347,7 @@ pub struct FrameWriter {
     attribute_columns: Vec<usize>,
     /// Bit `n` is set once symbol `n` has been sent to this rule.
     sent: Vec<u64>,
+    dictionary: Dictionary,
     /// The batch's rows the last frame held.
     rows: Vec<usize>,
 }
@@ -309,6 +382,7 @@ impl FrameWriter {
             projection,
             attribute_columns,
             sent: vec![0; MAX_SYMBOLS as usize / 64 + 1],
+            dictionary: Dictionary::default(),
             rows: Vec::new(),
         })
     }
@@ -316,14 +390,25 @@ impl FrameWriter {
     /// Writes the rule's frame of `batch` to `out` (emptied first); returns
     /// the batch's rows it holds, in order: none when the projection's
     /// actions select none (the frame is still a valid, empty one).
+    ///
+    /// # Panics
+    /// If a batch the [`Encoder`] made before this one was not written: its
+    /// symbols would be missing.
     pub fn write(&mut self, batch: &Batch, out: &mut Vec<u8>) -> &[usize] {
+        self.dictionary.learn(batch);
         let actions = &self.projection.actions;
+        let dictionary = &self.dictionary;
+        let action = |row: usize| match batch.texts[0][row] {
+            inline if inline & INLINE != 0 => {
+                batch.heap_text(batch.inline[(inline & !INLINE) as usize])
+            }
+            number => dictionary.text(number),
+        };
         let mut rows = std::mem::take(&mut self.rows);
         rows.clear();
         rows.extend(
-            (0..batch.len()).filter(|&row| {
-                actions.is_empty() || actions.iter().any(|a| a == batch.action(row))
-            }),
+            (0..batch.len())
+                .filter(|&row| actions.is_empty() || actions.iter().any(|a| a == action(row))),
         );
         let mut draft = Draft::default();
         let fields = self.projection.fields;
@@ -374,14 +459,24 @@ impl FrameWriter {
                 text => {
                     let column = text.text_index().expect("every other field is a text");
                     for &row in &rows {
-                        draft.put_text(&mut self.sent, batch, batch.texts[column][row]);
+                        draft.put_text(
+                            &mut self.sent,
+                            &self.dictionary,
+                            batch,
+                            batch.texts[column][row],
+                        );
                     }
                 }
             }
         }
         for &column in &self.attribute_columns {
             for &row in &rows {
-                draft.put_text(&mut self.sent, batch, batch.attributes[column][row]);
+                draft.put_text(
+                    &mut self.sent,
+                    &self.dictionary,
+                    batch,
+                    batch.attributes[column][row],
+                );
             }
         }
         let source_count = match fields.contains(Field::DataSources) {
@@ -407,7 +502,7 @@ impl FrameWriter {
 impl Draft {
     /// Writes a text cell, copying an inline string, and a symbol's text
     /// the first time the rule (whose sent symbols are `sent`) needs it.
-    fn put_text(&mut self, sent: &mut [u64], batch: &Batch, cell: u32) {
+    fn put_text(&mut self, sent: &mut [u64], dictionary: &Dictionary, batch: &Batch, cell: u32) {
         let cell = match cell {
             0 => 0,
             inline if inline & INLINE != 0 => {
@@ -419,7 +514,7 @@ impl Draft {
                 let (word, bit) = (number as usize / 64, number % 64);
                 if sent[word] & (1 << bit) == 0 {
                     sent[word] |= 1 << bit;
-                    let text = batch.symbols.text(number);
+                    let text = dictionary.text(number);
                     let span = self.copy_text(text);
                     self.symbols.push((number, span));
                 }

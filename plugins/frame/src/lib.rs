@@ -2,7 +2,8 @@
 //! `covenant:rule@3.0.0` plugin as (`wit/v3/frame.md` is the layout).
 //!
 //! Both sides of the sandbox live here, so that they cannot drift apart:
-//! - the host builds a [`Batch`] once from the events it read, and a
+//! - the host builds each [`Batch`] once from the events it read (with an
+//!   [`Encoder`], which numbers the strings that repeat), and a
 //!   [`FrameWriter`] per rule writes that rule's frame from it: only the
 //!   fields and actions the rule's [`Projection`] names, and only the
 //!   dictionary entries the rule has not been sent;
@@ -19,7 +20,7 @@ mod decode;
 mod encode;
 
 pub use decode::{Decoder, EventView, Frame, FrameError, Source, Text};
-pub use encode::{Batch, DataRecord, EventRecord, FrameWriter};
+pub use encode::{Batch, DataRecord, Encoder, EventRecord, FrameWriter};
 
 // `Field`, `Fields` and `Projection` are defined below: they are the
 // layout itself, which both sides read.

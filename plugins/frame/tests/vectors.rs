@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use covenant_frame::{
-    Batch, DataRecord, Decoder, EventRecord, EventView, Field, Fields, FrameWriter, Key,
+    DataRecord, Decoder, Encoder, EventRecord, EventView, Field, Fields, FrameWriter, Key,
     Projection, Text,
 };
 use proptest::prelude::*;
@@ -236,17 +236,16 @@ fn event_json(event: &EventView<'_, '_>, projection: &Projection) -> Value {
 fn written() -> Value {
     let cases = cases().into_iter().map(|(name, projection, cap)| {
         let names: Vec<String> = ATTRIBUTES.iter().map(|s| s.to_string()).collect();
-        let mut batch = Batch::with_symbol_cap(names.clone(), cap);
+        let mut encoder = Encoder::with_symbol_cap(names.clone(), cap);
         let mut writer = FrameWriter::new(projection.clone(), &names).expect("a writer");
         let mut decoder = Decoder::new(&projection);
         let mut frames = Vec::new();
         for events in batches() {
-            batch.clear();
             for event in &events {
-                batch.push(event);
+                encoder.push(event);
             }
             let mut bytes = Vec::new();
-            writer.write(&batch, &mut bytes);
+            writer.write(&encoder.take(), &mut bytes);
             let frame = decoder.decode(&bytes).expect("the encoder's frame decodes");
             let events: Vec<Value> = frame
                 .events()
@@ -303,14 +302,14 @@ fn the_stored_vectors_decode_to_their_events() {
 fn first_frame() -> (Vec<u8>, Projection) {
     let (_, projection, _) = cases().remove(0);
     let names: Vec<String> = ATTRIBUTES.iter().map(|s| s.to_string()).collect();
-    let mut batch = Batch::new(names.clone());
+    let mut encoder = Encoder::new(names.clone());
     for event in &batches()[0] {
-        batch.push(event);
+        encoder.push(event);
     }
     let mut bytes = Vec::new();
     FrameWriter::new(projection.clone(), &names)
         .unwrap()
-        .write(&batch, &mut bytes);
+        .write(&encoder.take(), &mut bytes);
     (bytes, projection)
 }
 
@@ -390,20 +389,56 @@ fn an_action_filter_keeps_the_ordinals_of_the_whole_run() {
         actions: vec!["access".into()],
         ..Projection::default()
     };
-    let mut batch = Batch::new(names.clone());
+    let mut encoder = Encoder::new(names.clone());
     let mut writer = FrameWriter::new(projection.clone(), &names).unwrap();
     let mut decoder = Decoder::new(&projection);
     let mut ordinals = Vec::new();
     for events in batches() {
-        batch.clear();
-        events.iter().for_each(|e| batch.push(e));
+        events.iter().for_each(|e| encoder.push(e));
         let mut bytes = Vec::new();
-        writer.write(&batch, &mut bytes);
+        writer.write(&encoder.take(), &mut bytes);
         let frame = decoder.decode(&bytes).unwrap();
         ordinals.extend(frame.events().map(|e| e.ordinal()));
     }
     // "access" is the second event of the first batch and of the second.
     assert_eq!(ordinals, [1, 4]);
+}
+
+#[test]
+fn a_symbol_made_in_an_earlier_batch_is_sent_when_a_rule_first_needs_it() {
+    let names: Vec<String> = ATTRIBUTES.iter().map(|s| s.to_string()).collect();
+    // Nothing of the first batch is deleted, so its frame for this rule
+    // sends no symbol, though the batch made `contoso`.
+    let projection = Projection {
+        fields: Fields::NONE.with(Field::Tenant),
+        actions: vec!["delete".into()],
+        ..Projection::default()
+    };
+    let mut encoder = Encoder::new(names.clone());
+    let mut writer = FrameWriter::new(projection.clone(), &names).unwrap();
+    let mut decoder = Decoder::new(&projection);
+    let mut tenants = Vec::new();
+    for events in batches() {
+        events.iter().for_each(|e| encoder.push(e));
+        let mut bytes = Vec::new();
+        writer.write(&encoder.take(), &mut bytes);
+        let frame = decoder.decode(&bytes).unwrap();
+        tenants.extend(frame.events().map(|e| text_json(e.text(Field::Tenant))));
+    }
+    assert_eq!(tenants, [json!({ "symbol": 2, "text": "contoso" })]);
+}
+
+#[test]
+#[should_panic(expected = "every batch goes to every writer, in order")]
+fn a_writer_given_a_batch_after_one_it_missed_stops() {
+    let names: Vec<String> = ATTRIBUTES.iter().map(|s| s.to_string()).collect();
+    let mut encoder = Encoder::new(names.clone());
+    let mut writer = FrameWriter::new(Projection::default(), &names).unwrap();
+    let [first, second] = <[_; 2]>::try_from(batches()).unwrap();
+    first.iter().for_each(|e| encoder.push(e));
+    encoder.take();
+    second.iter().for_each(|e| encoder.push(e));
+    writer.write(&encoder.take(), &mut Vec::new());
 }
 
 #[test]
