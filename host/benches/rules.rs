@@ -7,9 +7,11 @@
 //! all ten, over a generated log (10^5 events, 1,000 tenants, seed 1,
 //! violation rate 0.001) that is read and time-ordered once, up front:
 //!
-//! - `native` calls the rule crate's [`covenant_sdk::Rule`] impl directly
-//!   (through [`covenant_sdk::testing::evaluate`]) on SDK events converted
-//!   once, outside the timing: the rule's logic with no boundary at all.
+//! - `native` runs the rule crate's [`covenant_sdk::Rule`] impl natively
+//!   through [`covenant_sdk::testing::evaluate`], on SDK test events
+//!   converted once, outside the timing; `evaluate` encodes them into
+//!   frames as the host does and decodes them as the guest does, so this
+//!   is the rule's logic and the frame with no sandbox at all.
 //! - `wasm` starts the built-in component (compiled once, outside the
 //!   timing) and drives it as the host does: a [`BatchBuilder`] converts
 //!   the events into an [`EventBatch`] of [`DEFAULT_BATCH_LEN`] (inside
@@ -48,8 +50,7 @@ use support::EVENTS;
 
 /// A rule run natively on the whole log: configuration (JSON), events,
 /// `as_of` (RFC 3339), as [`testing::evaluate`] takes them.
-type NativeRun =
-    fn(&str, &[covenant_sdk::Event], &str) -> Result<Vec<covenant_sdk::Finding>, String>;
+type NativeRun = fn(&str, &[testing::TestEvent], &str) -> Result<Vec<testing::Finding>, String>;
 
 include!(concat!(env!("OUT_DIR"), "/native_rules.rs"));
 
@@ -73,7 +74,7 @@ struct BenchRule {
 /// The events, in the host's form and the SDK's, and the report's time.
 struct Log {
     events: Vec<Event>,
-    sdk_events: Vec<covenant_sdk::Event>,
+    sdk_events: Vec<testing::TestEvent>,
     /// The latest event's time, which `covenant report` finishes at.
     as_of: Timestamp,
 }
@@ -95,43 +96,38 @@ fn load_log() -> Log {
     }
 }
 
-/// The SDK's form of a host event: what a rule sees in the guest.
-fn to_sdk(event: &Event) -> covenant_sdk::Event {
-    let attributes = |extra: &std::collections::BTreeMap<String, serde_json::Value>| {
-        extra
-            .iter()
-            .map(|(name, value)| covenant_sdk::Attribute {
-                name: name.clone(),
-                json: value.to_string(),
-            })
-            .collect()
+/// The SDK's test form of a host event, which its native runs encode
+/// into frames as the host does.
+fn to_sdk(event: &Event) -> testing::TestEvent {
+    let mut sdk = testing::event(&event.id, &event.time.to_rfc3339(), &event.action);
+    let set = |sdk: testing::TestEvent, value: &Option<String>, set: fn(_, &str) -> _| match value {
+        Some(value) => set(sdk, value),
+        None => sdk,
     };
-    covenant_sdk::Event {
-        id: event.id.clone(),
-        time: covenant_sdk::Timestamp {
-            seconds: event.time.seconds,
-            nanos: event.time.nanos,
-        },
-        action: event.action.clone(),
-        tenant: event.tenant.clone(),
-        actor: event.actor.as_ref().map(|a| covenant_sdk::Actor {
-            kind: a.kind.clone(),
-            id: a.id.clone(),
-        }),
-        purpose: event.purpose.clone(),
-        scope: event.scope.clone(),
-        layer: event.layer.clone(),
-        region: event.region.clone(),
-        data: event.data.as_ref().map(|d| covenant_sdk::DataItem {
-            id: d.id.clone(),
-            category: d.category.clone(),
-            tenant: d.tenant.clone(),
-            store: d.store.clone(),
-            sources: d.sources.clone(),
-            extra: attributes(&d.extra),
-        }),
-        extra: attributes(&event.extra),
+    sdk = set(sdk, &event.tenant, testing::TestEvent::tenant);
+    sdk = set(sdk, &event.purpose, testing::TestEvent::purpose);
+    sdk = set(sdk, &event.scope, testing::TestEvent::scope);
+    sdk = set(sdk, &event.layer, testing::TestEvent::layer);
+    sdk = set(sdk, &event.region, testing::TestEvent::region);
+    if let Some(actor) = &event.actor {
+        sdk = match &actor.id {
+            Some(id) => sdk.actor(&actor.kind, id),
+            None => sdk.actor_kind(&actor.kind),
+        };
     }
+    if let Some(data) = &event.data {
+        sdk = sdk.data_item();
+        sdk = set(sdk, &data.id, testing::TestEvent::data_id);
+        sdk = set(sdk, &data.tenant, testing::TestEvent::data_tenant);
+        sdk = set(sdk, &data.category, testing::TestEvent::category);
+        sdk = set(sdk, &data.store, testing::TestEvent::store);
+        let sources: Vec<&str> = data.sources.iter().map(String::as_str).collect();
+        sdk = sdk.sources(&sources);
+    }
+    for (name, value) in &event.extra {
+        sdk = sdk.extra_json(name, &value.to_string());
+    }
+    sdk
 }
 
 /// Every built-in rule with the default policy's configuration and

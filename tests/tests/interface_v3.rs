@@ -1,8 +1,8 @@
-//! The host runs `covenant:rule@3.0.0` plugins beside v2 ones: frames with
-//! only what a rule's projection names, and findings by ordinal, which the
-//! host turns back into event ids and refuses when a rule was not sent the
-//! event. The plugin is `tests/plugins/frame-rule`, built against `wit/v3`
-//! with no SDK.
+//! The host runs `covenant:rule@3.0.0` plugins: frames with only what a
+//! rule's projection names, and findings by ordinal, which the host turns
+//! back into event ids and refuses when a rule was not sent the event. The
+//! plugin is `tests/plugins/frame-rule`, built against `wit/v3` with no
+//! SDK, so that it can lie about ordinals as no SDK rule can.
 
 use std::path::{Path, PathBuf};
 
@@ -76,7 +76,7 @@ fn a_v3_rule_is_sent_what_it_asked_for_and_its_ordinals_become_ids() {
 }
 
 #[test]
-fn the_v2_rules_beside_a_v3_one_report_as_they_do_alone() {
+fn the_built_in_rules_beside_the_frame_rule_report_as_they_do_alone() {
     let dir = tempfile::tempdir().unwrap();
     let with_v3 = run(dir.path(), "");
     let log = dir.path().join("log.jsonl");
@@ -128,10 +128,11 @@ fn what_a_v3_rule_reads_is_on_record_in_the_report_and_in_inspect() {
     assert_eq!(reads.fields, ["id", "action", "tenant"]);
     assert_eq!(reads.actions, ["access"]);
     assert_eq!(reads.attributes, ["subscription"]);
-    // A v2 rule is sent everything, and says nothing.
-    let others = report.rules.iter().filter(|r| r.id != "frame-rule");
-    assert!(others.clone().count() > 0);
-    assert!(others.map(|r| &r.plugin.reads).all(Option::is_none));
+    // Every built-in rule (v3, through the SDK) says what it reads too.
+    let retention = report.rules.iter().find(|r| r.id == "retention").unwrap();
+    let reads = retention.plugin.reads.clone().unwrap();
+    assert_eq!(reads.fields, ["id", "action", "data-id", "data-category"]);
+    assert!(reads.actions.is_empty());
     let json = serde_json::to_value(&report).unwrap();
     let recorded = (json["rules"].as_array().unwrap().iter())
         .find(|r| r["id"] == "frame-rule")

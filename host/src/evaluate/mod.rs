@@ -22,7 +22,7 @@ use std::sync::{Arc, mpsc};
 use anyhow::{Result, anyhow};
 
 use crate::events::{Event, Places, Timestamp};
-use crate::runtime::{BatchBuilder, EventBatch, Finding, RuleInstance};
+use crate::runtime::{BatchBuilder, EventBatch, Finding, RuleInstance, too_many_findings};
 
 /// Events per `observe` call.
 pub const DEFAULT_BATCH_LEN: usize = 1_000;
@@ -79,10 +79,7 @@ impl Slot {
             .limits();
         let total = self.outcome.findings.len() as u64 + findings.len() as u64;
         if total > limits.max_findings {
-            return Err(format!(
-                "reported more than {} findings (limit max_findings)",
-                limits.max_findings
-            ));
+            return Err(too_many_findings(limits.max_findings));
         }
         for finding in findings {
             let longest = finding.message.len().max(finding.event_id.len()) as u64;

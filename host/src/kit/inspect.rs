@@ -218,7 +218,11 @@ mod tests {
         );
         let text = inspection.render();
         assert!(
-            text.contains("world      covenant:rule/plugin@2.0.0"),
+            text.contains("world      covenant:rule/plugin@3.0.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reads      time, id, action, data-id, data-category of every event; no attributes\n"),
             "{text}"
         );
         assert!(text.contains(&format!("sha256 = \"{}\"", inspection.sha256)));

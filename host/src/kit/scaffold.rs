@@ -28,8 +28,11 @@ static JS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../plugins/templates/js")
 /// Files every language shares: the fixture case.
 static COMMON: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../plugins/templates/common");
 
-/// The interface a new plugin implements, copied into its project.
-const RULE_WIT: &str = include_str!("../../../wit/v2/rule.wit");
+/// The interface a new plugin implements, copied into its project: v3 for
+/// Rust, whose SDK reads its frames; v2 for Python and JavaScript, whose
+/// templates have not moved to v3's frames yet.
+const RULE_WIT_V3: &str = include_str!("../../../wit/v3/rule.wit");
+const RULE_WIT_V2: &str = include_str!("../../../wit/v2/rule.wit");
 
 /// Where this binary's own checkout keeps the SDK, the default for Rust
 /// projects' path dependency.
@@ -82,7 +85,11 @@ impl Scaffold {
             Language::Python => &PYTHON,
             Language::Js => &JS,
         };
-        let mut files = vec![(PathBuf::from("wit/rule.wit"), RULE_WIT.to_string())];
+        let wit = match self.language {
+            Language::Rust => RULE_WIT_V3,
+            Language::Python | Language::Js => RULE_WIT_V2,
+        };
+        let mut files = vec![(PathBuf::from("wit/rule.wit"), wit.to_string())];
         for dir in [template, &COMMON] {
             collect(dir, &mut files)?;
         }

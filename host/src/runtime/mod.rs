@@ -405,7 +405,10 @@ impl RuleInstance {
                     *evaluator,
                     frame,
                 );
-                frames.findings(settle("observe", result, &self.store)?)
+                frames.findings(
+                    settle("observe", result, &self.store)?,
+                    self.limits.max_findings,
+                )
             }
         }
     }
@@ -436,10 +439,15 @@ impl RuleInstance {
                 );
                 let conclusion = settle("finish", result, &self.store)?;
                 v3::refuse_unassessable(&conclusion)?;
-                frames.findings(conclusion.findings)
+                frames.findings(conclusion.findings, self.limits.max_findings)
             }
         }
     }
+}
+
+/// Why a rule that reported more than `limit` findings failed.
+pub fn too_many_findings(limit: u64) -> String {
+    format!("reported more than {limit} findings (limit max_findings)")
 }
 
 /// What a call returned, or why it failed, in one line.

@@ -80,8 +80,16 @@ impl Frames {
     }
 
     /// The host's findings for a call's: each ordinal as the event id it
-    /// was sent as.
-    pub(super) fn findings(&mut self, findings: Vec<wit::Finding>) -> Result<Vec<super::Finding>> {
+    /// was sent as. More than `max_findings` fail the call before any is
+    /// looked up, so that a flood costs nothing to refuse.
+    pub(super) fn findings(
+        &mut self,
+        findings: Vec<wit::Finding>,
+        max_findings: u64,
+    ) -> Result<Vec<super::Finding>> {
+        if findings.len() as u64 > max_findings {
+            return Err(anyhow!(super::too_many_findings(max_findings)));
+        }
         let ordinals: Vec<u64> = findings.iter().map(|f| f.event).collect();
         let ids = self.sent.resolve(&ordinals)?;
         Ok(ids

@@ -1,7 +1,7 @@
 //! `advertising-ban`: customer data is never used, nor anything derived from
 //! it, for advertising or similar commercial purposes.
 
-use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -53,7 +53,11 @@ impl Rule for AdvertisingBan {
         Ok(AdvertisingBan { config })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::Purpose, Field::DataId, Field::DataTenant])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         let (Some(data), Some(purpose)) = (&event.data, &event.purpose) else {
             return;
         };
@@ -63,10 +67,10 @@ impl Rule for AdvertisingBan {
             .iter()
             .any(|banned| banned.eq_ignore_ascii_case(purpose))
         {
-            let data_id = data.id.as_deref().unwrap_or("(no id)");
-            let tenant = data.tenant.as_deref().unwrap_or("(untagged)");
+            let data_id = data.id.unwrap_or("(no id)");
+            let tenant = data.tenant.unwrap_or("(untagged)");
             findings.report(
-                &event.id,
+                event,
                 format!(
                     "{} uses data {data_id} of tenant {tenant} for `{purpose}`, \
                      a banned commercial purpose",
@@ -82,18 +86,18 @@ export_rule!(AdvertisingBan);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
     const T: &str = "2026-01-01T00:00:00Z";
 
-    fn flagged(config: &str, events: &[Event]) -> Vec<String> {
+    fn flagged(config: &str, events: &[TestEvent]) -> Vec<String> {
         let findings = evaluate::<AdvertisingBan>(config, events, T).unwrap();
         event_ids(&findings).into_iter().map(String::from).collect()
     }
 
     #[test]
     fn every_default_banned_purpose_is_a_finding() {
-        let events: Vec<Event> = [
+        let events: Vec<TestEvent> = [
             "advertising",
             "marketing",
             "ad-targeting",
@@ -106,7 +110,6 @@ mod tests {
                 .tenant("a")
                 .data("d1", "a")
                 .purpose(p)
-                .build()
         })
         .collect();
         assert_eq!(flagged("{}", &events), ["e0", "e1", "e2", "e3"]);
@@ -116,8 +119,7 @@ mod tests {
     fn case_does_not_hide_a_banned_purpose() {
         let e = event("e1", T, "derive")
             .data("d1", "a")
-            .purpose("Advertising")
-            .build();
+            .purpose("Advertising");
         assert_eq!(flagged("{}", &[e]), ["e1"]);
     }
 
@@ -126,22 +128,16 @@ mod tests {
         let events = [
             event("e1", T, "access")
                 .data("d1", "a")
-                .purpose("threat-detection")
-                .build(),
-            event("e2", T, "config-change")
-                .purpose("advertising")
-                .build(),
-            event("e3", T, "access").data("d1", "a").build(),
+                .purpose("threat-detection"),
+            event("e2", T, "config-change").purpose("advertising"),
+            event("e3", T, "access").data("d1", "a"),
         ];
         assert!(flagged("{}", &events).is_empty());
     }
 
     #[test]
     fn banned_list_comes_from_config() {
-        let e = event("e1", T, "access")
-            .data("d1", "a")
-            .purpose("resale")
-            .build();
+        let e = event("e1", T, "access").data("d1", "a").purpose("resale");
         assert_eq!(
             flagged(
                 r#"{"banned_purposes": ["resale"]}"#,

@@ -6,7 +6,9 @@
 //! Only grants from the customer count; a revocation counts whoever records
 //! it, and at the same instant a revocation outweighs a grant.
 
-use covenant_sdk::{Event, Findings, PerKey, Rule, Severity, Timestamp, export_rule};
+use covenant_sdk::{
+    Event, EventRef, Field, Findings, PerKey, Reads, Rule, Severity, Timestamp, export_rule,
+};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -38,7 +40,7 @@ impl Default for Config {
 /// because a consent event at the same instant counts even if its id sorts
 /// later.
 struct TrainingUse {
-    event_id: String,
+    event: EventRef,
     description: String,
     tenant: Option<String>,
 }
@@ -74,32 +76,35 @@ impl Rule for AiTrainingConsent {
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    fn reads(&self) -> Reads {
+        Reads::fields(&[
+            Field::Tenant,
+            Field::ActorKind,
+            Field::Purpose,
+            Field::Scope,
+            Field::DataId,
+            Field::DataTenant,
+        ])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         if self.pending_time != Some(event.time) {
             self.judge_pending(findings);
             self.pending_time = Some(event.time);
         }
         self.record_consent(event);
         if self.is_training(event) {
-            let tenant = event
-                .data
-                .as_ref()
-                .and_then(|d| d.tenant.clone())
-                .filter(|t| !t.is_empty());
-            let data_id = event
-                .data
-                .as_ref()
-                .and_then(|d| d.id.as_deref())
-                .unwrap_or("(no id)");
-            let how = match (
-                &event.purpose,
-                self.config.training_actions.contains(&event.action),
-            ) {
+            let tenant = (event.data)
+                .and_then(|d| d.tenant)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            let data_id = event.data.and_then(|d| d.id).unwrap_or("(no id)");
+            let how = match (event.purpose, self.is_training_action(event)) {
                 (Some(purpose), false) => format!("uses data {data_id} for `{purpose}`"),
                 _ => format!("trains on data {data_id}"),
             };
             self.pending.push(TrainingUse {
-                event_id: event.id.clone(),
+                event: EventRef::from(event),
                 description: format!("{} {how}", event.cite_with_action()),
                 tenant,
             });
@@ -112,29 +117,34 @@ impl Rule for AiTrainingConsent {
 }
 
 impl AiTrainingConsent {
-    fn is_training(&self, event: &Event) -> bool {
-        event.data.is_some()
-            && (self.config.training_actions.contains(&event.action)
-                || event
-                    .purpose
-                    .as_ref()
-                    .is_some_and(|p| self.config.training_purposes.contains(p)))
+    fn is_training_action(&self, event: &Event<'_>) -> bool {
+        self.config
+            .training_actions
+            .iter()
+            .any(|a| a == event.action)
     }
 
-    fn record_consent(&mut self, event: &Event) {
-        let granted = match event.action.as_str() {
+    fn is_training(&self, event: &Event<'_>) -> bool {
+        event.data.is_some()
+            && (self.is_training_action(event)
+                || (event.purpose)
+                    .is_some_and(|p| self.config.training_purposes.iter().any(|t| t == p)))
+    }
+
+    fn record_consent(&mut self, event: &Event<'_>) {
+        let granted = match event.action {
             "consent-granted" => true,
             "consent-revoked" => false,
             _ => return,
         };
-        if event.scope.as_deref() != Some(self.config.scope.as_str()) {
+        if event.scope != Some(self.config.scope.as_str()) {
             return;
         }
-        let Some(tenant) = event.tenant.clone().filter(|t| !t.is_empty()) else {
+        let Some(tenant) = event.tenant.filter(|t| !t.is_empty()).map(str::to_string) else {
             return;
         };
         if granted {
-            let actor = event.actor.as_ref().map(|a| a.kind.as_str());
+            let actor = event.actor.map(|a| a.kind);
             if !actor.is_some_and(|kind| self.config.consenting_actors.iter().any(|c| c == kind)) {
                 let by = actor.map_or("no actor".to_string(), |kind| format!("a {kind} actor"));
                 self.ignored_grants.record(tenant, by, event);
@@ -155,7 +165,7 @@ impl AiTrainingConsent {
         for using in std::mem::take(&mut self.pending) {
             let Some(tenant) = &using.tenant else {
                 findings.report(
-                    &using.event_id,
+                    using.event,
                     format!(
                         "{}, which carries no organisation tag, so no consent can cover it",
                         using.description
@@ -182,7 +192,7 @@ impl AiTrainingConsent {
                 })
                 .unwrap_or_default();
             findings.report(
-                &using.event_id,
+                using.event,
                 format!("{} without consent: {reason}{ignored}", using.description),
             );
         }
@@ -194,34 +204,29 @@ export_rule!(AiTrainingConsent);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
-    fn flagged(events: &[Event]) -> Vec<String> {
+    fn flagged(events: &[TestEvent]) -> Vec<String> {
         let findings = evaluate::<AiTrainingConsent>("{}", events, "2026-03-01T00:00:00Z").unwrap();
         event_ids(&findings).into_iter().map(String::from).collect()
     }
 
-    fn grant(id: &str, time: &str, tenant: &str) -> Event {
+    fn grant(id: &str, time: &str, tenant: &str) -> TestEvent {
         event(id, time, "consent-granted")
             .tenant(tenant)
             .scope("ai-training")
             .actor("customer", "c1")
-            .build()
     }
 
-    fn revoke(id: &str, time: &str, tenant: &str) -> Event {
+    fn revoke(id: &str, time: &str, tenant: &str) -> TestEvent {
         event(id, time, "consent-revoked")
             .tenant(tenant)
             .scope("ai-training")
             .actor("customer", "c1")
-            .build()
     }
 
-    fn train(id: &str, time: &str, tenant: &str) -> Event {
-        event(id, time, "train")
-            .tenant(tenant)
-            .data("d1", tenant)
-            .build()
+    fn train(id: &str, time: &str, tenant: &str) -> TestEvent {
+        event(id, time, "train").tenant(tenant).data("d1", tenant)
     }
 
     #[test]
@@ -234,16 +239,13 @@ mod tests {
         let e = event("t1", "2026-01-02T00:00:00Z", "access")
             .tenant("a")
             .data("d1", "a")
-            .purpose("model-training")
-            .build();
+            .purpose("model-training");
         assert_eq!(flagged(&[e]), ["t1"]);
     }
 
     #[test]
     fn training_without_data_is_not_a_use_of_customer_data() {
-        let e = event("t1", "2026-01-02T00:00:00Z", "train")
-            .tenant("a")
-            .build();
+        let e = event("t1", "2026-01-02T00:00:00Z", "train").tenant("a");
         assert!(flagged(&[e]).is_empty());
     }
 
@@ -275,7 +277,7 @@ mod tests {
             train("t2", "2026-01-05T00:00:01Z", "a"),
         ];
         let mut sorted = events.to_vec();
-        sorted.sort_by(|x, y| (x.time, &x.id).cmp(&(y.time, &y.id)));
+        sorted.sort_by(|x, y| (x.time(), x.id()).cmp(&(y.time(), y.id())));
         assert_eq!(flagged(&sorted), ["t2"]);
     }
 
@@ -301,8 +303,7 @@ mod tests {
 
     #[test]
     fn consent_for_another_scope_does_not_count() {
-        let mut g = grant("c1", "2026-01-01T00:00:00Z", "a");
-        g.scope = Some("marketing".into());
+        let g = grant("c1", "2026-01-01T00:00:00Z", "a").scope("marketing");
         assert_eq!(
             flagged(&[g, train("t1", "2026-01-02T00:00:00Z", "a")]),
             ["t1"]
@@ -314,8 +315,7 @@ mod tests {
         let g = event("c1", "2026-01-01T00:00:00Z", "consent-granted")
             .tenant("a")
             .scope("ai-training")
-            .actor("service", "s1")
-            .build();
+            .actor("service", "s1");
         let findings = evaluate::<AiTrainingConsent>(
             "{}",
             &[g, train("t1", "2026-01-02T00:00:00Z", "a")],
@@ -336,8 +336,7 @@ mod tests {
             grant("c1", "2026-01-01T00:00:00Z", "a"),
             event("t1", "2026-01-02T00:00:00Z", "train")
                 .tenant("a")
-                .data("d1", "b")
-                .build(),
+                .data("d1", "b"),
         ];
         assert_eq!(flagged(&events), ["t1"]);
     }
@@ -354,8 +353,9 @@ mod tests {
 
     #[test]
     fn untagged_data_cannot_be_covered() {
-        let mut e = train("t1", "2026-01-02T00:00:00Z", "a");
-        e.data.as_mut().unwrap().tenant = None;
+        let e = event("t1", "2026-01-02T00:00:00Z", "train")
+            .tenant("a")
+            .data_id("d1");
         assert_eq!(
             flagged(&[grant("c1", "2026-01-01T00:00:00Z", "a"), e]),
             ["t1"]

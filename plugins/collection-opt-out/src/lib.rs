@@ -3,7 +3,7 @@
 //! excepted), and collection cannot be turned off while a paid plan needs it.
 
 use covenant_sdk::defender::PlanSetting;
-use covenant_sdk::{Event, Findings, Rule, Settings, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -66,15 +66,20 @@ impl Rule for CollectionOptOut {
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::DataCategory])
+            .actions(["config-change", "collect"])
+            .attributes(Settings::ATTRIBUTES)
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         let config = &self.config;
         if let Some((subscription, setting, change)) = self.settings.observe(event) {
             if setting == config.collection_setting
                 && config.is_off(&change.value)
                 && let Some(plan) = config.plan.paid_plan(&self.settings, &subscription)
             {
-                findings.report(
-                    &event.id,
+                findings.report(event,
                     format!(
                         "{} turned data collection off on subscription {subscription}, which has the \
                          paid plan `{}` (set by {}) that requires collection",
@@ -92,21 +97,20 @@ impl Rule for CollectionOptOut {
         let Some(subscription) = event.subscription() else {
             return;
         };
-        let category = event.data.as_ref().and_then(|d| d.category.as_ref());
-        if category.is_some_and(|c| config.exempt_categories.contains(c)) {
+        let category = event.data.and_then(|d| d.category);
+        if category.is_some_and(|c| config.exempt_categories.iter().any(|e| e == c)) {
             return;
         }
-        let Some(off) = self.settings.get(&subscription, &config.collection_setting) else {
+        let Some(off) = self.settings.get(subscription, &config.collection_setting) else {
             return;
         };
         if config.is_off(&off.value) {
-            findings.report(
-                &event.id,
+            findings.report(event,
                 format!(
                     "{} collected {} data from subscription {subscription} after event {} turned data \
                      collection off at {}",
                     event.cite(),
-                    category.map_or("uncategorised", String::as_str),
+                    category.unwrap_or("uncategorised"),
                     off.event_id,
                     off.time
                 ),
@@ -120,25 +124,23 @@ export_rule!(CollectionOptOut);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
-    fn set(id: &str, time: &str, sub: &str, setting: &str, value: &str) -> Event {
+    fn set(id: &str, time: &str, sub: &str, setting: &str, value: &str) -> TestEvent {
         event(id, time, "config-change")
             .extra("subscription", sub)
             .extra("setting", setting)
             .extra("value", value)
-            .build()
     }
 
-    fn collect(id: &str, time: &str, sub: &str, category: &str) -> Event {
+    fn collect(id: &str, time: &str, sub: &str, category: &str) -> TestEvent {
         event(id, time, "collect")
             .extra("subscription", sub)
             .data(id, "a")
             .category(category)
-            .build()
     }
 
-    fn flagged(events: &[Event]) -> Vec<String> {
+    fn flagged(events: &[TestEvent]) -> Vec<String> {
         let findings = evaluate::<CollectionOptOut>("{}", events, "2026-02-01T00:00:00Z").unwrap();
         event_ids(&findings).into_iter().map(String::from).collect()
     }

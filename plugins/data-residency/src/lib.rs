@@ -2,7 +2,7 @@
 //! workspace region the customer chose for the subscription, or, with no
 //! choice made, in a workspace in China (the document's stated default).
 
-use covenant_sdk::{Event, Findings, Rule, Settings, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -65,13 +65,17 @@ impl Rule for DataResidency {
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::Region, Field::DataId, Field::DataCategory])
+            .actions(["config-change", "store"])
+            .attributes(Settings::ATTRIBUTES)
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         self.settings.observe(event);
-        let Some(data) = &event.data else { return };
-        let from_machine = data
-            .category
-            .as_ref()
-            .is_some_and(|c| self.config.machine_categories.contains(c));
+        let Some(data) = event.data else { return };
+        let from_machine =
+            (data.category).is_some_and(|c| self.config.machine_categories.iter().any(|m| m == c));
         if event.action != "store" || !from_machine {
             return;
         }
@@ -81,11 +85,9 @@ impl Rule for DataResidency {
         let at = format!(
             "{} stored data {} of subscription {subscription}",
             event.cite(),
-            data.id.as_deref().unwrap_or("(no id)")
+            data.id.unwrap_or("(no id)")
         );
-        let chosen = self
-            .settings
-            .get(&subscription, &self.config.region_setting);
+        let chosen = self.settings.get(subscription, &self.config.region_setting);
         let (allowed, why): (Vec<&str>, String) = match chosen {
             Some(change) => (
                 vec![change.value.as_str()],
@@ -105,10 +107,8 @@ impl Rule for DataResidency {
         };
         match &event.region {
             Some(region) if allowed.iter().any(|a| a.eq_ignore_ascii_case(region)) => {}
-            Some(region) => {
-                findings.report(&event.id, format!("{at} in region {region}, but {why}"))
-            }
-            None => findings.report(&event.id, format!("{at} without recording a region; {why}")),
+            Some(region) => findings.report(event, format!("{at} in region {region}, but {why}")),
+            None => findings.report(event, format!("{at} without recording a region; {why}")),
         }
     }
 }
@@ -118,16 +118,16 @@ export_rule!(DataResidency);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
-    fn store(id: &str, time: &str, region: Option<&str>) -> Event {
+    fn store(id: &str, time: &str, region: Option<&str>) -> TestEvent {
         let e = event(id, time, "store")
             .extra("subscription", "s1")
             .data(id, "a")
             .category("event-log");
         match region {
-            Some(r) => e.region(r).build(),
-            None => e.build(),
+            Some(r) => e.region(r),
+            None => e,
         }
     }
 
@@ -153,8 +153,7 @@ mod tests {
         let choose = event("choose", "2026-01-02T00:00:00Z", "config-change")
             .extra("subscription", "s1")
             .extra("setting", "workspace-region")
-            .extra("value", "westeurope")
-            .build();
+            .extra("value", "westeurope");
         let events = [
             store("default-ok", "2026-01-01T00:00:00Z", Some("chinanorth")),
             store("default-bad", "2026-01-01T00:00:01Z", Some("westeurope")),
@@ -166,8 +165,7 @@ mod tests {
                 .extra("subscription", "s1")
                 .data("x", "a")
                 .category("security-alert")
-                .region("mars")
-                .build(),
+                .region("mars"),
         ];
         let findings = evaluate::<DataResidency>("{}", &events, "2026-02-01T00:00:00Z").unwrap();
         assert_eq!(

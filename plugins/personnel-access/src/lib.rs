@@ -1,7 +1,7 @@
 //! `personnel-access`: Microsoft personnel touch customer data only to
 //! provide security recommendations and to investigate potential threats.
 
-use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -45,22 +45,31 @@ impl Rule for PersonnelAccess {
         Ok(PersonnelAccess { config })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    fn reads(&self) -> Reads {
+        Reads::fields(&[
+            Field::ActorKind,
+            Field::ActorId,
+            Field::Purpose,
+            Field::DataId,
+        ])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         let (Some(data), Some(actor)) = (&event.data, &event.actor) else {
             return;
         };
-        if !self.config.actor_kinds.contains(&actor.kind) {
+        if !self.config.actor_kinds.iter().any(|k| k == actor.kind) {
             return;
         }
         let why = match &event.purpose {
-            Some(purpose) if self.config.allowed_purposes.contains(purpose) => return,
+            Some(purpose) if self.config.allowed_purposes.iter().any(|p| p == purpose) => return,
             Some(purpose) => format!("for `{purpose}`"),
             None => "with no declared purpose".to_string(),
         };
-        let who = actor.id.as_deref().unwrap_or("(unnamed)");
-        let data_id = data.id.as_deref().unwrap_or("(no id)");
+        let who = actor.id.unwrap_or("(unnamed)");
+        let data_id = data.id.unwrap_or("(no id)");
         findings.report(
-            &event.id,
+            event,
             format!(
                 "{}: {} {who} touched data {data_id} {why}; allowed purposes are {}",
                 event.cite_with_action(),
@@ -76,11 +85,11 @@ export_rule!(PersonnelAccess);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
     const T: &str = "2026-01-01T00:00:00Z";
 
-    fn flagged(events: &[Event]) -> Vec<String> {
+    fn flagged(events: &[TestEvent]) -> Vec<String> {
         let findings = evaluate::<PersonnelAccess>("{}", events, T).unwrap();
         event_ids(&findings).into_iter().map(String::from).collect()
     }
@@ -93,10 +102,10 @@ mod tests {
                 .data("d", "a")
         };
         let events = [
-            read("ok-1").purpose("security-recommendations").build(),
-            read("ok-2").purpose("threat-investigation").build(),
-            read("bad-1").purpose("curiosity").build(),
-            read("bad-2").build(),
+            read("ok-1").purpose("security-recommendations"),
+            read("ok-2").purpose("threat-investigation"),
+            read("bad-1").purpose("curiosity"),
+            read("bad-2"),
         ];
         assert_eq!(flagged(&events), ["bad-1", "bad-2"]);
     }
@@ -116,12 +125,10 @@ mod tests {
             event("s", T, "access")
                 .actor("service", "s")
                 .data("d", "a")
-                .purpose("curiosity")
-                .build(),
+                .purpose("curiosity"),
             event("p", T, "access")
                 .actor("personnel", "p")
-                .purpose("curiosity")
-                .build(),
+                .purpose("curiosity"),
         ];
         assert!(flagged(&events).is_empty());
     }

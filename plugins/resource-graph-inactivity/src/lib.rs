@@ -10,7 +10,9 @@
 //! serving within 30 days of an interaction already is.
 
 use covenant_sdk::defender::PlanSetting;
-use covenant_sdk::{Deadline, Event, Findings, PerKey, Rule, Settings, Severity, export_rule};
+use covenant_sdk::{
+    Deadline, Event, Field, Findings, PerKey, Reads, Rule, Settings, Severity, export_rule,
+};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -67,23 +69,25 @@ impl Rule for ResourceGraphInactivity {
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    /// Every action: any event of a subscription starts its clock.
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::Layer, Field::DataStore]).attributes(Settings::ATTRIBUTES)
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         self.settings.observe(event);
         let Some(subscription) = event.subscription() else {
             return;
         };
         let served = event.action == "access"
-            && event
-                .data
-                .as_ref()
-                .is_some_and(|d| d.store.as_deref() == Some(self.config.store.as_str()));
+            && (event.data).is_some_and(|d| d.store == Some(self.config.store.as_str()));
         if served
             && self
                 .config
                 .plan
-                .paid_plan(&self.settings, &subscription)
+                .paid_plan(&self.settings, subscription)
                 .is_none()
-            && let Some(last) = self.activity.get(&subscription)
+            && let Some(last) = self.activity.get(subscription)
             && let Some(late) =
                 Deadline::days_after(last.time, self.config.inactivity_days).late_by(event.time)
         {
@@ -92,8 +96,7 @@ impl Rule for ResourceGraphInactivity {
             } else {
                 "its first event, with no portal activity since,"
             };
-            findings.report(
-                &event.id,
+            findings.report(event,
                 format!(
                     "{} served data of subscription {subscription} from Resource Graph {late} after \
                      the {}-day inactivity limit; {since} was {}",
@@ -103,10 +106,11 @@ impl Rule for ResourceGraphInactivity {
                 ),
             );
         }
-        if event.layer.as_deref() == Some(self.config.portal_layer.as_str()) {
-            self.activity.record(subscription, true, event);
+        if event.layer == Some(self.config.portal_layer.as_str()) {
+            self.activity.record(subscription.to_string(), true, event);
         } else {
-            self.activity.record_first(subscription, false, event);
+            self.activity
+                .record_first(subscription.to_string(), false, event);
         }
     }
 }
@@ -116,24 +120,22 @@ export_rule!(ResourceGraphInactivity);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
-    fn portal(id: &str, time: &str) -> Event {
+    fn portal(id: &str, time: &str) -> TestEvent {
         event(id, time, "access")
             .extra("subscription", "s1")
             .layer("portal")
-            .build()
     }
 
-    fn served(id: &str, time: &str) -> Event {
+    fn served(id: &str, time: &str) -> TestEvent {
         event(id, time, "access")
             .extra("subscription", "s1")
             .data("alerts", "a")
             .store("resource-graph")
-            .build()
     }
 
-    fn flagged(events: &[Event]) -> Vec<String> {
+    fn flagged(events: &[TestEvent]) -> Vec<String> {
         let findings =
             evaluate::<ResourceGraphInactivity>("{}", events, "2026-06-01T00:00:00Z").unwrap();
         event_ids(&findings).into_iter().map(String::from).collect()
@@ -156,8 +158,7 @@ mod tests {
         let plan = event("plan", "2026-01-01T00:00:00Z", "config-change")
             .extra("subscription", "s1")
             .extra("setting", "defender-plan")
-            .extra("value", "standard")
-            .build();
+            .extra("value", "standard");
         assert!(flagged(&[plan, served("late", "2026-03-01T00:00:00Z")]).is_empty());
     }
 

@@ -8,7 +8,8 @@
 //! that touches the item after the limit (reported on that event).
 
 use covenant_sdk::{
-    Deadline, Event, Findings, PerKey, Recorded, Rule, Severity, Timestamp, export_rule,
+    Deadline, Event, Field, Findings, KeyMap, Reads, Recorded, Rule, Severity, Timestamp,
+    export_rule,
 };
 use serde::Deserialize;
 
@@ -43,6 +44,8 @@ impl Default for Config {
 /// What is known of one data item since its clock started. The event that
 /// started it (its first `store` or `derive`) is the [`Recorded`] around it.
 struct Item {
+    /// The item's id, for messages.
+    data_id: String,
     /// "stored" or "derived", for messages.
     created: &'static str,
     limit_days: u32,
@@ -65,12 +68,12 @@ fn origin(item: &Recorded<Item>) -> String {
     )
 }
 
-/// The rule's state: one [`Item`] per data id whose clock has started, with
-/// the event that started it. It grows with the number of distinct data
-/// items in the log.
+/// The rule's state: one [`Item`] per data item whose clock has started,
+/// keyed by the host's key for its id, with the event that started it. It
+/// grows with the number of distinct data items in the log.
 pub struct Retention {
     config: Config,
-    items: PerKey<Item>,
+    items: KeyMap<Recorded<Item>>,
 }
 
 impl Rule for Retention {
@@ -88,17 +91,23 @@ impl Rule for Retention {
     fn new(config: Config) -> Result<Self, String> {
         Ok(Retention {
             config,
-            items: PerKey::default(),
+            items: KeyMap::default(),
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
-        let Some(data) = &event.data else { return };
-        let Some(data_id) = &data.id else { return };
-        let Some(item) = self.items.get_mut(data_id) else {
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::DataId, Field::DataCategory])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
+        let Some(data) = event.data else { return };
+        let (Some(data_id), Some(key)) = (data.id, data.key) else {
+            return;
+        };
+        let Some(item) = self.items.get_mut(&key) else {
             if event.action == "store" || event.action == "derive" {
-                let item = self.new_item(event);
-                self.items.record(data_id.clone(), item, event);
+                let item = self.new_item(event, data_id);
+                self.items.insert(key, Recorded::new(item, event));
             }
             return;
         };
@@ -111,7 +120,7 @@ impl Rule for Retention {
             {
                 item.value.late_delete_reported = true;
                 findings.report(
-                    &item.event_id,
+                    &*item,
                     format!(
                         "data {data_id} {} was deleted by {}, {late} after its deadline",
                         origin(item),
@@ -121,7 +130,7 @@ impl Rule for Retention {
             }
         } else if let Some(late) = late {
             findings.report(
-                &event.id,
+                event,
                 format!(
                     "{} touches data {data_id} {late} after its deadline; the data was {}",
                     event.cite_with_action(),
@@ -132,39 +141,43 @@ impl Rule for Retention {
     }
 
     fn finish(&mut self, as_of: Timestamp, findings: &mut Findings) {
-        for (data_id, item) in self.items.iter() {
-            if item.value.deleted {
-                continue;
-            }
-            if let Some(late) = item.value.deadline.late_by(as_of) {
-                findings.report(
-                    &item.event_id,
-                    format!(
-                        "data {data_id} {} was still not deleted at {as_of}, {late} after its deadline",
-                        origin(item)
-                    ),
-                );
-            }
+        // Keys are random per run, so the map's order is too: report in
+        // the order the items' clocks started.
+        let mut overdue: Vec<(&Recorded<Item>, String)> = (self.items.values())
+            .filter(|item| !item.value.deleted)
+            .filter_map(|item| Some((item, item.value.deadline.late_by(as_of)?)))
+            .collect();
+        overdue.sort_by(|(a, _), (b, _)| {
+            (a.time, &a.event_id, &a.value.data_id).cmp(&(b.time, &b.event_id, &b.value.data_id))
+        });
+        for (item, late) in overdue {
+            findings.report(
+                item,
+                format!(
+                    "data {} {} was still not deleted at {as_of}, {late} after its deadline",
+                    item.value.data_id,
+                    origin(item)
+                ),
+            );
         }
     }
 }
 
 impl Retention {
     /// The item `event` creates, with the limit that applies to it.
-    fn new_item(&self, event: &Event) -> Item {
-        let category = event.data.as_ref().and_then(|d| d.category.as_ref());
+    fn new_item(&self, event: &Event<'_>, data_id: &str) -> Item {
+        let category = event.data.and_then(|d| d.category);
         let config = &self.config;
-        let (limit_days, limit_kind) = if category.is_some_and(|c| config.ai_categories.contains(c))
-        {
+        let listed = |list: &[String]| category.is_some_and(|c| list.iter().any(|l| l == c));
+        let (limit_days, limit_kind) = if listed(&config.ai_categories) {
             (config.ai_days, "AI prompts and responses")
-        } else if event.action == "derive"
-            || category.is_some_and(|c| config.calculated_categories.contains(c))
-        {
+        } else if event.action == "derive" || listed(&config.calculated_categories) {
             (config.calculated_days, "calculated data")
         } else {
             (config.default_days, "collected data")
         };
         Item {
+            data_id: data_id.to_string(),
             created: if event.action == "derive" {
                 "derived"
             } else {
@@ -184,23 +197,20 @@ export_rule!(Retention);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
-    fn flagged(events: &[Event], as_of: &str) -> Vec<String> {
+    fn flagged(events: &[TestEvent], as_of: &str) -> Vec<String> {
         let mut findings = evaluate::<Retention>("{}", events, as_of).unwrap();
         findings.sort_by(|a, b| a.event_id.cmp(&b.event_id));
         event_ids(&findings).into_iter().map(String::from).collect()
     }
 
-    fn store(id: &str, time: &str, data: &str) -> Event {
-        event(id, time, "store").tenant("a").data(data, "a").build()
+    fn store(id: &str, time: &str, data: &str) -> TestEvent {
+        event(id, time, "store").tenant("a").data(data, "a")
     }
 
-    fn delete(id: &str, time: &str, data: &str) -> Event {
-        event(id, time, "delete")
-            .tenant("a")
-            .data(data, "a")
-            .build()
+    fn delete(id: &str, time: &str, data: &str) -> TestEvent {
+        event(id, time, "delete").tenant("a").data(data, "a")
     }
 
     #[test]
@@ -232,28 +242,21 @@ mod tests {
     fn touching_an_item_after_its_limit_is_a_finding_on_that_event() {
         let events = [
             store("s", "2026-01-01T00:00:00Z", "d"),
-            event("a1", "2026-01-15T00:00:00Z", "access")
-                .data("d", "a")
-                .build(),
-            event("a2", "2026-01-15T00:00:01Z", "access")
-                .data("d", "a")
-                .build(),
+            event("a1", "2026-01-15T00:00:00Z", "access").data("d", "a"),
+            event("a2", "2026-01-15T00:00:01Z", "access").data("d", "a"),
             delete("x", "2026-01-10T00:00:00Z", "d"),
         ];
         let mut sorted = events.to_vec();
-        sorted.sort_by(|x, y| (x.time, &x.id).cmp(&(y.time, &y.id)));
+        sorted.sort_by(|x, y| (x.time(), x.id()).cmp(&(y.time(), y.id())));
         assert_eq!(flagged(&sorted, "2026-06-01T00:00:00Z"), ["a2"]);
     }
 
     #[test]
     fn calculated_data_has_28_days() {
-        let derived = event("s", "2026-01-01T00:00:00Z", "derive")
-            .data("d", "a")
-            .build();
+        let derived = event("s", "2026-01-01T00:00:00Z", "derive").data("d", "a");
         let by_category = event("s2", "2026-01-01T00:00:00Z", "store")
             .data("d2", "a")
-            .category("calculated")
-            .build();
+            .category("calculated");
         let events = [derived, by_category];
         assert!(flagged(&events, "2026-01-29T00:00:00Z").is_empty());
         assert_eq!(flagged(&events, "2026-01-29T00:00:01Z"), ["s", "s2"]);
@@ -264,12 +267,10 @@ mod tests {
         let events = [
             event("p", "2026-01-01T00:00:00Z", "store")
                 .data("d1", "a")
-                .category("ai-prompt")
-                .build(),
+                .category("ai-prompt"),
             event("r", "2026-01-01T00:00:00Z", "derive")
                 .data("d2", "a")
-                .category("ai-response")
-                .build(),
+                .category("ai-response"),
         ];
         assert!(flagged(&events, "2026-01-31T00:00:00Z").is_empty());
         assert_eq!(flagged(&events, "2026-01-31T00:00:01Z"), ["p", "r"]);
@@ -278,9 +279,7 @@ mod tests {
     #[test]
     fn clock_starts_at_the_first_store_not_at_collection() {
         let events = [
-            event("c", "2025-12-01T00:00:00Z", "collect")
-                .data("d", "a")
-                .build(),
+            event("c", "2025-12-01T00:00:00Z", "collect").data("d", "a"),
             store("s", "2026-01-01T00:00:00Z", "d"),
             store("s2", "2026-01-10T00:00:00Z", "d"),
         ];

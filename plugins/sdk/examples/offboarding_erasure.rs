@@ -2,7 +2,7 @@
 // after a grace period. (The example on the SDK's front page; `cargo test
 // -p covenant-sdk` runs its tests.)
 
-use covenant_sdk::{Deadline, Event, Findings, PerKey, Rule, Severity, export_rule};
+use covenant_sdk::{Deadline, Event, Field, Findings, PerKey, Reads, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// The policy's `[rule.config]` table. Every field has a default (the
@@ -52,25 +52,30 @@ impl Rule for OffboardingErasure {
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    /// Only what the checks below look at: the host sends nothing else.
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::Action, Field::Tenant, Field::DataTenant])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         if event.action == self.config.offboard_action {
-            if let Some(tenant) = &event.tenant {
+            if let Some(tenant) = event.tenant {
                 let grace_end = Deadline::days_after(event.time, self.config.grace_days);
                 // A second offboarding does not restart the clock.
                 self.grace_ends
-                    .record_first(tenant.clone(), grace_end, event);
+                    .record_first(tenant.to_string(), grace_end, event);
             }
             return;
         }
-        let Some(data) = &event.data else { return };
-        let Some(tenant) = &data.tenant else { return };
+        let Some(data) = event.data else { return };
+        let Some(tenant) = data.tenant else { return };
         let Some(offboarded) = self.grace_ends.get(tenant) else {
             return;
         };
         // Exactly at the end of the grace period is still in time.
         if let Some(late) = offboarded.value.late_by(event.time) {
             findings.report(
-                &event.id,
+                event,
                 format!(
                     "{} touched data of tenant {tenant} {late} after its grace period ended \
                      at {}; the tenant offboarded in {}",
@@ -95,18 +100,10 @@ mod tests {
     #[test]
     fn touching_data_after_the_grace_period_is_a_finding() {
         let events = [
-            event("leave", "2026-01-01T00:00:00Z", "offboard")
-                .tenant("a")
-                .build(),
-            event("last-second", "2026-01-31T00:00:00Z", "access")
-                .data("d1", "a")
-                .build(),
-            event("too-late", "2026-01-31T00:00:01Z", "access")
-                .data("d1", "a")
-                .build(),
-            event("stayed", "2026-03-01T00:00:00Z", "access")
-                .data("d2", "b")
-                .build(),
+            event("leave", "2026-01-01T00:00:00Z", "offboard").tenant("a"),
+            event("last-second", "2026-01-31T00:00:00Z", "access").data("d1", "a"),
+            event("too-late", "2026-01-31T00:00:01Z", "access").data("d1", "a"),
+            event("stayed", "2026-03-01T00:00:00Z", "access").data("d2", "b"),
         ];
         let findings = evaluate::<OffboardingErasure>("{}", &events, AS_OF).unwrap();
         assert_eq!(event_ids(&findings), ["too-late"]);
@@ -121,12 +118,8 @@ mod tests {
     #[test]
     fn the_policy_sets_the_grace_period_and_a_typo_is_an_error() {
         let events = [
-            event("leave", "2026-01-01T00:00:00Z", "offboard")
-                .tenant("a")
-                .build(),
-            event("next-week", "2026-01-08T00:00:00Z", "access")
-                .data("d1", "a")
-                .build(),
+            event("leave", "2026-01-01T00:00:00Z", "offboard").tenant("a"),
+            event("next-week", "2026-01-08T00:00:00Z", "access").data("d1", "a"),
         ];
         let findings = evaluate::<OffboardingErasure>(r#"{"grace_days": 7}"#, &events, AS_OF);
         assert!(findings.unwrap().is_empty());

@@ -55,23 +55,33 @@ impl PlanSetting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::event;
+    use crate::testing::{TestEvent, event, with_events};
 
-    fn plan(id: &str, sub: &str, setting: &str, value: &str) -> crate::Event {
+    fn plan(id: &str, sub: &str, setting: &str, value: &str) -> TestEvent {
         event(id, "2026-01-01T00:00:00Z", "config-change")
             .extra("subscription", sub)
             .extra("setting", setting)
             .extra("value", value)
-            .build()
+    }
+
+    /// The settings `events` record.
+    fn settings(events: &[TestEvent]) -> Settings {
+        let mut settings = Settings::default();
+        let reads = crate::Reads::everything().attributes(Settings::ATTRIBUTES);
+        with_events(events, &reads, |e| {
+            settings.observe(e);
+        });
+        settings
     }
 
     #[test]
     fn a_plan_not_listed_as_free_is_paid_whatever_its_case() {
-        let mut settings = Settings::default();
-        settings.observe(&plan("p1", "s1", "defender-plan", "standard"));
-        settings.observe(&plan("p2", "s2", "defender-plan", "Free"));
-        settings.observe(&plan("p3", "s3", "defender-plan", "OFF"));
-        settings.observe(&plan("p4", "s4", "data-collection", "on"));
+        let settings = settings(&[
+            plan("p1", "s1", "defender-plan", "standard"),
+            plan("p2", "s2", "defender-plan", "Free"),
+            plan("p3", "s3", "defender-plan", "OFF"),
+            plan("p4", "s4", "data-collection", "on"),
+        ]);
         let plan = PlanSetting::default();
         assert_eq!(plan.paid_plan(&settings, "s1").unwrap().event_id, "p1");
         for unpaid in ["s2", "s3", "s4", "never-seen"] {
@@ -81,9 +91,10 @@ mod tests {
 
     #[test]
     fn the_setting_and_the_free_values_come_from_the_configuration() {
-        let mut settings = Settings::default();
-        settings.observe(&plan("p1", "s1", "tier", "basic"));
-        settings.observe(&plan("p2", "s2", "tier", "premium"));
+        let settings = settings(&[
+            plan("p1", "s1", "tier", "basic"),
+            plan("p2", "s2", "tier", "premium"),
+        ]);
         let plan: PlanSetting =
             serde_json::from_str(r#"{"setting": "tier", "free": ["basic"]}"#).unwrap();
         assert!(plan.paid_plan(&settings, "s1").is_none());

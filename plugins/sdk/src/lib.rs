@@ -47,22 +47,21 @@
 
 mod config;
 pub mod defender;
+mod evaluator;
 mod event;
 mod settings;
 mod state;
 pub mod testing;
 mod time;
 
-use std::cell::RefCell;
-
 use serde::de::DeserializeOwned;
 
-/// The raw bindings generated from `wit/v2`. Rule authors do not need them;
+/// The raw bindings generated from `wit/v3`. Rule authors do not need them;
 /// they are public only so that [`export_rule!`] can reach them.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v2",
+        path: "../../wit/v3",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin",
@@ -70,22 +69,23 @@ pub mod bindings {
     });
 }
 
-use bindings::exports::covenant::rule::rule::GuestEvaluator;
-
-pub use bindings::covenant::rule::types::{
-    Actor, Attribute, DataItem, Event, Finding, Severity, Timestamp,
-};
+pub use bindings::covenant::rule::types::{Severity, Timestamp};
 pub use config::parse_config;
+pub use covenant_frame::Field;
+#[doc(hidden)]
+pub use evaluator::{Evaluator, metadata};
+pub use event::{Actor, DataItem, DataKey, Event, KeyHasher, KeyMap, KeySet, Reads, Source};
 pub use settings::Settings;
 pub use state::{PerKey, Recorded};
 pub use time::{Deadline, format_duration};
 
 /// A rule: the state it keeps while events stream past, and what it reports.
 ///
-/// The host creates one value per run with [`Rule::new`], calls
-/// [`Rule::observe`] for every event in time order (ties broken by event id),
-/// then calls [`Rule::finish`] once. Everything the rule needs to remember
-/// between events lives in `self`.
+/// The host creates one value per run with [`Rule::new`], asks it once
+/// what it [`reads`](Rule::reads), calls [`Rule::observe`] for every event
+/// it reads, in time order (ties broken by event id), then calls
+/// [`Rule::finish`] once. Everything the rule needs to remember between
+/// events lives in `self`.
 pub trait Rule: Sized + 'static {
     /// Stable identifier: the rule's id in policies and reports.
     const ID: &'static str;
@@ -118,8 +118,18 @@ pub trait Rule: Sized + 'static {
     /// it, as in `config.regions: must name at least one region`.
     fn new(config: Self::Config) -> Result<Self, String>;
 
+    /// The fields, actions and attributes the rule reads; asked once,
+    /// after [`Rule::new`]. The host sends nothing else, and a field not
+    /// named reads as absent, so name everything [`Rule::observe`] looks
+    /// at: the unit tests ([`testing::evaluate`]) send exactly what the
+    /// host would, so they catch a field left out. The default is every
+    /// field of every event: correct, and the slowest.
+    fn reads(&self) -> Reads {
+        Reads::everything()
+    }
+
     /// Looks at the next event, reporting any breach it shows.
-    fn observe(&mut self, event: &Event, findings: &mut Findings);
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings);
 
     /// Reports what can only be known once every event has been seen, such
     /// as something that should have happened by `as_of` and did not.
@@ -128,32 +138,60 @@ pub trait Rule: Sized + 'static {
     }
 }
 
+/// An event a finding can be about: one the rule was sent, as an
+/// [`Event`] or as the event a [`Recorded`] value was recorded by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRef(u64);
+
+impl From<&Event<'_>> for EventRef {
+    fn from(event: &Event<'_>) -> EventRef {
+        EventRef(event.ordinal)
+    }
+}
+
+impl<V> From<&Recorded<V>> for EventRef {
+    fn from(recorded: &Recorded<V>) -> EventRef {
+        recorded.event
+    }
+}
+
 /// The findings a rule reports from one call, handed to
 /// [`Rule::observe`] and [`Rule::finish`] to add to with
 /// [`Findings::report`].
 #[derive(Debug, Default)]
-pub struct Findings(Vec<Finding>);
+pub struct Findings(Vec<(EventRef, String)>);
 
 impl Findings {
-    /// Reports a breach shown by the event `event_id`, explained in
-    /// `message` with the ids and times an auditor needs to look it up.
-    pub fn report(&mut self, event_id: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Finding {
-            event_id: event_id.into(),
-            message: message.into(),
-        });
+    /// Reports a breach shown by `event` (the one observed, or one a
+    /// [`Recorded`] value names), explained in `message` with the ids and
+    /// times an auditor needs to look it up.
+    ///
+    /// Two reports about one event from one call become one finding, the
+    /// messages joined by `; `: the host takes an event named twice in one
+    /// call for a plugin flooding it.
+    pub fn report(&mut self, event: impl Into<EventRef>, message: impl Into<String>) {
+        self.0.push((event.into(), message.into()));
     }
 
-    /// The findings reported so far, in the order they were reported: for
-    /// a unit test that calls [`Rule::observe`] itself rather than through
-    /// [`testing::evaluate`].
-    pub fn as_slice(&self) -> &[Finding] {
-        &self.0
-    }
-
-    /// Takes the findings out, leaving this empty.
-    pub(crate) fn take(&mut self) -> Vec<Finding> {
-        std::mem::take(&mut self.0)
+    /// Takes the findings out as ordinals and messages, one per event in
+    /// the order first reported, leaving this empty.
+    pub(crate) fn take(&mut self) -> Vec<(u64, String)> {
+        let mut taken: Vec<(u64, String)> = Vec::with_capacity(self.0.len());
+        let mut at: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+        for (event, message) in self.0.drain(..) {
+            match at.entry(event.0) {
+                std::collections::hash_map::Entry::Occupied(entry) => {
+                    let joined = &mut taken[*entry.get()].1;
+                    joined.push_str("; ");
+                    joined.push_str(&message);
+                }
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(taken.len());
+                    taken.push((event.0, message));
+                }
+            }
+        }
+        taken
     }
 }
 
@@ -162,48 +200,6 @@ impl Findings {
 /// `rule ID: ` prefix as a configuration error.
 pub(crate) fn build<R: Rule>(config: &str) -> Result<R, String> {
     R::new(parse_config::<R>(config)?).map_err(|e| format!("rule {}: {e}", R::ID))
-}
-
-/// One evaluator resource, owning a rule's state.
-#[doc(hidden)]
-pub struct Evaluator<R> {
-    rule: RefCell<R>,
-}
-
-/// What the component says about rule `R` when the host asks, with the
-/// `version` of the crate that [`export_rule!`] is expanded in.
-#[doc(hidden)]
-pub fn metadata<R: Rule>(version: &str) -> bindings::covenant::rule::types::Metadata {
-    bindings::covenant::rule::types::Metadata {
-        id: R::ID.to_string(),
-        version: version.to_string(),
-        description: R::DESCRIPTION.to_string(),
-        commitment: R::COMMITMENT.to_string(),
-        severity: R::SEVERITY,
-    }
-}
-
-impl<R: Rule> GuestEvaluator for Evaluator<R> {
-    fn new(config: String) -> Result<Self, String> {
-        Ok(Evaluator {
-            rule: RefCell::new(build::<R>(&config)?),
-        })
-    }
-
-    fn observe(&self, batch: Vec<Event>) -> Result<Vec<Finding>, String> {
-        let mut rule = self.rule.borrow_mut();
-        let mut findings = Findings::default();
-        for event in &batch {
-            rule.observe(event, &mut findings);
-        }
-        Ok(findings.take())
-    }
-
-    fn finish(&self, as_of: Timestamp) -> Result<Vec<Finding>, String> {
-        let mut findings = Findings::default();
-        self.rule.borrow_mut().finish(as_of, &mut findings);
-        Ok(findings.take())
-    }
 }
 
 /// Exports a [`Rule`] as the plugin's implementation of the Covenant world.
@@ -251,7 +247,20 @@ mod tests {
             Ok(Quiet)
         }
 
-        fn observe(&mut self, _event: &Event, _findings: &mut Findings) {}
+        fn observe(&mut self, _event: &Event<'_>, _findings: &mut Findings) {}
+    }
+
+    #[test]
+    fn two_reports_about_one_event_in_one_call_are_one_finding() {
+        let mut findings = Findings::default();
+        findings.report(EventRef(4), "first");
+        findings.report(EventRef(2), "other");
+        findings.report(EventRef(4), "second");
+        assert_eq!(
+            findings.take(),
+            [(4, "first; second".to_string()), (2, "other".to_string())]
+        );
+        assert!(findings.take().is_empty());
     }
 
     #[test]

@@ -22,16 +22,20 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The attributes [`Settings::observe`] reads: name them in the rule's
+    /// [`Reads`](crate::Reads), with the `config-change` action.
+    pub const ATTRIBUTES: [&str; 3] = ["subscription", "setting", "value"];
+
     /// Records the event if it is a `config-change` with a `subscription`,
     /// a `setting` and a `value`; returns the subscription, the setting and
     /// the change it recorded, for a rule that judges the change itself.
-    pub fn observe(&mut self, event: &Event) -> Option<(String, String, Recorded<String>)> {
+    pub fn observe(&mut self, event: &Event<'_>) -> Option<(String, String, Recorded<String>)> {
         if event.action != "config-change" {
             return None;
         }
-        let subscription = event.subscription()?;
-        let setting = event.attribute("setting")?;
-        let value = event.attribute("value")?;
+        let subscription = event.subscription()?.to_string();
+        let setting = event.attribute("setting")?.to_string();
+        let value = event.attribute("value")?.to_string();
         let change = self
             .current
             .record((subscription.clone(), setting.clone()), value, event)
@@ -50,7 +54,8 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::event;
+    use crate::Reads;
+    use crate::testing::{event, with_events};
 
     #[test]
     fn the_latest_change_per_subscription_is_in_effect() {
@@ -60,11 +65,16 @@ mod tests {
                 .extra("subscription", sub)
                 .extra("setting", "data-collection")
                 .extra("value", value)
-                .build()
         };
-        settings.observe(&change("c1", "s1", "off"));
-        settings.observe(&change("c2", "s2", "off"));
-        settings.observe(&change("c3", "s1", "on"));
+        let events = [
+            change("c1", "s1", "off"),
+            change("c2", "s2", "off"),
+            change("c3", "s1", "on"),
+        ];
+        let reads = Reads::everything().attributes(Settings::ATTRIBUTES);
+        with_events(&events, &reads, |e| {
+            settings.observe(e);
+        });
         assert_eq!(settings.get("s1", "data-collection").unwrap().value, "on");
         assert_eq!(
             settings.get("s2", "data-collection").unwrap().event_id,

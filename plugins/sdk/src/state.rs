@@ -13,7 +13,7 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use crate::{Event, Timestamp};
+use crate::{Event, EventRef, Timestamp};
 
 /// A value and the event that recorded it.
 ///
@@ -29,17 +29,20 @@ pub struct Recorded<V> {
     pub event_id: String,
     /// The time of that event.
     pub time: Timestamp,
+    /// That event, for a finding about it: `findings.report(&recorded, ...)`.
+    pub(crate) event: EventRef,
 }
 
 impl<V> Recorded<V> {
     /// `value`, as recorded by `event`. [`PerKey`] calls it; call it
     /// yourself for state kept outside one, such as the single latest
     /// event of some kind.
-    pub fn new(value: V, event: &Event) -> Recorded<V> {
+    pub fn new(value: V, event: &Event<'_>) -> Recorded<V> {
         Recorded {
             value,
-            event_id: event.id.clone(),
+            event_id: event.id.to_string(),
             time: event.time,
+            event: EventRef::from(event),
         }
     }
 
@@ -77,7 +80,7 @@ impl<V, K> Default for PerKey<V, K> {
 impl<V, K: Ord> PerKey<V, K> {
     /// Records `value` for `key` as set by `event`, replacing any earlier
     /// value: the latest decision or setting is the one in effect.
-    pub fn record(&mut self, key: K, value: V, event: &Event) -> &mut Recorded<V> {
+    pub fn record(&mut self, key: K, value: V, event: &Event<'_>) -> &mut Recorded<V> {
         let recorded = Recorded::new(value, event);
         match self.entries.entry(key) {
             Entry::Occupied(entry) => {
@@ -92,7 +95,7 @@ impl<V, K: Ord> PerKey<V, K> {
     /// Records `value` for `key` as set by `event` unless `key` already has
     /// a value, which is kept: the first sighting starts a clock. Returns
     /// the value in effect either way.
-    pub fn record_first(&mut self, key: K, value: V, event: &Event) -> &mut Recorded<V> {
+    pub fn record_first(&mut self, key: K, value: V, event: &Event<'_>) -> &mut Recorded<V> {
         self.entries
             .entry(key)
             .or_insert_with(|| Recorded::new(value, event))
@@ -126,23 +129,26 @@ impl<V, K: Ord> PerKey<V, K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::event;
+    use crate::Reads;
+    use crate::testing::{event, with_events};
 
     #[test]
     fn record_keeps_the_latest_and_record_first_the_earliest() {
         let mut latest = PerKey::<bool>::default();
         let mut first = PerKey::<bool>::default();
-        for e in [
-            event("e1", "2026-01-01T00:00:00Z", "x").build(),
-            event("e2", "2026-01-02T00:00:00Z", "x").build(),
-        ] {
+        let events = [
+            event("e1", "2026-01-01T00:00:00Z", "x"),
+            event("e2", "2026-01-02T00:00:00Z", "x"),
+        ];
+        with_events(&events, &Reads::everything(), |e| {
             let granted = e.id == "e1";
-            latest.record("a".to_string(), granted, &e);
-            first.record_first("a".to_string(), granted, &e);
-        }
+            latest.record("a".to_string(), granted, e);
+            first.record_first("a".to_string(), granted, e);
+        });
         let latest = latest.get("a").unwrap();
         assert_eq!((latest.value, latest.event_id.as_str()), (false, "e2"));
         assert_eq!(latest.cite(), "event e2 at 2026-01-02T00:00:00Z");
+        assert_eq!(EventRef::from(latest), EventRef(1));
         let first = first.get("a").unwrap();
         assert_eq!((first.value, first.event_id.as_str()), (true, "e1"));
     }
@@ -150,10 +156,12 @@ mod tests {
     #[test]
     fn updates_in_place_keep_the_recording_event_and_iteration_is_in_key_order() {
         let mut items = PerKey::<u32>::default();
-        let e = event("s", "2026-01-01T00:00:00Z", "store").build();
-        for key in ["c", "a", "b"] {
-            items.record(key.to_string(), 0, &e);
-        }
+        let e = event("s", "2026-01-01T00:00:00Z", "store");
+        with_events(&[e], &Reads::everything(), |e| {
+            for key in ["c", "a", "b"] {
+                items.record(key.to_string(), 0, e);
+            }
+        });
         items.get_mut("b").unwrap().value = 7;
         let seen: Vec<(&str, u32, &str)> = items
             .iter()

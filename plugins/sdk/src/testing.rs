@@ -2,36 +2,74 @@
 //! way the host does, without compiling to WebAssembly.
 //!
 //! ```
-//! use covenant_sdk::testing::event;
+//! use covenant_sdk::testing::{event, with_events};
+//! use covenant_sdk::{Field, Reads};
 //!
 //! let e = event("e1", "2026-01-01T00:00:00Z", "access")
 //!     .tenant("a")
 //!     .data("d1", "a")
-//!     .purpose("threat-investigation")
-//!     .build();
-//! assert_eq!(e.data.unwrap().tenant.as_deref(), Some("a"));
+//!     .purpose("threat-investigation");
+//! // Sent as the host sends it to a rule that reads only these fields:
+//! let reads = Reads::fields(&[Field::Tenant, Field::DataTenant]);
+//! with_events(&[e], &reads, |e| {
+//!     assert_eq!(e.data.unwrap().tenant, Some("a"));
+//!     assert_eq!(e.purpose, None);
+//! });
 //! ```
 
-use crate::{Actor, Attribute, DataItem, Event, Finding, Findings, Rule, Timestamp};
+use std::hash::{Hash, Hasher};
 
-/// An event under construction, from [`event`]: each method sets one
-/// field, and [`EventBuilder::build`] gives the [`Event`].
-///
-/// A builder of its own, rather than methods on [`Event`], so that these
-/// conveniences for tests are not part of the type rules read in
-/// production.
+use covenant_frame::{DataRecord, Decoder, Encoder, EventRecord, FrameWriter, Key};
+
+use crate::evaluator::Session;
+use crate::{Event, Reads, Rule, Timestamp};
+
+/// An event for a test, owning its strings: made by [`event`], given its
+/// other fields by the methods (`.tenant("a").data("d1", "a")`), and sent
+/// to a rule by [`evaluate`] or [`with_events`] as the host would send it.
 #[derive(Debug, Clone)]
-#[must_use = "an EventBuilder does nothing until `build` gives its event"]
-pub struct EventBuilder(Event);
+#[must_use = "a TestEvent does nothing until a test sends it to a rule"]
+pub struct TestEvent {
+    id: String,
+    time: Timestamp,
+    action: String,
+    tenant: Option<String>,
+    actor: Option<(String, Option<String>)>,
+    purpose: Option<String>,
+    scope: Option<String>,
+    layer: Option<String>,
+    region: Option<String>,
+    data: Option<TestData>,
+    /// Extra attributes: `None` where the value is not a JSON string.
+    extra: Vec<(String, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TestData {
+    id: Option<String>,
+    category: Option<String>,
+    tenant: Option<String>,
+    store: Option<String>,
+    sources: Vec<String>,
+}
+
+/// A finding as a test sees it: the id of the event it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The id of the event the finding is about.
+    pub event_id: String,
+    /// The rule's explanation.
+    pub message: String,
+}
 
 /// An event with only the required fields set, to add the rest to with the
-/// [`EventBuilder`] methods (`.tenant("a").data("d1", "a")`) before
-/// [`EventBuilder::build`]. `time` is RFC 3339.
+/// [`TestEvent`] methods (`.tenant("a").data("d1", "a")`). `time` is
+/// RFC 3339.
 ///
 /// # Panics
 /// If `time` is not RFC 3339: this is for tests, where that is a typo.
-pub fn event(id: &str, time: &str, action: &str) -> EventBuilder {
-    EventBuilder(Event {
+pub fn event(id: &str, time: &str, action: &str) -> TestEvent {
+    TestEvent {
         id: id.to_string(),
         time: Timestamp::parse_rfc3339(time).expect("test event time"),
         action: action.to_string(),
@@ -43,120 +81,235 @@ pub fn event(id: &str, time: &str, action: &str) -> EventBuilder {
         region: None,
         data: None,
         extra: Vec::new(),
-    })
+    }
 }
 
-impl EventBuilder {
-    /// The event built.
-    pub fn build(self) -> Event {
-        self.0
+impl TestEvent {
+    /// The event's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The event's time: events go to a rule in (time, id) order.
+    pub fn time(&self) -> Timestamp {
+        self.time
     }
 
     /// Sets the tenant whose context the event ran in.
     pub fn tenant(mut self, tenant: &str) -> Self {
-        self.0.tenant = Some(tenant.to_string());
+        self.tenant = Some(tenant.to_string());
         self
     }
 
     /// Sets the declared purpose.
     pub fn purpose(mut self, purpose: &str) -> Self {
-        self.0.purpose = Some(purpose.to_string());
+        self.purpose = Some(purpose.to_string());
         self
     }
 
     /// Sets the consent scope.
     pub fn scope(mut self, scope: &str) -> Self {
-        self.0.scope = Some(scope.to_string());
+        self.scope = Some(scope.to_string());
         self
     }
 
     /// Sets the actor.
     pub fn actor(mut self, kind: &str, id: &str) -> Self {
-        self.0.actor = Some(Actor {
-            kind: kind.to_string(),
-            id: Some(id.to_string()),
-        });
+        self.actor = Some((kind.to_string(), Some(id.to_string())));
+        self
+    }
+
+    /// Sets the actor's kind, with no id.
+    pub fn actor_kind(mut self, kind: &str) -> Self {
+        self.actor = Some((kind.to_string(), None));
         self
     }
 
     /// Sets the data item's id and organisation tag.
     pub fn data(mut self, id: &str, tenant: &str) -> Self {
-        let data = self.data_item();
+        let data = self.data.get_or_insert_with(TestData::default);
         data.id = Some(id.to_string());
         data.tenant = Some(tenant.to_string());
         self
     }
 
+    /// Gives the event a data item, with nothing of it set yet.
+    pub fn data_item(mut self) -> Self {
+        self.data.get_or_insert_with(TestData::default);
+        self
+    }
+
+    /// Sets the data item's organisation tag alone.
+    pub fn data_tenant(mut self, tenant: &str) -> Self {
+        self.data.get_or_insert_with(TestData::default).tenant = Some(tenant.to_string());
+        self
+    }
+
+    /// Sets the data item's id alone, with no organisation tag.
+    pub fn data_id(mut self, id: &str) -> Self {
+        self.data.get_or_insert_with(TestData::default).id = Some(id.to_string());
+        self
+    }
+
     /// Sets the data item's category, creating the item if needed.
     pub fn category(mut self, category: &str) -> Self {
-        self.data_item().category = Some(category.to_string());
-        self
-    }
-
-    /// Adds an extra attribute with a string value.
-    pub fn extra(mut self, name: &str, value: &str) -> Self {
-        self.0.extra.push(Attribute {
-            name: name.to_string(),
-            json: serde_json::Value::String(value.to_string()).to_string(),
-        });
-        self
-    }
-
-    /// Sets the layer (the component that emitted the event).
-    pub fn layer(mut self, layer: &str) -> Self {
-        self.0.layer = Some(layer.to_string());
-        self
-    }
-
-    /// Sets the region.
-    pub fn region(mut self, region: &str) -> Self {
-        self.0.region = Some(region.to_string());
+        self.data.get_or_insert_with(TestData::default).category = Some(category.to_string());
         self
     }
 
     /// Sets the data item's store, creating the item if needed.
     pub fn store(mut self, store: &str) -> Self {
-        self.data_item().store = Some(store.to_string());
+        self.data.get_or_insert_with(TestData::default).store = Some(store.to_string());
         self
     }
 
     /// Sets the ids the data item was derived from, creating it if needed.
     pub fn sources(mut self, sources: &[&str]) -> Self {
-        self.data_item().sources = sources.iter().map(|s| s.to_string()).collect();
+        self.data.get_or_insert_with(TestData::default).sources =
+            sources.iter().map(|s| s.to_string()).collect();
         self
     }
 
-    /// The event's data item, created empty if it has none yet.
-    fn data_item(&mut self) -> &mut DataItem {
-        self.0.data.get_or_insert_with(|| DataItem {
-            id: None,
-            category: None,
-            tenant: None,
-            store: None,
-            sources: Vec::new(),
-            extra: Vec::new(),
-        })
+    /// Adds an extra attribute with a string value.
+    pub fn extra(mut self, name: &str, value: &str) -> Self {
+        self.extra.push((name.to_string(), Some(value.to_string())));
+        self
+    }
+
+    /// Adds an extra attribute with any JSON value: one that is not a
+    /// string reads as absent, as it does from the host.
+    ///
+    /// # Panics
+    /// If `json` is not JSON.
+    pub fn extra_json(mut self, name: &str, json: &str) -> Self {
+        let value: serde_json::Value = serde_json::from_str(json).expect("test attribute JSON");
+        let text = value.as_str().map(str::to_string);
+        self.extra.push((name.to_string(), text));
+        self
+    }
+
+    /// Sets the layer (the component that emitted the event).
+    pub fn layer(mut self, layer: &str) -> Self {
+        self.layer = Some(layer.to_string());
+        self
+    }
+
+    /// Sets the region.
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_string());
+        self
     }
 }
 
-/// Runs rule `R` as the host would: configuration from JSON text, every
-/// event observed in the given order, then `finish` at `as_of` (RFC 3339).
+/// Events per frame, as the host batches them by default.
+const FRAME_EVENTS: usize = 1_000;
+
+/// The frames the host would send a rule that reads `reads`, with `events`
+/// as the run's events in order.
+fn frames(events: &[TestEvent], reads: &Reads) -> Vec<Vec<u8>> {
+    let names = reads.attribute_names().to_vec();
+    let mut encoder = Encoder::new(names.clone());
+    let mut writer =
+        FrameWriter::new(reads.projection(), &names).expect("the attributes are the encoder's");
+    let mut frames = Vec::new();
+    for chunk in events.chunks(FRAME_EVENTS) {
+        for event in chunk {
+            push(&mut encoder, event, &names);
+        }
+        let mut bytes = Vec::new();
+        writer.write(&encoder.take(), &mut bytes);
+        frames.push(bytes);
+    }
+    frames
+}
+
+fn push(encoder: &mut Encoder, event: &TestEvent, names: &[String]) {
+    let attributes: Vec<Option<&str>> = (names.iter())
+        .map(|name| {
+            let found = event.extra.iter().rev().find(|(n, _)| n == name);
+            found.and_then(|(_, value)| value.as_deref())
+        })
+        .collect();
+    let sources: Vec<(&str, Key)> = (event.data.iter())
+        .flat_map(|d| &d.sources)
+        .map(|s| (s.as_str(), key(s)))
+        .collect();
+    encoder.push(&EventRecord {
+        id: &event.id,
+        seconds: event.time.seconds,
+        nanos: event.time.nanos,
+        action: &event.action,
+        tenant: event.tenant.as_deref(),
+        actor: (event.actor.as_ref()).map(|(kind, id)| (kind.as_str(), id.as_deref())),
+        purpose: event.purpose.as_deref(),
+        scope: event.scope.as_deref(),
+        layer: event.layer.as_deref(),
+        region: event.region.as_deref(),
+        data: event.data.as_ref().map(|d| DataRecord {
+            id: d.id.as_deref().map(|id| (id, key(id))),
+            category: d.category.as_deref(),
+            tenant: d.tenant.as_deref(),
+            store: d.store.as_deref(),
+            sources: &sources,
+        }),
+        attributes: &attributes,
+    });
+}
+
+/// A data id's key, as the host makes one, but with a fixed key, so that
+/// tests are repeatable.
+fn key(id: &str) -> Key {
+    let half = |salt: u8| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (salt, id).hash(&mut hasher);
+        hasher.finish().to_le_bytes()
+    };
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&half(0));
+    key[8..].copy_from_slice(&half(1));
+    key
+}
+
+/// Calls `each` with every event of `events` that `reads` selects, as a
+/// rule that reads `reads` would be sent it: for testing code that takes
+/// an [`Event`] outside a rule, such as [`Settings`](crate::Settings).
+pub fn with_events(events: &[TestEvent], reads: &Reads, mut each: impl FnMut(&Event<'_>)) {
+    let mut decoder = Decoder::new(&reads.projection());
+    for frame in frames(events, reads) {
+        let decoded = decoder.decode(&frame).expect("the SDK's own frame decodes");
+        for view in decoded.events() {
+            each(&Event::read(view, reads.attribute_names()));
+        }
+    }
+}
+
+/// Runs rule `R` as the host would: configuration from JSON text, the
+/// events it reads sent in frames as the host sends them (only the fields
+/// and actions its [`Rule::reads`] names), then `finish` at `as_of`
+/// (RFC 3339).
 ///
 /// The host sends events in time order, ties broken by id; give them in
 /// that order. A configuration the rule rejects is the `Err`, with the
 /// message the host would show (see [`parse_config`](crate::parse_config)).
 pub fn evaluate<R: Rule>(
     config: &str,
-    events: &[Event],
+    events: &[TestEvent],
     as_of: &str,
 ) -> Result<Vec<Finding>, String> {
-    let mut rule = crate::build::<R>(config)?;
-    let mut findings = Findings::default();
-    for event in events {
-        rule.observe(event, &mut findings);
+    let as_of = Timestamp::parse_rfc3339(as_of)?;
+    let mut session = Session::<R>::new(config)?;
+    let mut found = Vec::new();
+    for frame in frames(events, session.reads()) {
+        found.extend(session.observe(&frame)?);
     }
-    rule.finish(Timestamp::parse_rfc3339(as_of)?, &mut findings);
-    Ok(findings.take())
+    found.extend(session.finish(as_of));
+    Ok(found
+        .into_iter()
+        .map(|(ordinal, message)| Finding {
+            event_id: events[ordinal as usize].id.clone(),
+            message,
+        })
+        .collect())
 }
 
 /// The ids of the events that `findings` name, in order: what most rule

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, KeyMap, Reads, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -23,9 +23,15 @@ fn default_cross_tenant_purposes() -> Vec<String> {
 
 /// The segregation rule's state: the organisation tag last seen on each data
 /// item, so that a `derive` can be checked against its sources' tags.
+///
+/// Items are keyed by the host's key for their id, and tags (few) are
+/// numbered once: an item costs a map entry of 24 bytes, whatever the
+/// lengths of its id and tag.
 pub struct Segregation {
     config: Config,
-    tags: HashMap<String, String>,
+    tags: KeyMap<u32>,
+    tag_names: Vec<String>,
+    tag_numbers: HashMap<String, u32>,
 }
 
 impl Rule for Segregation {
@@ -41,31 +47,41 @@ impl Rule for Segregation {
     fn new(config: Config) -> Result<Self, String> {
         Ok(Segregation {
             config,
-            tags: HashMap::new(),
+            tags: KeyMap::default(),
+            tag_names: Vec::new(),
+            tag_numbers: HashMap::new(),
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
-        let Some(data) = &event.data else { return };
+    fn reads(&self) -> Reads {
+        Reads::fields(&[
+            Field::Action,
+            Field::Tenant,
+            Field::Purpose,
+            Field::DataId,
+            Field::DataTenant,
+            Field::DataSources,
+        ])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
+        let Some(data) = event.data else { return };
         let data_name = match &data.id {
             Some(id) => format!("data {id}"),
             None => "data with no id".to_string(),
         };
-        let tag = data.tenant.as_deref().filter(|t| !t.is_empty());
-        let context = event.tenant.as_deref().filter(|t| !t.is_empty());
+        let tag = data.tenant.filter(|t| !t.is_empty());
+        let context = event.tenant.filter(|t| !t.is_empty());
         let at = event.cite_with_action();
 
         match (tag, context) {
-            (None, _) => findings.report(
-                &event.id,
+            (None, _) => findings.report(event,
                 format!("{at} touches {data_name}, which carries no organisation tag"),
             ),
-            (Some(_), None) => findings.report(
-                &event.id,
+            (Some(_), None) => findings.report(event,
                 format!("{at} touches {data_name} with no tenant context"),
             ),
-            (Some(tag), Some(context)) if tag != context => findings.report(
-                &event.id,
+            (Some(tag), Some(context)) if tag != context => findings.report(event,
                 format!(
                     "{at} ran in tenant {context}'s context but touches {data_name}, tagged for tenant {tag}"
                 ),
@@ -74,20 +90,19 @@ impl Rule for Segregation {
         }
 
         let owner = tag.or(context);
-        if event.action == "derive" && !self.allows_cross_tenant(event.purpose.as_deref()) {
+        if event.action == "derive" && !self.allows_cross_tenant(event.purpose) {
             let foreign: Vec<String> = data
-                .sources
-                .iter()
+                .sources()
                 .filter_map(|source| {
-                    let source_tag = self.tags.get(source)?;
-                    (Some(source_tag.as_str()) != owner)
-                        .then(|| format!("{source} (tenant {source_tag})"))
+                    let source_tag = self.tag_names[*self.tags.get(&source.key)? as usize].as_str();
+                    (Some(source_tag) != owner)
+                        .then(|| format!("{} (tenant {source_tag})", source.id))
                 })
                 .collect();
             if !foreign.is_empty() {
-                let purpose = event.purpose.as_deref().unwrap_or("none");
+                let purpose = event.purpose.unwrap_or("none");
                 findings.report(
-                    &event.id,
+                    event,
                     format!(
                         "{at} derives {data_name} for tenant {} from another tenant's data: {}; \
                          purpose `{purpose}` is not an allowed cross-tenant purpose",
@@ -98,13 +113,25 @@ impl Rule for Segregation {
             }
         }
 
-        if let (Some(id), Some(tag)) = (&data.id, tag) {
-            self.tags.insert(id.clone(), tag.to_string());
+        if let (Some(key), Some(tag)) = (data.key, tag) {
+            let number = self.tag_number(tag);
+            self.tags.insert(key, number);
         }
     }
 }
 
 impl Segregation {
+    /// The number of `tag`, made the first time it is seen.
+    fn tag_number(&mut self, tag: &str) -> u32 {
+        if let Some(&number) = self.tag_numbers.get(tag) {
+            return number;
+        }
+        let number = self.tag_names.len() as u32;
+        self.tag_names.push(tag.to_string());
+        self.tag_numbers.insert(tag.to_string(), number);
+        number
+    }
+
     fn allows_cross_tenant(&self, purpose: Option<&str>) -> bool {
         purpose.is_some_and(|p| self.config.cross_tenant_purposes.iter().any(|a| a == p))
     }
@@ -115,9 +142,9 @@ export_rule!(Segregation);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
-    fn run(events: &[Event]) -> Vec<String> {
+    fn run(events: &[TestEvent]) -> Vec<String> {
         let findings = evaluate::<Segregation>("{}", events, "2026-02-01T00:00:00Z").unwrap();
         event_ids(&findings).into_iter().map(String::from).collect()
     }
@@ -126,19 +153,19 @@ mod tests {
 
     #[test]
     fn matching_tags_pass() {
-        assert!(run(&[event("e1", T, "store").tenant("a").data("d1", "a").build()]).is_empty());
+        assert!(run(&[event("e1", T, "store").tenant("a").data("d1", "a")]).is_empty());
     }
 
     #[test]
     fn events_without_data_are_not_checked() {
-        assert!(run(&[event("e1", T, "config-change").build()]).is_empty());
+        assert!(run(&[event("e1", T, "config-change")]).is_empty());
     }
 
     #[test]
     fn missing_or_empty_tags_are_findings() {
-        let untagged = event("e1", T, "store").tenant("a").data("d1", "").build();
-        let no_context = event("e2", T, "store").data("d2", "a").build();
-        let empty_context = event("e3", T, "store").tenant("").data("d3", "a").build();
+        let untagged = event("e1", T, "store").tenant("a").data("d1", "");
+        let no_context = event("e2", T, "store").data("d2", "a");
+        let empty_context = event("e3", T, "store").tenant("").data("d3", "a");
         assert_eq!(
             run(&[untagged, no_context, empty_context]),
             ["e1", "e2", "e3"]
@@ -148,7 +175,7 @@ mod tests {
     #[test]
     fn context_and_tag_must_agree() {
         assert_eq!(
-            run(&[event("e1", T, "access").tenant("a").data("d1", "b").build()]),
+            run(&[event("e1", T, "access").tenant("a").data("d1", "b")]),
             ["e1"]
         );
     }
@@ -156,13 +183,12 @@ mod tests {
     #[test]
     fn derive_from_another_tenants_data_is_a_finding() {
         let events = [
-            event("e1", T, "store").tenant("a").data("d1", "a").build(),
-            event("e2", T, "store").tenant("b").data("d2", "b").build(),
+            event("e1", T, "store").tenant("a").data("d1", "a"),
+            event("e2", T, "store").tenant("b").data("d2", "b"),
             event("e3", T, "derive")
                 .tenant("a")
                 .data("d3", "a")
-                .sources(&["d1", "d2"])
-                .build(),
+                .sources(&["d1", "d2"]),
         ];
         let findings = evaluate::<Segregation>("{}", &events, T).unwrap();
         assert_eq!(event_ids(&findings), ["e3"]);
@@ -181,13 +207,12 @@ mod tests {
     #[test]
     fn allowed_purpose_may_cross_tenants() {
         let events = [
-            event("e1", T, "store").tenant("b").data("d1", "b").build(),
+            event("e1", T, "store").tenant("b").data("d1", "b"),
             event("e2", T, "derive")
                 .tenant("a")
                 .data("d2", "a")
                 .sources(&["d1"])
-                .purpose("threat-intelligence")
-                .build(),
+                .purpose("threat-intelligence"),
         ];
         assert!(run(&events).is_empty());
     }
@@ -195,13 +220,12 @@ mod tests {
     #[test]
     fn allow_list_comes_from_config() {
         let events = [
-            event("e1", T, "store").tenant("b").data("d1", "b").build(),
+            event("e1", T, "store").tenant("b").data("d1", "b"),
             event("e2", T, "derive")
                 .tenant("a")
                 .data("d2", "a")
                 .sources(&["d1"])
-                .purpose("threat-intelligence")
-                .build(),
+                .purpose("threat-intelligence"),
         ];
         let strict =
             evaluate::<Segregation>(r#"{"cross_tenant_purposes": []}"#, &events, T).unwrap();
@@ -213,8 +237,7 @@ mod tests {
         let e = event("e1", T, "derive")
             .tenant("a")
             .data("d2", "a")
-            .sources(&["never-seen"])
-            .build();
+            .sources(&["never-seen"]);
         assert!(run(&[e]).is_empty());
     }
 

@@ -2,7 +2,9 @@
 //! (the China regions) retires on 2026-08-18; nothing may be processed
 //! there after that.
 
-use covenant_sdk::{Deadline, Event, Findings, Rule, Severity, Timestamp, export_rule};
+use covenant_sdk::{
+    Deadline, Event, Field, Findings, Reads, Rule, Severity, Timestamp, export_rule,
+};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -41,7 +43,11 @@ impl Rule for ServiceRetirement {
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::Region, Field::DataId])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         let (Some(data), Some(region)) = (&event.data, &event.region) else {
             return;
         };
@@ -49,11 +55,11 @@ impl Rule for ServiceRetirement {
             && self.regions.iter().any(|r| r.eq_ignore_ascii_case(region))
         {
             findings.report(
-                &event.id,
+                event,
                 format!(
                     "{} processed data {} in region {region}, where the service retired at {}",
                     event.cite_with_action(),
-                    data.id.as_deref().unwrap_or("(no id)"),
+                    data.id.unwrap_or("(no id)"),
                     self.retired_at
                 ),
             );
@@ -74,10 +80,7 @@ mod tests {
     #[test]
     fn processing_after_the_instant_in_a_retired_region_is_a_finding() {
         let at = |id: &str, time: &str, region: &str| {
-            event(id, time, "store")
-                .data("d", "a")
-                .region(region)
-                .build()
+            event(id, time, "store").data("d", "a").region(region)
         };
         let events = [
             at("at", "2026-08-17T16:00:00Z", "chinanorth"),

@@ -2,7 +2,7 @@
 //! subscription with a paid Defender plan in effect.
 
 use covenant_sdk::defender::PlanSetting;
-use covenant_sdk::{Event, Findings, Rule, Settings, Severity, export_rule};
+use covenant_sdk::{Event, Findings, Reads, Rule, Settings, Severity, export_rule};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -47,18 +47,26 @@ impl Rule for XdrSharing {
         })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
+    /// Plan changes and shares; nothing of the data shared.
+    fn reads(&self) -> Reads {
+        Reads::fields(&[])
+            .actions(["config-change", "share"])
+            .attributes(Settings::ATTRIBUTES)
+            .attributes(["destination"])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         self.settings.observe(event);
         let to_xdr = event
             .attribute("destination")
-            .is_some_and(|d| self.config.xdr_destinations.contains(&d));
+            .is_some_and(|d| self.config.xdr_destinations.iter().any(|x| x == d));
         if event.action != "share" || !to_xdr {
             return;
         }
         let at = format!("{} shared data with Defender XDR", event.cite());
         let Some(subscription) = event.subscription() else {
             findings.report(
-                &event.id,
+                event,
                 format!("{at} from no subscription, so no paid plan can cover it"),
             );
             return;
@@ -66,17 +74,17 @@ impl Rule for XdrSharing {
         if self
             .config
             .plan
-            .paid_plan(&self.settings, &subscription)
+            .paid_plan(&self.settings, subscription)
             .is_some()
         {
             return;
         }
-        let plan = match self.settings.get(&subscription, &self.config.plan.setting) {
+        let plan = match self.settings.get(subscription, &self.config.plan.setting) {
             Some(change) => format!("its plan is `{}` since {}", change.value, change.cite()),
             None => "no plan was ever enabled".to_string(),
         };
         findings.report(
-            &event.id,
+            event,
             format!("{at} from subscription {subscription}, which has no paid plan: {plan}"),
         );
     }
@@ -87,22 +95,20 @@ export_rule!(XdrSharing);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
 
-    fn plan(id: &str, time: &str, sub: &str, value: &str) -> Event {
+    fn plan(id: &str, time: &str, sub: &str, value: &str) -> TestEvent {
         event(id, time, "config-change")
             .extra("subscription", sub)
             .extra("setting", "defender-plan")
             .extra("value", value)
-            .build()
     }
 
-    fn share(id: &str, time: &str, sub: &str) -> Event {
+    fn share(id: &str, time: &str, sub: &str) -> TestEvent {
         event(id, time, "share")
             .extra("subscription", sub)
             .extra("destination", "defender-xdr")
             .data(id, "a")
-            .build()
     }
 
     #[test]
@@ -125,11 +131,8 @@ mod tests {
             share("after-downgrade", "2026-01-05T00:00:00Z", "s1"),
             event("elsewhere", "2026-01-05T00:00:00Z", "share")
                 .extra("subscription", "s1")
-                .extra("destination", "sentinel")
-                .build(),
-            event("no-sub", "2026-01-05T00:00:00Z", "share")
-                .extra("destination", "defender-xdr")
-                .build(),
+                .extra("destination", "sentinel"),
+            event("no-sub", "2026-01-05T00:00:00Z", "share").extra("destination", "defender-xdr"),
         ];
         let findings = evaluate::<XdrSharing>("{}", &events, "2026-02-01T00:00:00Z").unwrap();
         assert_eq!(

@@ -4,7 +4,7 @@
 //! the configuration does not allow. Replace the check with your own; keep
 //! the shape: configuration in, one call per event, findings out.
 
-use covenant_sdk::{Event, Findings, Rule, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
 use serde::Deserialize;
 
 /// The rule's `config` table from the policy. Unknown keys are refused, so
@@ -33,15 +33,22 @@ impl Rule for {{type}} {
         Ok({{type}} { config })
     }
 
-    fn observe(&mut self, event: &Event, findings: &mut Findings) {
-        let Some(actor) = &event.actor else { return };
-        if event.action != "share" || event.data.is_none() || actor.kind != "partner" {
+    /// What the check below looks at: the host sends the rule nothing else
+    /// (the event's id, time and action always come). A field left out
+    /// reads as absent, and the tests below would catch it.
+    fn reads(&self) -> Reads {
+        Reads::fields(&[Field::ActorKind, Field::ActorId]).actions(["share"])
+    }
+
+    fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
+        let Some(actor) = event.actor else { return };
+        if event.data.is_none() || actor.kind != "partner" {
             return;
         }
-        let partner = actor.id.as_deref().unwrap_or("(no id)");
+        let partner = actor.id.unwrap_or("(no id)");
         if !self.config.allowed_partners.iter().any(|p| p == partner) {
             findings.report(
-                &event.id,
+                event,
                 format!(
                     "event {} shares customer data with partner {partner}, which is not allowed",
                     event.id
@@ -64,7 +71,6 @@ mod tests {
             event(id, "2026-03-01T00:00:00Z", "share")
                 .actor("partner", partner)
                 .data("d-1", "tenant-a")
-                .build()
         };
         let findings = evaluate::<{{type}}>(
             r#"{"allowed_partners": ["auditor"]}"#,
