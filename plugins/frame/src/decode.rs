@@ -290,19 +290,29 @@ impl<'f> Frame<'f> {
     }
 
     fn text(&self, cell: u32) -> Result<Text<'f>, FrameError> {
+        match self.lookup(cell) {
+            Some(text) => Ok(text),
+            None if cell & INLINE != 0 => malformed(format!(
+                "inline string {} is not in the frame",
+                cell & !INLINE
+            )),
+            None => malformed(format!("symbol {cell} is not defined")),
+        }
+    }
+
+    /// The text of `cell`, if it names one: what [`Frame::text`] checks,
+    /// without the words of an error, for views of a checked frame.
+    fn lookup(&self, cell: u32) -> Option<Text<'f>> {
         if cell == 0 {
-            return Ok(Text::Absent);
+            return Some(Text::Absent);
         }
         if cell & INLINE != 0 {
-            let index = (cell & !INLINE) as usize;
-            return match self.inline.get(index) {
-                Some(text) => Ok(Text::Inline(text)),
-                None => malformed(format!("inline string {index} is not in the frame")),
-            };
+            let text = self.inline.get((cell & !INLINE) as usize)?;
+            return Some(Text::Inline(text));
         }
         match self.symbols.get(cell as usize) {
-            Some(Some(text)) => Ok(Text::Symbol(cell, text)),
-            _ => malformed(format!("symbol {cell} is not defined")),
+            Some(Some(text)) => Some(Text::Symbol(cell, text)),
+            _ => None,
         }
     }
 
@@ -407,7 +417,7 @@ impl<'a, 'f> EventView<'a, 'f> {
             return Text::Absent;
         }
         let cell = le32(Frame::cell(column, 4, self.index));
-        self.frame.text(cell).unwrap_or(Text::Absent)
+        self.frame.lookup(cell).unwrap_or(Text::Absent)
     }
 
     /// The data item's id and key, if sent and present.
@@ -442,7 +452,7 @@ impl<'a, 'f> EventView<'a, 'f> {
         let cells = self.frame.attribute_cells;
         let at = (index * self.frame.count + self.index) * 4;
         match cells.get(at..at + 4) {
-            Some(cell) => self.frame.text(le32(cell)).unwrap_or(Text::Absent),
+            Some(cell) => self.frame.lookup(le32(cell)).unwrap_or(Text::Absent),
             None => Text::Absent,
         }
     }

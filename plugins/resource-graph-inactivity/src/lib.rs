@@ -108,7 +108,8 @@ impl Rule for ResourceGraphInactivity {
         }
         if event.layer == Some(self.config.portal_layer.as_str()) {
             self.activity.record(subscription.to_string(), true, event);
-        } else {
+        } else if self.activity.get(subscription).is_none() {
+            // Looked up first: most events are of a subscription seen before.
             self.activity
                 .record_first(subscription.to_string(), false, event);
         }

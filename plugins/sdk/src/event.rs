@@ -159,6 +159,12 @@ impl std::hash::Hash for DataKey {
 /// key is a keyed hash already.
 pub type KeyMap<V> = std::collections::HashMap<DataKey, V, BuildHasherDefault<KeyHasher>>;
 
+/// A map keyed by text that repeats (tenants, subscriptions, regions),
+/// with a hasher far cheaper than the standard library's SipHash on short
+/// strings. The seed is random per evaluator; in the sandbox the host
+/// fixes the random source, so a rule still behaves the same every run.
+pub type TextMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
+
 /// A set of [`DataKey`]s; see [`KeyMap`].
 pub type KeySet = std::collections::HashSet<DataKey, BuildHasherDefault<KeyHasher>>;
 

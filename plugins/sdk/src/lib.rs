@@ -74,7 +74,9 @@ pub use config::parse_config;
 pub use covenant_frame::Field;
 #[doc(hidden)]
 pub use evaluator::{Evaluator, metadata};
-pub use event::{Actor, DataItem, DataKey, Event, KeyHasher, KeyMap, KeySet, Reads, Source};
+pub use event::{
+    Actor, DataItem, DataKey, Event, KeyHasher, KeyMap, KeySet, Reads, Source, TextMap,
+};
 pub use settings::Settings;
 pub use state::{PerKey, Recorded};
 pub use time::{Deadline, format_duration};

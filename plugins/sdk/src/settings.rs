@@ -6,7 +6,7 @@
 //!   "setting": "data-collection", "value": "off"}`: the latest value of each
 //! setting per subscription is in effect until the next change.
 
-use crate::{Event, PerKey, Recorded};
+use crate::{Event, Recorded, TextMap};
 
 /// The settings in effect for each subscription, as `config-change` events
 /// have recorded them so far.
@@ -18,7 +18,9 @@ use crate::{Event, PerKey, Recorded};
 /// a setting's values mean is the rule's to say.
 #[derive(Debug, Default)]
 pub struct Settings {
-    current: PerKey<String, (String, String)>,
+    /// Per subscription, each setting's change in effect; a subscription
+    /// has a handful of settings, so a list, looked up without allocating.
+    current: TextMap<Vec<(String, Recorded<String>)>>,
 }
 
 impl Settings {
@@ -33,21 +35,23 @@ impl Settings {
         if event.action != "config-change" {
             return None;
         }
-        let subscription = event.subscription()?.to_string();
-        let setting = event.attribute("setting")?.to_string();
-        let value = event.attribute("value")?.to_string();
-        let change = self
-            .current
-            .record((subscription.clone(), setting.clone()), value, event)
-            .clone();
-        Some((subscription, setting, change))
+        let subscription = event.subscription()?;
+        let setting = event.attribute("setting")?;
+        let change = Recorded::new(event.attribute("value")?.to_string(), event);
+        let settings = self.current.entry(subscription.to_string()).or_default();
+        match settings.iter_mut().find(|(name, _)| name == setting) {
+            Some((_, current)) => *current = change.clone(),
+            None => settings.push((setting.to_string(), change.clone())),
+        }
+        Some((subscription.to_string(), setting.to_string(), change))
     }
 
     /// The change currently in effect for `setting` on `subscription`:
     /// its value and the event that set it.
     pub fn get(&self, subscription: &str, setting: &str) -> Option<&Recorded<String>> {
-        self.current
-            .get(&(subscription.to_string(), setting.to_string()))
+        let settings = self.current.get(subscription)?;
+        let (_, change) = settings.iter().find(|(name, _)| name == setting)?;
+        Some(change)
     }
 }
 

@@ -3,9 +3,9 @@
 //! organisation's data, except for the cross-tenant purposes the policy
 //! allows (threat intelligence, by default).
 
-use std::collections::HashMap;
-
-use covenant_sdk::{Event, Field, Findings, KeyMap, Reads, Rule, Severity, export_rule};
+use covenant_sdk::{
+    DataItem, Event, Field, Findings, KeyMap, Reads, Rule, Severity, TextMap, export_rule,
+};
 use serde::Deserialize;
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -31,7 +31,7 @@ pub struct Segregation {
     config: Config,
     tags: KeyMap<u32>,
     tag_names: Vec<String>,
-    tag_numbers: HashMap<String, u32>,
+    tag_numbers: TextMap<u32>,
 }
 
 impl Rule for Segregation {
@@ -49,7 +49,7 @@ impl Rule for Segregation {
             config,
             tags: KeyMap::default(),
             tag_names: Vec::new(),
-            tag_numbers: HashMap::new(),
+            tag_numbers: TextMap::default(),
         })
     }
 
@@ -66,24 +66,33 @@ impl Rule for Segregation {
 
     fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
         let Some(data) = event.data else { return };
-        let data_name = match &data.id {
-            Some(id) => format!("data {id}"),
-            None => "data with no id".to_string(),
-        };
         let tag = data.tenant.filter(|t| !t.is_empty());
         let context = event.tenant.filter(|t| !t.is_empty());
-        let at = event.cite_with_action();
-
+        // Messages are written only for findings: most events have none.
+        let at = || event.cite_with_action();
         match (tag, context) {
-            (None, _) => findings.report(event,
-                format!("{at} touches {data_name}, which carries no organisation tag"),
-            ),
-            (Some(_), None) => findings.report(event,
-                format!("{at} touches {data_name} with no tenant context"),
-            ),
-            (Some(tag), Some(context)) if tag != context => findings.report(event,
+            (None, _) => findings.report(
+                event,
                 format!(
-                    "{at} ran in tenant {context}'s context but touches {data_name}, tagged for tenant {tag}"
+                    "{} touches {}, which carries no organisation tag",
+                    at(),
+                    data_name(&data)
+                ),
+            ),
+            (Some(_), None) => findings.report(
+                event,
+                format!(
+                    "{} touches {} with no tenant context",
+                    at(),
+                    data_name(&data)
+                ),
+            ),
+            (Some(tag), Some(context)) if tag != context => findings.report(
+                event,
+                format!(
+                    "{} ran in tenant {context}'s context but touches {}, tagged for tenant {tag}",
+                    at(),
+                    data_name(&data)
                 ),
             ),
             _ => {}
@@ -104,8 +113,10 @@ impl Rule for Segregation {
                 findings.report(
                     event,
                     format!(
-                        "{at} derives {data_name} for tenant {} from another tenant's data: {}; \
+                        "{} derives {} for tenant {} from another tenant's data: {}; \
                          purpose `{purpose}` is not an allowed cross-tenant purpose",
+                        at(),
+                        data_name(&data),
                         owner.unwrap_or("(none)"),
                         foreign.join(", ")
                     ),
@@ -117,6 +128,14 @@ impl Rule for Segregation {
             let number = self.tag_number(tag);
             self.tags.insert(key, number);
         }
+    }
+}
+
+/// The data item as messages name it.
+fn data_name(data: &DataItem<'_>) -> String {
+    match data.id {
+        Some(id) => format!("data {id}"),
+        None => "data with no id".to_string(),
     }
 }
 
