@@ -6,9 +6,9 @@
 //! sent) stops there with the reason; the others carry on unaffected.
 //!
 //! The rules run on their own threads, fed batches through short queues by
-//! whoever produces the events ([`Evaluation::run`]), so that reading and
-//! decoding the log overlaps with the sandboxes, and the sandboxes with
-//! each other. [`audit`] wires one whole run: policy, log and rules in, a
+//! whoever produces the events ([`Evaluation::run`], [`schedule`]), so that
+//! reading and decoding the log overlaps with the sandboxes, and the
+//! sandboxes with each other. [`audit`] wires one whole run: policy, log and rules in, a
 //! [`crate::report::Report`] out.
 //!
 //! It may import [`crate::events`], [`crate::policy`], [`crate::runtime`]
@@ -16,20 +16,18 @@
 //! it.
 
 pub mod audit;
+mod schedule;
 
-use std::sync::{Arc, mpsc};
+use std::sync::Mutex;
 
 use anyhow::{Result, anyhow};
 
 use crate::events::{Event, Places, Timestamp};
-use crate::runtime::{BatchBuilder, EventBatch, Finding, RuleInstance, too_many_findings};
+use crate::runtime::{BatchBuilder, Finding, RuleInstance, too_many_findings};
+use schedule::{BreakOnPanic, Schedule};
 
 /// Events per `observe` call.
 pub const DEFAULT_BATCH_LEN: usize = 1_000;
-
-/// Batches the producer may run ahead of the rules: enough to smooth out
-/// uneven batches, few enough that memory stays a handful of batches.
-const QUEUE_BATCHES: usize = 4;
 
 /// What became of one rule.
 #[derive(Debug, Default)]
@@ -149,24 +147,15 @@ impl Evaluation {
         Evaluation { slots }
     }
 
-    /// Sends one batch (already in time order) to every healthy rule.
-    fn observe(&mut self, batch: &EventBatch) {
-        for slot in &mut self.slots {
-            if let Some(instance) = &mut slot.instance {
-                let result = instance.observe(batch);
-                slot.settle(result);
-            }
-        }
-    }
-
     /// Runs `produce` on this thread and the rules on others. `produce` is
     /// handed a sink for the events in time order; the sink batches them
     /// `batch_len` at a time. Returns the evaluation (every batch observed)
     /// with what `produce` returned, or `produce`'s error.
     ///
-    /// Each rule has its own store, so rules are independent: they are
-    /// dealt out to one thread per core, and every thread sees every batch.
-    /// Which thread runs a rule changes nothing in what it reports.
+    /// Each rule has its own store, so rules are independent: one thread a
+    /// core takes, batch by batch, whichever rule is furthest behind
+    /// ([`schedule`]). Which thread runs a rule changes nothing in what it
+    /// reports.
     pub fn run<T>(
         self,
         batch_len: usize,
@@ -180,62 +169,49 @@ impl Evaluation {
             .map_or(1, usize::from)
             .min(self.slots.len())
             .max(1);
-        let rule_count = self.slots.len();
-        let mut shares: Vec<Evaluation> = (0..threads)
-            .map(|_| Evaluation { slots: Vec::new() })
-            .collect();
-        for (i, slot) in self.slots.into_iter().enumerate() {
-            shares[i % threads].slots.push(slot);
-        }
-        std::thread::scope(|scope| {
-            let mut senders = Vec::new();
-            let mut workers = Vec::new();
-            for mut share in shares {
-                let (sender, batches) = mpsc::sync_channel::<Arc<EventBatch>>(QUEUE_BATCHES);
-                senders.push(sender);
-                workers.push(scope.spawn(move || {
-                    for batch in batches {
-                        share.observe(&batch);
-                    }
-                    share
-                }));
-            }
-            // A worker only stops early by panicking, which `join` below
-            // reports; until then every send succeeds.
-            let send = |batch: EventBatch| -> Result<()> {
-                let batch = Arc::new(batch);
-                for sender in &senders {
-                    sender
-                        .send(Arc::clone(&batch))
-                        .map_err(|_| anyhow!("the rules stopped before the events ran out"))?;
-                }
-                Ok(())
-            };
+        let schedule = Schedule::new(self.slots.len());
+        let slots: Vec<Mutex<Slot>> = self.slots.into_iter().map(Mutex::new).collect();
+        let produced = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let _guard = BreakOnPanic(&schedule);
+                        while let Some((rule, batch)) = schedule.take() {
+                            let mut slot = slots[rule].lock().unwrap_or_else(|e| e.into_inner());
+                            if let Some(instance) = &mut slot.instance {
+                                let result = instance.observe(&batch);
+                                slot.settle(result);
+                            }
+                            drop(slot);
+                            schedule.put_back(rule);
+                        }
+                    })
+                })
+                .collect();
+            let stopped = |_| anyhow!("the rules stopped before the events ran out");
             let mut sink = |event: Event| -> Result<()> {
                 builder.push(event);
                 if builder.len() == batch_len {
-                    send(builder.take())?;
+                    schedule.send(builder.take()).map_err(stopped)?;
                 }
                 Ok(())
             };
-            let produced = produce(&mut sink);
+            let mut produced = produce(&mut sink);
             if produced.is_ok() && !builder.is_empty() {
-                send(builder.take())?;
+                produced = (schedule.send(builder.take()).map_err(stopped)).and(produced);
             }
-            drop(senders);
-            let mut shares = Vec::new();
+            schedule.close();
             for worker in workers {
-                let share = worker
+                worker
                     .join()
                     .map_err(|_| anyhow!("a thread running rules panicked"))?;
-                shares.push(share.slots.into_iter());
             }
-            // Deal the slots back in the order the rules were given.
-            let slots = (0..rule_count)
-                .map(|i| shares[i % threads].next().expect("every slot was dealt"))
-                .collect();
-            Ok((Evaluation { slots }, produced?))
-        })
+            Ok::<_, anyhow::Error>(produced)
+        })?;
+        let slots = (slots.into_iter())
+            .map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        Ok((Evaluation { slots }, produced?))
     }
 
     /// Asks every healthy rule for its last findings as of `as_of`, finds

@@ -47,6 +47,17 @@ impl EventBatch {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// A batch that says it holds `len` events and holds none, for tests
+    /// of what carries batches without reading them.
+    #[cfg(test)]
+    pub(crate) fn for_test(len: usize) -> EventBatch {
+        EventBatch {
+            len,
+            records: Vec::new(),
+            frame: None,
+        }
+    }
 }
 
 /// Builds the run's [`EventBatch`]es for a given set of rules.
