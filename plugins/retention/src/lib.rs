@@ -8,7 +8,7 @@
 //! that touches the item after the limit (reported on that event).
 
 use covenant_sdk::{
-    Deadline, Event, Field, Findings, KeyMap, Reads, Recorded, Rule, Severity, Timestamp,
+    Deadline, Event, EventRef, Field, Findings, KeyMap, Reads, Rule, Severity, Timestamp, cite,
     export_rule,
 };
 use serde::Deserialize;
@@ -41,39 +41,49 @@ impl Default for Config {
     }
 }
 
-/// What is known of one data item since its clock started. The event that
-/// started it (its first `store` or `derive`) is the [`Recorded`] around it.
+/// What is known of one data item since its clock started, kept small:
+/// one allocation (the two ids a message names), and the limit as a class
+/// whose days the configuration holds.
 struct Item {
-    /// The item's id, for messages.
-    data_id: String,
-    /// "stored" or "derived", for messages.
-    created: &'static str,
-    limit_days: u32,
-    limit_kind: &'static str,
-    deadline: Deadline,
+    /// When the clock started: the time of the item's first `store` or
+    /// `derive`.
+    started: Timestamp,
+    /// That event, for the findings reported on it.
+    event: EventRef,
+    /// The item's id, then that event's id, for messages.
+    ids: Box<str>,
+    /// Where the item's id ends in `ids`.
+    data_id_len: u32,
+    limit: Limit,
+    derived: bool,
     deleted: bool,
     late_delete_reported: bool,
 }
 
-/// "stored by event e1 at T (14-day limit for collected data, deadline D)".
-fn origin(item: &Recorded<Item>) -> String {
-    let limit = &item.value;
-    format!(
-        "{} by {} ({}-day limit for {}, deadline {})",
-        limit.created,
-        item.cite(),
-        limit.limit_days,
-        limit.limit_kind,
-        limit.deadline
-    )
+/// Which of the commitment's limits applies to an item.
+#[derive(Clone, Copy)]
+enum Limit {
+    Collected,
+    Calculated,
+    Ai,
+}
+
+impl Item {
+    fn data_id(&self) -> &str {
+        &self.ids[..self.data_id_len as usize]
+    }
+
+    fn event_id(&self) -> &str {
+        &self.ids[self.data_id_len as usize..]
+    }
 }
 
 /// The rule's state: one [`Item`] per data item whose clock has started,
-/// keyed by the host's key for its id, with the event that started it. It
-/// grows with the number of distinct data items in the log.
+/// keyed by the host's key for its id. It grows with the number of
+/// distinct data items in the log.
 pub struct Retention {
     config: Config,
-    items: KeyMap<Recorded<Item>>,
+    items: KeyMap<Item>,
 }
 
 impl Rule for Retention {
@@ -104,29 +114,28 @@ impl Rule for Retention {
         let (Some(data_id), Some(key)) = (data.id, data.key) else {
             return;
         };
-        let Some(item) = self.items.get_mut(&key) else {
+        let Some(item) = self.items.get(&key) else {
             if event.action == "store" || event.action == "derive" {
                 let item = self.new_item(event, data_id);
-                self.items.insert(key, Recorded::new(item, event));
+                self.items.insert(key, item);
             }
             return;
         };
 
-        let late = item.value.deadline.late_by(event.time);
+        let late = self.deadline(item).late_by(event.time);
         if event.action == "delete" {
-            item.value.deleted = true;
-            if let Some(late) = late
-                && !item.value.late_delete_reported
-            {
-                item.value.late_delete_reported = true;
-                findings.report(
-                    &*item,
-                    format!(
-                        "data {data_id} {} was deleted by {}, {late} after its deadline",
-                        origin(item),
-                        event.cite(),
-                    ),
-                );
+            let report_late = late.filter(|_| !item.late_delete_reported).map(|late| {
+                format!(
+                    "data {data_id} {} was deleted by {}, {late} after its deadline",
+                    self.origin(item),
+                    event.cite(),
+                )
+            });
+            let item = self.items.get_mut(&key).expect("found above");
+            item.deleted = true;
+            if let Some(message) = report_late {
+                item.late_delete_reported = true;
+                findings.report(item.event, message);
             }
         } else if let Some(late) = late {
             findings.report(
@@ -134,7 +143,7 @@ impl Rule for Retention {
                 format!(
                     "{} touches data {data_id} {late} after its deadline; the data was {}",
                     event.cite_with_action(),
-                    origin(item)
+                    self.origin(item)
                 ),
             );
         }
@@ -143,20 +152,20 @@ impl Rule for Retention {
     fn finish(&mut self, as_of: Timestamp, findings: &mut Findings) {
         // Keys are random per run, so the map's order is too: report in
         // the order the items' clocks started.
-        let mut overdue: Vec<(&Recorded<Item>, String)> = (self.items.values())
-            .filter(|item| !item.value.deleted)
-            .filter_map(|item| Some((item, item.value.deadline.late_by(as_of)?)))
+        let mut overdue: Vec<(&Item, String)> = (self.items.values())
+            .filter(|item| !item.deleted)
+            .filter_map(|item| Some((item, self.deadline(item).late_by(as_of)?)))
             .collect();
         overdue.sort_by(|(a, _), (b, _)| {
-            (a.time, &a.event_id, &a.value.data_id).cmp(&(b.time, &b.event_id, &b.value.data_id))
+            (a.started, a.event_id(), a.data_id()).cmp(&(b.started, b.event_id(), b.data_id()))
         });
         for (item, late) in overdue {
             findings.report(
-                item,
+                item.event,
                 format!(
                     "data {} {} was still not deleted at {as_of}, {late} after its deadline",
-                    item.value.data_id,
-                    origin(item)
+                    item.data_id(),
+                    self.origin(item)
                 ),
             );
         }
@@ -169,26 +178,48 @@ impl Retention {
         let category = event.data.and_then(|d| d.category);
         let config = &self.config;
         let listed = |list: &[String]| category.is_some_and(|c| list.iter().any(|l| l == c));
-        let (limit_days, limit_kind) = if listed(&config.ai_categories) {
-            (config.ai_days, "AI prompts and responses")
-        } else if event.action == "derive" || listed(&config.calculated_categories) {
-            (config.calculated_days, "calculated data")
+        let derived = event.action == "derive";
+        let limit = if listed(&config.ai_categories) {
+            Limit::Ai
+        } else if derived || listed(&config.calculated_categories) {
+            Limit::Calculated
         } else {
-            (config.default_days, "collected data")
+            Limit::Collected
         };
         Item {
-            data_id: data_id.to_string(),
-            created: if event.action == "derive" {
-                "derived"
-            } else {
-                "stored"
-            },
-            limit_days,
-            limit_kind,
-            deadline: Deadline::days_after(event.time, limit_days),
+            started: event.time,
+            event: EventRef::from(event),
+            ids: format!("{data_id}{}", event.id).into_boxed_str(),
+            data_id_len: data_id.len() as u32,
+            limit,
+            derived,
             deleted: false,
             late_delete_reported: false,
         }
+    }
+
+    /// The days `limit` allows, and what the commitment calls its data.
+    fn limit(&self, limit: Limit) -> (u32, &'static str) {
+        match limit {
+            Limit::Ai => (self.config.ai_days, "AI prompts and responses"),
+            Limit::Calculated => (self.config.calculated_days, "calculated data"),
+            Limit::Collected => (self.config.default_days, "collected data"),
+        }
+    }
+
+    fn deadline(&self, item: &Item) -> Deadline {
+        Deadline::days_after(item.started, self.limit(item.limit).0)
+    }
+
+    /// "stored by event e1 at T (14-day limit for collected data, deadline D)".
+    fn origin(&self, item: &Item) -> String {
+        let (days, kind) = self.limit(item.limit);
+        format!(
+            "{} by {} ({days}-day limit for {kind}, deadline {})",
+            if item.derived { "derived" } else { "stored" },
+            cite(item.event_id(), item.started),
+            self.deadline(item)
+        )
     }
 }
 
@@ -198,6 +229,16 @@ export_rule!(Retention);
 mod tests {
     use super::*;
     use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
+
+    #[test]
+    fn an_item_costs_at_most_48_bytes_beside_its_ids() {
+        // 16 bytes of key beside it in the map; on wasm32, pointers are half.
+        assert!(
+            std::mem::size_of::<Item>() <= 48,
+            "{}",
+            std::mem::size_of::<Item>()
+        );
+    }
 
     fn flagged(events: &[TestEvent], as_of: &str) -> Vec<String> {
         let mut findings = evaluate::<Retention>("{}", events, as_of).unwrap();

@@ -289,8 +289,13 @@ impl<'a> DataItem<'a> {
 }
 
 /// `event ID at TIME`, the one way findings cite an event by its id and
-/// time, whether they have the event or only what was recorded of it.
-pub(crate) fn cite(event_id: &str, time: Timestamp) -> String {
+/// time, whether they have the event ([`Event::cite`]), a [`Recorded`]
+/// value ([`Recorded::cite`]), or, in state kept compact, only the id and
+/// time themselves.
+///
+/// [`Recorded`]: crate::Recorded
+/// [`Recorded::cite`]: crate::Recorded::cite
+pub fn cite(event_id: &str, time: Timestamp) -> String {
     format!("event {event_id} at {time}")
 }
 

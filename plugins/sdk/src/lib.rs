@@ -75,7 +75,7 @@ pub use covenant_frame::Field;
 #[doc(hidden)]
 pub use evaluator::{Evaluator, metadata};
 pub use event::{
-    Actor, DataItem, DataKey, Event, KeyHasher, KeyMap, KeySet, Reads, Source, TextMap,
+    Actor, DataItem, DataKey, Event, KeyHasher, KeyMap, KeySet, Reads, Source, TextMap, cite,
 };
 pub use settings::Settings;
 pub use state::{PerKey, Recorded};
