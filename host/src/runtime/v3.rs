@@ -36,10 +36,15 @@ pub(super) struct Frames {
 }
 
 impl Frames {
-    /// The frames for a rule that declared `declared`.
+    /// The frames for a rule that declared `declared`; an error names what
+    /// in it this host cannot send, before any event is read.
     pub(super) fn new(declared: wit::Projection) -> Result<Frames> {
+        let projection = projection(declared);
+        // The run's batches carry at least this rule's attributes, so a
+        // writer over them alone refuses what any writer would.
+        FrameWriter::new(projection.clone(), &projection.attributes).map_err(unsendable)?;
         Ok(Frames {
-            projection: projection(declared),
+            projection,
             writer: None,
             frame: Vec::new(),
             sent: SentIds::new()?,
@@ -68,7 +73,7 @@ impl Frames {
             Some(writer) => writer,
             None => self.writer.insert(
                 FrameWriter::new(self.projection.clone(), &encoded.attributes)
-                    .map_err(|e| anyhow!("declared a projection the host cannot send: {e}"))?,
+                    .map_err(unsendable)?,
             ),
         };
         let first = encoded.batch.first_ordinal();
@@ -116,6 +121,11 @@ pub(super) fn refuse_unassessable(conclusion: &wit::Conclusion) -> Result<()> {
             first.reason
         )),
     }
+}
+
+/// Why a rule's projection cannot be sent.
+fn unsendable(reason: String) -> anyhow::Error {
+    anyhow!("declared a projection the host cannot send: {reason}")
 }
 
 /// The frame's projection for the one a rule declared.
