@@ -66,11 +66,11 @@ pub struct BatchBuilder {
     /// Present when a v2 rule runs.
     records: Option<Vec<v2::Event>>,
     /// Present when a v3 rule runs.
-    frames: Option<Frames>,
+    encoding: Option<FrameEncoding>,
 }
 
 /// The v3 side of a [`BatchBuilder`].
-struct Frames {
+struct FrameEncoding {
     encoder: Encoder,
     attributes: Arc<[String]>,
     /// Whether any rule reads data ids or sources, which are sent with
@@ -92,7 +92,7 @@ impl BatchBuilder {
                 Some(rule_reads) => reads.push(rule_reads),
             }
         }
-        let frames = match reads.is_empty() {
+        let encoding = match reads.is_empty() {
             true => None,
             false => {
                 let mut attributes: Vec<String> = Vec::new();
@@ -104,7 +104,7 @@ impl BatchBuilder {
                 let keyed_names = [Field::DataId.name(), Field::DataSources.name()];
                 let keyed = (reads.iter().flat_map(|r| &r.fields))
                     .any(|f| keyed_names.contains(&f.as_str()));
-                Some(Frames {
+                Some(FrameEncoding {
                     encoder: Encoder::new(attributes.clone()),
                     attributes: attributes.into(),
                     keyed,
@@ -115,15 +115,15 @@ impl BatchBuilder {
         Ok(BatchBuilder {
             len: 0,
             records,
-            frames,
+            encoding,
         })
     }
 
     /// Adds `event`, the next in time order.
     pub fn push(&mut self, event: Event) {
         self.len += 1;
-        if let Some(frames) = &mut self.frames {
-            frames.push(&event);
+        if let Some(encoding) = &mut self.encoding {
+            encoding.push(&event);
         }
         if let Some(records) = &mut self.records {
             records.push(bindings::event(event));
@@ -146,9 +146,9 @@ impl BatchBuilder {
             Some(records) => std::mem::replace(records, Vec::with_capacity(records.len())),
             None => Vec::new(),
         };
-        let frame = self.frames.as_mut().map(|frames| FrameBatch {
-            batch: frames.encoder.take(),
-            attributes: Arc::clone(&frames.attributes),
+        let frame = self.encoding.as_mut().map(|encoding| FrameBatch {
+            batch: encoding.encoder.take(),
+            attributes: Arc::clone(&encoding.attributes),
         });
         EventBatch {
             len: std::mem::take(&mut self.len),
@@ -158,7 +158,7 @@ impl BatchBuilder {
     }
 }
 
-impl Frames {
+impl FrameEncoding {
     fn push(&mut self, event: &Event) {
         let key = |id: &str| match self.keyed {
             true => self.key.key(id),
