@@ -1,9 +1,11 @@
 //! `covenant plugin new`: a ready-to-build plugin project outside this
 //! repository, from the templates in `plugins/templates/`.
 //!
-//! Every language gets the interface (`wit/rule.wit`), a rule skeleton, the
-//! shared fixture case (`tests/cases/`), a policy running the rule alone and
-//! a README. The templates are embedded, so the binary needs no checkout to
+//! Every language gets the interface (`wit/rule.wit`, with the frame's
+//! layout beside it), a rule skeleton, the shared fixture case
+//! (`tests/cases/`), a policy running the rule alone and a README; Python
+//! and JavaScript also get the reference frame decoder, which their rules
+//! import. The templates are embedded, so the binary needs no checkout to
 //! scaffold, except for Rust, whose project depends on the SDK by path.
 
 use std::path::{Path, PathBuf};
@@ -28,11 +30,14 @@ static JS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../plugins/templates/js")
 /// Files every language shares: the fixture case.
 static COMMON: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../plugins/templates/common");
 
-/// The interface a new plugin implements, copied into its project: v3 for
-/// Rust, whose SDK reads its frames; v2 for Python and JavaScript, whose
-/// templates have not moved to v3's frames yet.
-const RULE_WIT_V3: &str = include_str!("../../../wit/v3/rule.wit");
-const RULE_WIT_V2: &str = include_str!("../../../wit/v2/rule.wit");
+/// The interface a new plugin implements, copied into its project.
+const RULE_WIT: &str = include_str!("../../../wit/v3/rule.wit");
+/// The layout of the frames `observe` takes, for authors of any language.
+const FRAME_LAYOUT: &str = include_str!("../../../wit/v3/frame.md");
+/// The reference frame decoders, copied beside a Python or JavaScript rule:
+/// one copy per project, so a project builds outside this repository.
+const PYTHON_DECODER: &str = include_str!("../../../wit/v3/decoders/covenant_frame.py");
+const JS_DECODER: &str = include_str!("../../../wit/v3/decoders/covenant_frame.mjs");
 
 /// Where this binary's own checkout keeps the SDK, the default for Rust
 /// projects' path dependency.
@@ -85,11 +90,17 @@ impl Scaffold {
             Language::Python => &PYTHON,
             Language::Js => &JS,
         };
-        let wit = match self.language {
-            Language::Rust => RULE_WIT_V3,
-            Language::Python | Language::Js => RULE_WIT_V2,
-        };
-        let mut files = vec![(PathBuf::from("wit/rule.wit"), wit.to_string())];
+        let mut files = vec![
+            (PathBuf::from("wit/rule.wit"), RULE_WIT.to_string()),
+            (PathBuf::from("wit/frame.md"), FRAME_LAYOUT.to_string()),
+        ];
+        match self.language {
+            Language::Rust => {}
+            Language::Python => {
+                files.push((PathBuf::from("covenant_frame.py"), PYTHON_DECODER.into()))
+            }
+            Language::Js => files.push((PathBuf::from("covenant_frame.mjs"), JS_DECODER.into())),
+        }
         for dir in [template, &COMMON] {
             collect(dir, &mut files)?;
         }
@@ -229,13 +240,22 @@ mod tests {
             }
             .write()
             .unwrap();
+            let decoder = match language {
+                Language::Rust => None,
+                Language::Python => Some("covenant_frame.py"),
+                Language::Js => Some("covenant_frame.mjs"),
+            };
             for expected in [
                 "wit/rule.wit",
+                "wit/frame.md",
                 "tests/cases/example.jsonl",
                 "tests/cases/example.expected.toml",
                 "README.md",
                 "policy.toml",
-            ] {
+            ]
+            .into_iter()
+            .chain(decoder)
+            {
                 assert!(
                     written.contains(&PathBuf::from(expected)),
                     "{language:?} {expected}"
@@ -249,6 +269,8 @@ mod tests {
                     file.display()
                 );
             }
+            let wit = std::fs::read_to_string(project.join("wit/rule.wit")).unwrap();
+            assert!(wit.contains("package covenant:rule@3.0.0;"), "{language:?}");
             let case =
                 std::fs::read_to_string(project.join("tests/cases/example.expected.toml")).unwrap();
             assert!(case.contains("rule = \"no-ads\""));

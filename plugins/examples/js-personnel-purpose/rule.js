@@ -10,9 +10,16 @@
 // componentize-js maps the WIT to JavaScript like this: the exported
 // interface `rule` is the exported object `rule`; the resource `evaluator`
 // is its class `Evaluator`; records are plain objects with camelCase fields
-// (`eventId`); an absent `option` is `undefined`; an `s64` is a BigInt; an
-// enum case is its name as a string. A function returning `result` returns
-// the ok value and throws the error value (here a string).
+// (`asOf`); an absent `option` is `undefined`; an `s64` is a BigInt; an
+// enum case is its name as a string; `flags` are an object of booleans; a
+// `list<u8>` is a Uint8Array; a `u64` is a BigInt. A function returning
+// `result` returns the ok value and throws the error value (a string).
+//
+// A batch of events arrives as one frame of bytes (wit/v3/frame.md), read
+// here with the repository's reference decoder, which the build bundles in
+// (componentize-js takes one module).
+
+import { Decoder } from "../../../wit/v3/decoders/covenant_frame.mjs";
 
 const RULE_ID = "personnel-purpose-js";
 const VERSION = "0.1.0";
@@ -90,16 +97,14 @@ function unexpected(value) {
 
 /**
  * The instant in UTC, with only as many fractional digits as needed, as the
- * Rust SDK prints it.
+ * Rust SDK prints it. `seconds` is a BigInt, as the frame decoder gives it.
  */
-function rfc3339(time) {
-  const seconds = Number(time.seconds);
-  const date = new Date(seconds * 1000);
+function rfc3339([seconds, nanos]) {
+  const date = new Date(Number(seconds) * 1000);
   if (Number.isNaN(date.getTime())) {
-    return `${time.seconds}.${String(time.nanos).padStart(9, "0")}s since 1970-01-01T00:00:00Z`;
+    return `${seconds}.${String(nanos).padStart(9, "0")}s since 1970-01-01T00:00:00Z`;
   }
   const whole = date.toISOString().slice(0, -5); // drop ".000Z"
-  const nanos = time.nanos;
   let fraction = "";
   if (nanos % 1_000_000 === 0 && nanos !== 0) {
     fraction = "." + String(nanos / 1_000_000).padStart(3, "0");
@@ -110,6 +115,12 @@ function rfc3339(time) {
   }
   return `${whole}${fraction}Z`;
 }
+
+/**
+ * What the rule reads (the host sends nothing else): the WIT's `fields`
+ * flags, camelCased, and the same names for the frame decoder.
+ */
+const READS = ["id", "action", "actor-kind", "actor-id", "purpose", "data-id"];
 
 /** Holds only the configuration: each event is judged alone. */
 class Evaluator {
@@ -122,41 +133,60 @@ class Evaluator {
       // Thrown from the constructor, a string is the `result`'s error case.
       throw `rule ${RULE_ID}: ${problem}`;
     }
+    this.decoder = new Decoder(READS, []);
   }
 
-  observe(batch) {
+  /** The rule keeps nothing between events, so a snapshot is empty. */
+  static restore(config, _snapshot) {
+    return new Evaluator(config);
+  }
+
+  projection() {
+    const fields = Object.fromEntries(
+      READS.map((name) => [name.replace(/-(.)/g, (_, c) => c.toUpperCase()), true]),
+    );
+    return { fields, actions: [], attributes: [] };
+  }
+
+  observe(frame) {
     const findings = [];
-    for (const event of batch) {
-      const finding = this.check(event);
-      if (finding) findings.push(finding);
+    for (const event of this.decoder.decode(frame)) {
+      const message = this.check(event);
+      if (message !== null) findings.push({ event: event.ordinal, message });
     }
     return findings;
   }
 
+  /** The finding's message for one event, or null when it complies. */
   check(event) {
-    const { data, actor, purpose } = event;
-    if (data == null || actor == null || !this.actorKinds.includes(actor.kind)) {
+    const kind = event.text("actor-kind");
+    if (!event.hasData || !event.hasActor || !this.actorKinds.includes(kind)) {
       return null;
     }
+    const purpose = event.text("purpose");
     let why;
-    if (purpose == null) {
+    if (purpose === null) {
       why = "with no declared purpose";
     } else if (this.allowed.includes(purpose)) {
       return null;
     } else {
       why = `for \`${purpose}\``;
     }
-    const who = actor.id ?? "(unnamed)";
-    const dataId = data.id ?? "(no id)";
-    const message =
-      `event ${event.id} (${event.action} at ${rfc3339(event.time)}): ` +
-      `${actor.kind} ${who} touched data ${dataId} ${why}; ` +
-      `allowed purposes are ${this.allowed.join(", ")}`;
-    return { eventId: event.id, message };
+    const who = event.text("actor-id") ?? "(unnamed)";
+    const dataId = event.dataId?.id ?? "(no id)";
+    return (
+      `event ${event.id} (${event.text("action")} at ${rfc3339(event.time)}): ` +
+      `${kind} ${who} touched data ${dataId} ${why}; ` +
+      `allowed purposes are ${this.allowed.join(", ")}`
+    );
   }
 
   finish(_asOf) {
-    return [];
+    return { findings: [], unassessable: [] };
+  }
+
+  snapshot() {
+    return new Uint8Array(0);
   }
 }
 

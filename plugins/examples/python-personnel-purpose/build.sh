@@ -5,12 +5,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$(realpath -m "${1:-$here/personnel_purpose_py.wasm}")"
-wit="$here/../../../wit/v2"
+v3="$here/../../../wit/v3"
 # componentize-py imports the rule with its own interpreter to snapshot it,
 # and that interpreter writes __pycache__ beside the source whatever the
-# environment says: build from a scratch copy so the checkout stays clean.
+# environment says: build from a scratch copy so the checkout stays clean,
+# with the repository's frame decoder beside the rule.
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp "$here/rule.py" "$work/"
+cp "$here/rule.py" "$v3/decoders/covenant_frame.py" "$work/"
 cd "$work"
-componentize-py -q -d "$wit" -w plugin componentize rule -o "$out"
+componentize-py -q -d "$v3" -w plugin componentize rule -o "$out"

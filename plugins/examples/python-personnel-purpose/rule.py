@@ -10,8 +10,11 @@ a finding too.
 componentize-py looks up the class implementing each exported interface in
 the module it is given (`Rule` for the `rule` interface) and the class
 implementing each exported resource in the module named after its interface
-(`Evaluator` in module `rule`). This file is that module for both, so the
-whole rule is one file.
+(`Evaluator` in module `rule`). This file is that module for both.
+
+A batch of events arrives as one frame of bytes (wit/v3/frame.md), read
+with the repository's reference decoder, `covenant_frame.py`, which
+`build.sh` puts beside this file.
 """
 
 import json
@@ -19,9 +22,18 @@ from datetime import datetime, timedelta, timezone
 from typing import List
 
 from componentize_py_types import Err
+from covenant_frame import Decoder, Event
 from wit_world import exports
 from wit_world.exports import rule as wit_rule
-from wit_world.imports.types import Event, Finding, Metadata, Severity, Timestamp
+from wit_world.imports.types import (
+    Conclusion,
+    Fields,
+    Finding,
+    Metadata,
+    Projection,
+    Severity,
+    Timestamp,
+)
 
 RULE_ID = "personnel-purpose-py"
 VERSION = "0.1.0"
@@ -93,23 +105,29 @@ def unexpected(value) -> str:
     return "sequence" if isinstance(value, list) else "map"
 
 
-def rfc3339(t: Timestamp) -> str:
+def rfc3339(seconds: int, nanos: int) -> str:
     """The instant in UTC, with only as many fractional digits as needed,
     as the Rust SDK prints it."""
     try:
-        when = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=t.seconds)
+        when = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
     except OverflowError:
-        return f"{t.seconds}.{t.nanos:09d}s since 1970-01-01T00:00:00Z"
+        return f"{seconds}.{nanos:09d}s since 1970-01-01T00:00:00Z"
     text = when.strftime("%Y-%m-%dT%H:%M:%S")
-    if t.nanos == 0:
+    if nanos == 0:
         fraction = ""
-    elif t.nanos % 1_000_000 == 0:
-        fraction = f".{t.nanos // 1_000_000:03d}"
-    elif t.nanos % 1_000 == 0:
-        fraction = f".{t.nanos // 1_000:06d}"
+    elif nanos % 1_000_000 == 0:
+        fraction = f".{nanos // 1_000_000:03d}"
+    elif nanos % 1_000 == 0:
+        fraction = f".{nanos // 1_000:06d}"
     else:
-        fraction = f".{t.nanos:09d}"
+        fraction = f".{nanos:09d}"
     return f"{text}{fraction}Z"
+
+
+# What the rule reads (the host sends nothing else): as the WIT's flags, and
+# as the decoder names the same fields.
+READS = Fields.ID | Fields.ACTION | Fields.ACTOR_KIND | Fields.ACTOR_ID | Fields.PURPOSE | Fields.DATA_ID
+READ_NAMES = ["id", "action", "actor-kind", "actor-id", "purpose", "data-id"]
 
 
 class Rule(exports.Rule):
@@ -135,33 +153,47 @@ class Evaluator(wit_rule.Evaluator):
             raise Err(f"rule {RULE_ID}: {e}")
         self.actor_kinds = parsed["actor_kinds"]
         self.allowed = parsed["allowed_purposes"]
+        self.decoder = Decoder(READ_NAMES, [])
 
-    def observe(self, batch: List[Event]) -> List[Finding]:
+    @classmethod
+    def restore(cls, config: str, snapshot: bytes) -> "Evaluator":
+        # The rule keeps nothing between events, so its snapshot is empty.
+        return cls(config)
+
+    def projection(self) -> Projection:
+        return Projection(fields=READS, actions=[], attributes=[])
+
+    def observe(self, frame: bytes) -> List[Finding]:
         findings = []
-        for event in batch:
-            finding = self.check(event)
-            if finding is not None:
-                findings.append(finding)
+        for event in self.decoder.decode(frame):
+            message = self.check(event)
+            if message is not None:
+                findings.append(Finding(event=event.ordinal, message=message))
         return findings
 
     def check(self, event: Event):
-        data, actor = event.data, event.actor
-        if data is None or actor is None or actor.kind not in self.actor_kinds:
+        """The finding's message for one event, or None when it complies."""
+        kind = event.text("actor-kind")
+        if not event.has_data or not event.has_actor or kind not in self.actor_kinds:
             return None
-        if event.purpose is None:
+        purpose = event.text("purpose")
+        if purpose is None:
             why = "with no declared purpose"
-        elif event.purpose in self.allowed:
+        elif purpose in self.allowed:
             return None
         else:
-            why = f"for `{event.purpose}`"
-        who = actor.id if actor.id is not None else "(unnamed)"
-        data_id = data.id if data.id is not None else "(no id)"
-        message = (
-            f"event {event.id} ({event.action} at {rfc3339(event.time)}): "
-            f"{actor.kind} {who} touched data {data_id} {why}; "
+            why = f"for `{purpose}`"
+        who = event.text("actor-id") or "(unnamed)"
+        data = event.data_id
+        data_id = data[0] if data is not None else "(no id)"
+        return (
+            f"event {event.id} ({event.text('action')} at {rfc3339(*event.time)}): "
+            f"{kind} {who} touched data {data_id} {why}; "
             f"allowed purposes are {', '.join(self.allowed)}"
         )
-        return Finding(event_id=event.id, message=message)
 
-    def finish(self, as_of: Timestamp) -> List[Finding]:
-        return []
+    def finish(self, as_of: Timestamp) -> Conclusion:
+        return Conclusion(findings=[], unassessable=[])
+
+    def snapshot(self) -> bytes:
+        return b""

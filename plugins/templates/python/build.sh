@@ -8,6 +8,6 @@ out="$(realpath -m "${1:-$here/{{id}}.wasm}")"
 # __pycache__ beside the source: build from a scratch copy instead.
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp "$here/rule.py" "$work/"
+cp "$here/rule.py" "$here/covenant_frame.py" "$work/"
 cd "$work"
 componentize-py -q -d "$here/wit" -w plugin componentize rule -o "$out"
