@@ -153,11 +153,11 @@ fn inspect_validates_what_a_policy_would_load() {
     .unwrap();
     let text = inspection.render();
     assert!(
-        text.contains("covenant:rule/plugin@1.0.0 (this host runs 2.x and 3.x"),
+        text.contains("covenant:rule/plugin@2.0.0 (this host runs 3.x"),
         "{text}"
     );
     assert!(
-        text.contains("REFUSED: was built for covenant:rule/rule@1.0.0, but this host runs covenant:rule/rule@2.x and 3.x plugins"),
+        text.contains("REFUSED: was built for covenant:rule/rule@2.0.0, but this host runs covenant:rule/rule@3.x plugins"),
         "{text}"
     );
     let log = fixture("retention.jsonl");

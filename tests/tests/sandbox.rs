@@ -222,8 +222,8 @@ fn a_plugin_for_another_major_version_is_refused_by_name() {
     });
     assert_eq!(
         error,
-        "cannot load plugin: was built for covenant:rule/rule@1.0.0, but this host runs \
-         covenant:rule/rule@2.x and 3.x plugins; rebuild it against wit/v2 (with the SDK) or wit/v3"
+        "cannot load plugin: was built for covenant:rule/rule@2.0.0, but this host runs \
+         covenant:rule/rule@3.x plugins; rebuild it against wit/v3 (with the SDK, in Rust)"
     );
 }
 
@@ -236,7 +236,7 @@ fn a_component_that_implements_nothing_is_refused() {
     assert_eq!(
         error,
         "cannot load plugin: does not implement covenant:rule/rule of any version this host runs \
-         (2.x and 3.x): it exports nothing"
+         (3.x): it exports nothing"
     );
 }
 

@@ -222,7 +222,7 @@ fn start_rule(
         .start(&spec.config.to_string())
         .map_err(|e| format!("{e:#}"));
     if let Ok(instance) = &instance {
-        started.provenance.reads = instance.reads();
+        started.provenance.reads = Some(instance.reads());
     }
     (started, instance)
 }

@@ -3,7 +3,8 @@
 //! Events go to the rules in batches (one call carries many events, which
 //! costs far less per event than a call each). A rule that fails (a trap,
 //! a limit, an error it returns, a finding about an event it was never
-//! sent) stops there with the reason; the others carry on unaffected.
+//! sent) stops there with the reason, keeping the findings of the calls
+//! before; the others carry on unaffected.
 //!
 //! The rules run on their own threads, fed batches through short queues by
 //! whoever produces the events ([`Evaluation::run`], [`schedule`]), so that
@@ -42,12 +43,6 @@ pub struct RuleOutcome {
 struct Slot {
     instance: Option<RuleInstance>,
     outcome: RuleOutcome,
-    /// Where each successful call's findings end in `outcome.findings`.
-    /// Event ids are checked against the input once every rule has
-    /// finished, when the events findings name are looked up in the log;
-    /// a call that named an unknown event then fails the rule from that
-    /// call on.
-    call_ends: Vec<usize>,
 }
 
 impl Slot {
@@ -58,7 +53,6 @@ impl Slot {
             Ok(findings) => match self.check(&findings) {
                 Ok(()) => {
                     self.outcome.findings.extend(findings);
-                    self.call_ends.push(self.outcome.findings.len());
                     return;
                 }
                 Err(reason) => reason,
@@ -80,40 +74,15 @@ impl Slot {
             return Err(too_many_findings(limits.max_findings));
         }
         for finding in findings {
-            let longest = finding.message.len().max(finding.event_id.len()) as u64;
-            if longest > limits.max_message_bytes {
+            let bytes = finding.message.len() as u64;
+            if bytes > limits.max_message_bytes {
                 return Err(format!(
-                    "reported a finding of {longest} bytes, over the limit of {} (max_message_bytes)",
+                    "reported a finding of {bytes} bytes, over the limit of {} (max_message_bytes)",
                     limits.max_message_bytes
                 ));
             }
         }
         Ok(())
-    }
-
-    /// Fails the rule from the first call that reported a finding about an
-    /// event that is not in the input, keeping what came before it.
-    fn check_event_ids(&mut self, places: &Places) {
-        let Some(bad) = self
-            .outcome
-            .findings
-            .iter()
-            .position(|finding| !places.contains_key(&finding.event_id))
-        else {
-            return;
-        };
-        let event_id = self.outcome.findings[bad].event_id.clone();
-        let kept = self
-            .call_ends
-            .iter()
-            .rev()
-            .find(|&&end| end <= bad)
-            .copied()
-            .unwrap_or(0);
-        self.outcome.findings.truncate(kept);
-        self.outcome.error = Some(format!(
-            "reported a finding about event `{event_id}`, which is not in the input"
-        ));
     }
 }
 
@@ -132,7 +101,6 @@ impl Evaluation {
                 Ok(instance) => Slot {
                     instance: Some(instance),
                     outcome: RuleOutcome::default(),
-                    call_ends: Vec::new(),
                 },
                 Err(error) => Slot {
                     instance: None,
@@ -140,7 +108,6 @@ impl Evaluation {
                         findings: Vec::new(),
                         error: Some(error),
                     },
-                    call_ends: Vec::new(),
                 },
             })
             .collect();
@@ -216,9 +183,10 @@ impl Evaluation {
 
     /// Asks every healthy rule for its last findings as of `as_of`, finds
     /// the events the findings name with `place` (the reader's
-    /// [`places`](crate::events::EventReader::places)), checks every
-    /// finding names one, and returns one outcome per rule in the order the
-    /// rules were given, with the places.
+    /// [`places`](crate::events::EventReader::places)), and returns one
+    /// outcome per rule in the order the rules were given, with the places.
+    /// Every finding names an event the rule was sent: the runtime resolved
+    /// it from the ordinal the rule gave.
     pub fn finish(
         mut self,
         as_of: Timestamp,
@@ -236,9 +204,6 @@ impl Evaluation {
             .flat_map(|slot| &slot.outcome.findings)
             .map(|finding| finding.event_id.as_str());
         let places = place(&mut named)?;
-        for slot in &mut self.slots {
-            slot.check_event_ids(&places);
-        }
         let outcomes = self.slots.into_iter().map(|slot| slot.outcome).collect();
         Ok((outcomes, places))
     }

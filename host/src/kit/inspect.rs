@@ -30,9 +30,9 @@ pub struct Inspection {
     pub cache: EntryStatus,
     /// What the plugin says about itself, or why this host refuses it.
     pub verdict: Result<RuleMetadata, String>,
-    /// What a v3 rule declares it reads, asked of an evaluator built with
-    /// an empty configuration (a policy's may differ), or why it could not
-    /// be asked; `None` for a v2 rule, which is sent everything.
+    /// What the rule declares it reads, asked of an evaluator built with an
+    /// empty configuration (a policy's may differ), or why it could not be
+    /// asked; `None` when the plugin does not load.
     pub reads: Option<Result<RuleReads, String>>,
 }
 
@@ -47,11 +47,11 @@ pub fn inspect(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Inspection
         .map_err(|e| anyhow!("{plugin}: {e:#}"))?;
     let loaded = runtime.load(&bytes, Limits::default());
     let reads = match &loaded {
-        Ok(loaded) => match loaded.start("{}") {
-            Ok(instance) => instance.reads().map(Ok),
-            Err(e) if loaded.declares_reads() => Some(Err(format!("{e:#}"))),
-            Err(_) => None,
-        },
+        Ok(loaded) => Some(
+            (loaded.start("{}"))
+                .map(|instance| instance.reads())
+                .map_err(|e| format!("{e:#}")),
+        ),
         Err(_) => None,
     };
     let verdict = loaded
@@ -143,7 +143,7 @@ impl Inspection {
             .find_map(|name| name.strip_prefix(&prefix))
         {
             Some(version) => format!(
-                "covenant:rule/plugin@{version} (this host runs {}, wit/v2 and wit/v3)",
+                "covenant:rule/plugin@{version} (this host runs {}, wit/v3)",
                 interface_majors()
             ),
             None => format!("none: it does not export {RULE_INTERFACE}"),

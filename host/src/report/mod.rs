@@ -175,9 +175,8 @@ pub struct PluginProvenance {
     pub version: Option<String>,
     /// Hex SHA-256 of the plugin's bytes, once read; absent if they could not be.
     pub sha256: Option<String>,
-    /// What the rule declared it reads (a `covenant:rule@3` rule): it was
-    /// sent nothing else. Absent for a v2 rule, which is sent everything.
-    /// Data minimisation, on record.
+    /// What the rule declared it reads: it was sent nothing else. Absent
+    /// for a rule that did not start. Data minimisation, on record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reads: Option<RuleReads>,
 }

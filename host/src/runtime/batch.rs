@@ -1,12 +1,11 @@
 //! The batches every rule of a run is sent, built once on the thread that
 //! reads the log and shared by the threads that run the rules.
 //!
-//! A batch holds the events in each form the run's rules need, and only
-//! those: v2 records when a v2 rule runs, and one frame batch
-//! (`covenant-frame`) when a v3 rule runs, from which each v3 rule's own
-//! frame is cut. Encoding once, rather than once a rule, is what keeps the
-//! cost of a v3 rule to its frame's copy; so is hashing each data id into
-//! its key once, for all of them.
+//! A batch holds the events encoded once (`covenant-frame`), with every
+//! field any rule reads; each rule's own frame is cut from it. Encoding
+//! once, rather than once a rule, is what keeps the cost of a rule to its
+//! frame's copy; so is hashing each data id into its key once, for all of
+//! them.
 
 use std::sync::Arc;
 
@@ -14,26 +13,21 @@ use anyhow::{Result, anyhow};
 use covenant_frame::{DataRecord, Encoder, EventRecord, Field, Key};
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-use super::bindings::{self, wit as v2};
-use super::{RuleInstance, RuleReads};
+use super::RuleInstance;
 use crate::events::Event;
 
-/// Events on their way into the sandboxes, already in every form the
-/// run's rules read, so that each is converted once.
+/// Events on their way into the sandboxes, encoded once for every rule.
 #[derive(Debug)]
 pub struct EventBatch {
     len: usize,
-    /// The events as v2 records; empty when no v2 rule runs.
-    pub(super) records: Vec<v2::Event>,
-    /// The events encoded for v3 rules, if any runs.
-    pub(super) frame: Option<FrameBatch>,
+    pub(super) frame: FrameBatch,
 }
 
-/// A batch as v3 rules' frames are cut from it.
+/// A batch as rules' frames are cut from it.
 #[derive(Debug)]
 pub(super) struct FrameBatch {
     pub(super) batch: covenant_frame::Batch,
-    /// The attributes its events carry: every v3 rule's, in one order.
+    /// The attributes its events carry: every rule's, in one order.
     pub(super) attributes: Arc<[String]>,
 }
 
@@ -54,8 +48,10 @@ impl EventBatch {
     pub(crate) fn for_test(len: usize) -> EventBatch {
         EventBatch {
             len,
-            records: Vec::new(),
-            frame: None,
+            frame: FrameBatch {
+                batch: Encoder::new(Vec::new()).take(),
+                attributes: Arc::from([]),
+            },
         }
     }
 }
@@ -63,15 +59,8 @@ impl EventBatch {
 /// Builds the run's [`EventBatch`]es for a given set of rules.
 pub struct BatchBuilder {
     len: usize,
-    /// Present when a v2 rule runs.
-    records: Option<Vec<v2::Event>>,
-    /// Present when a v3 rule runs.
-    encoding: Option<FrameEncoding>,
-}
-
-/// The v3 side of a [`BatchBuilder`].
-struct FrameEncoding {
     encoder: Encoder,
+    /// The attributes the batches carry: the union of the rules'.
     attributes: Arc<[String]>,
     /// Whether any rule reads data ids or sources, which are sent with
     /// their keys; none are hashed otherwise.
@@ -80,54 +69,26 @@ struct FrameEncoding {
 }
 
 impl BatchBuilder {
-    /// A builder of the batches `rules` read: v2 records if one of them is
-    /// a v2 rule; frames carrying the union of the v3 rules' attributes if
-    /// one is a v3 rule.
+    /// A builder of the batches `rules` read: with the union of their
+    /// attributes, and data ids keyed if one of them reads ids.
     pub fn new<'a>(rules: impl IntoIterator<Item = &'a RuleInstance>) -> Result<BatchBuilder> {
-        let mut records = None;
-        let mut reads: Vec<RuleReads> = Vec::new();
-        for rule in rules {
-            match rule.reads() {
-                None => records = Some(Vec::new()),
-                Some(rule_reads) => reads.push(rule_reads),
+        let reads: Vec<_> = rules.into_iter().map(RuleInstance::reads).collect();
+        let mut attributes: Vec<String> = Vec::new();
+        for name in reads.iter().flat_map(|r| &r.attributes) {
+            if !attributes.contains(name) {
+                attributes.push(name.clone());
             }
         }
-        let encoding = match reads.is_empty() {
-            true => None,
-            false => {
-                let mut attributes: Vec<String> = Vec::new();
-                for name in reads.iter().flat_map(|r| &r.attributes) {
-                    if !attributes.contains(name) {
-                        attributes.push(name.clone());
-                    }
-                }
-                let keyed_names = [Field::DataId.name(), Field::DataSources.name()];
-                let keyed = (reads.iter().flat_map(|r| &r.fields))
-                    .any(|f| keyed_names.contains(&f.as_str()));
-                Some(FrameEncoding {
-                    encoder: Encoder::new(attributes.clone()),
-                    attributes: attributes.into(),
-                    keyed,
-                    key: IdKey::random()?,
-                })
-            }
-        };
+        let keyed_names = [Field::DataId.name(), Field::DataSources.name()];
+        let keyed =
+            (reads.iter().flat_map(|r| &r.fields)).any(|f| keyed_names.contains(&f.as_str()));
         Ok(BatchBuilder {
             len: 0,
-            records,
-            encoding,
+            encoder: Encoder::new(attributes.clone()),
+            attributes: attributes.into(),
+            keyed,
+            key: IdKey::random()?,
         })
-    }
-
-    /// Adds `event`, the next in time order.
-    pub fn push(&mut self, event: Event) {
-        self.len += 1;
-        if let Some(encoding) = &mut self.encoding {
-            encoding.push(&event);
-        }
-        if let Some(records) = &mut self.records {
-            records.push(bindings::event(event));
-        }
     }
 
     /// The number of events in the batch being built.
@@ -142,24 +103,18 @@ impl BatchBuilder {
 
     /// The batch built so far; the next starts empty.
     pub fn take(&mut self) -> EventBatch {
-        let records = match &mut self.records {
-            Some(records) => std::mem::replace(records, Vec::with_capacity(records.len())),
-            None => Vec::new(),
-        };
-        let frame = self.encoding.as_mut().map(|encoding| FrameBatch {
-            batch: encoding.encoder.take(),
-            attributes: Arc::clone(&encoding.attributes),
-        });
         EventBatch {
             len: std::mem::take(&mut self.len),
-            records,
-            frame,
+            frame: FrameBatch {
+                batch: self.encoder.take(),
+                attributes: Arc::clone(&self.attributes),
+            },
         }
     }
-}
 
-impl FrameEncoding {
-    fn push(&mut self, event: &Event) {
+    /// Adds `event`, the next in time order.
+    pub fn push(&mut self, event: Event) {
+        self.len += 1;
         let key = |id: &str| match self.keyed {
             true => self.key.key(id),
             false => [0; 16],

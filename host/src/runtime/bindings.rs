@@ -1,70 +1,24 @@
-//! The types and calls generated from the WIT (`wit/v2`), and their
+//! The types and calls generated from the WIT (`wit/v3`), and their
 //! conversions to and from the host's own types, all in one place. Nothing
 //! outside the runtime names a generated type.
 
 wasmtime::component::bindgen!({
-    path: "../wit/v2",
+    path: "../wit/v3",
     world: "plugin",
 });
 
-use std::collections::BTreeMap;
+use covenant_frame::{Field, Fields, Projection};
 
 pub(super) use self::covenant::rule::types as wit;
 
 use crate::events;
 use crate::policy::Severity;
 
-/// Converts an event to the interface's record, moving its strings rather
-/// than copying them: the host keeps nothing of an event once it is batched.
-pub(super) fn event(event: events::Event) -> wit::Event {
-    wit::Event {
-        id: event.id,
-        time: timestamp(event.time),
-        action: event.action,
-        tenant: event.tenant,
-        actor: event.actor.map(|a| wit::Actor {
-            kind: a.kind,
-            id: a.id,
-        }),
-        purpose: event.purpose,
-        scope: event.scope,
-        layer: event.layer,
-        region: event.region,
-        data: event.data.map(|d| wit::DataItem {
-            id: d.id,
-            category: d.category,
-            tenant: d.tenant,
-            store: d.store,
-            sources: d.sources,
-            extra: attributes(d.extra),
-        }),
-        extra: attributes(event.extra),
-    }
-}
-
-fn attributes(extra: BTreeMap<String, serde_json::Value>) -> Vec<wit::Attribute> {
-    extra
-        .into_iter()
-        .map(|(name, value)| wit::Attribute {
-            json: value.to_string(),
-            name,
-        })
-        .collect()
-}
-
 /// An instant as the interface's record.
 pub(super) fn timestamp(time: events::Timestamp) -> wit::Timestamp {
     wit::Timestamp {
         seconds: time.seconds,
         nanos: time.nanos,
-    }
-}
-
-/// A finding as the host keeps it.
-pub(super) fn finding(finding: wit::Finding) -> super::Finding {
-    super::Finding {
-        event_id: finding.event_id,
-        message: finding.message,
     }
 }
 
@@ -87,5 +41,35 @@ fn severity(declared: wit::Severity) -> Severity {
         wit::Severity::Medium => Severity::Medium,
         wit::Severity::High => Severity::High,
         wit::Severity::Critical => Severity::Critical,
+    }
+}
+
+/// The frame's projection for the one a rule declared.
+pub(super) fn projection(declared: wit::Projection) -> Projection {
+    use wit::Fields as F;
+    let flags = [
+        (F::ID, Field::Id),
+        (F::ACTION, Field::Action),
+        (F::TENANT, Field::Tenant),
+        (F::ACTOR_KIND, Field::ActorKind),
+        (F::ACTOR_ID, Field::ActorId),
+        (F::PURPOSE, Field::Purpose),
+        (F::SCOPE, Field::Scope),
+        (F::LAYER, Field::Layer),
+        (F::REGION, Field::Region),
+        (F::DATA_ID, Field::DataId),
+        (F::DATA_CATEGORY, Field::DataCategory),
+        (F::DATA_TENANT, Field::DataTenant),
+        (F::DATA_STORE, Field::DataStore),
+        (F::DATA_SOURCES, Field::DataSources),
+    ];
+    let fields: Fields = (flags.into_iter())
+        .filter(|(flag, _)| declared.fields.contains(*flag))
+        .map(|(_, field)| field)
+        .collect();
+    Projection {
+        fields,
+        actions: declared.actions,
+        attributes: declared.attributes,
     }
 }

@@ -1,9 +1,9 @@
 //! The plugin runtime: loading rule plugins and calling them in the
 //! sandbox, within limits.
 //!
-//! A plugin is a component implementing the `covenant:rule@2.0.0` world
-//! (`wit/v2`) or `covenant:rule@3.0.0` (`wit/v3`, whose batches cross as
-//! frames: [`v3`]). Each rule runs in its own [`Store`] with:
+//! A plugin is a component implementing the `covenant:rule@3.0.0` world
+//! (`wit/v3`), whose batches cross as frames ([`frames`]). Each rule runs
+//! in its own [`Store`] with:
 //! - no filesystem, network, environment variables or arguments: the WASI
 //!   imports that a language's standard library pulls in are satisfied by an
 //!   empty context ([`sandbox`]);
@@ -20,10 +20,10 @@
 mod batch;
 mod bindings;
 pub mod cache;
+mod frames;
 mod ordinals;
 mod sandbox;
 mod trap;
-mod v3;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,8 +35,9 @@ use wasmtime::{Config, Engine, Store};
 use crate::events;
 use crate::policy::{Limits, Severity};
 pub use batch::{BatchBuilder, EventBatch};
-use bindings::Plugin;
+use bindings::{Plugin, PluginPre};
 use cache::{ComponentCache, EntryStatus};
+use frames::Frames;
 pub use sandbox::import_support;
 use sandbox::{Sandbox, refuse_waiting};
 use trap::{explain, one_line};
@@ -80,7 +81,7 @@ pub struct PluginRuntime {
 /// What a component declares it imports and exports, read without running it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentInterface {
-    /// Exported names, e.g. `covenant:rule/rule@2.0.0`.
+    /// Exported names, e.g. `covenant:rule/rule@3.0.0`.
     pub exports: Vec<String>,
     /// Imported names with what the sandbox does about each.
     pub imports: Vec<(String, ImportSupport)>,
@@ -156,8 +157,7 @@ impl PluginRuntime {
     }
 
     /// Compiles a plugin, checks it fits this host, and reads its metadata.
-    /// `bytes` must be a component exporting `covenant:rule/rule@2.x` or
-    /// `@3.x`. This is the whole load-time validation: `covenant plugin
+    /// `bytes` must be a component exporting `covenant:rule/rule@3.x`. This is the whole load-time validation: `covenant plugin
     /// inspect` and every policy run go through it before any event is read.
     pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
         let component = self.compile(bytes)?;
@@ -168,28 +168,15 @@ impl PluginRuntime {
             .map_err(|e| anyhow!("needs imports the sandbox does not provide: {e}"))?;
         let not_implemented =
             |e: wasmtime::Error| anyhow!("does not implement {RULE_INTERFACE}@{major}.0.0: {e}");
-        let (pre, metadata) = match major {
-            2 => {
-                let pre = bindings::PluginPre::new(instance_pre).map_err(not_implemented)?;
-                let mut store = new_store(&self.engine, limits)?;
-                let plugin = instantiate(&mut store, |store| pre.instantiate(store))?;
-                let metadata = (plugin.covenant_rule_rule().call_describe(&mut store))
-                    .map_err(|e| explain("describe", &e, &store))?;
-                (Pre::V2(pre), bindings::metadata(metadata))
-            }
-            _ => {
-                let pre = v3::bindings::PluginPre::new(instance_pre).map_err(not_implemented)?;
-                let mut store = new_store(&self.engine, limits)?;
-                let plugin = instantiate(&mut store, |store| pre.instantiate(store))?;
-                let metadata = (plugin.covenant_rule_rule().call_describe(&mut store))
-                    .map_err(|e| explain("describe", &e, &store))?;
-                (Pre::V3(pre), v3::metadata(metadata))
-            }
-        };
+        let pre = PluginPre::new(instance_pre).map_err(not_implemented)?;
+        let mut store = new_store(&self.engine, limits)?;
+        let plugin = instantiate(&mut store, |store| pre.instantiate(store))?;
+        let metadata = (plugin.covenant_rule_rule().call_describe(&mut store))
+            .map_err(|e| explain("describe", &e, &store))?;
         Ok(RulePlugin {
             pre,
             limits,
-            metadata,
+            metadata: bindings::metadata(metadata),
         })
     }
 }
@@ -203,9 +190,9 @@ const RULE_TYPES: &str = "covenant:rule/types";
 
 /// The major versions of the interface this host runs; minor versions only
 /// add what older plugins cannot observe.
-pub const INTERFACE_MAJORS: [u64; 2] = [2, 3];
+pub const INTERFACE_MAJORS: [u64; 1] = [3];
 
-/// The versions this host runs, in words: `2.x and 3.x`.
+/// The versions this host runs, in words: `3.x`.
 pub fn interface_majors() -> String {
     let majors: Vec<String> = INTERFACE_MAJORS.iter().map(|m| format!("{m}.x")).collect();
     majors.join(" and ")
@@ -239,21 +226,15 @@ fn check_interface_version(component: &Component, engine: &Engine) -> Result<u64
     match major {
         Some(major) if INTERFACE_MAJORS.contains(&major) => Ok(major),
         _ => bail!(
-            "was built for {RULE_INTERFACE}@{version}, but this host runs {RULE_INTERFACE}@{} plugins; rebuild it against wit/v2 (with the SDK) or wit/v3",
+            "was built for {RULE_INTERFACE}@{version}, but this host runs {RULE_INTERFACE}@{} plugins; rebuild it against wit/v3 (with the SDK, in Rust)",
             interface_majors()
         ),
     }
 }
 
-/// A compiled plugin of either interface version.
-enum Pre {
-    V2(bindings::PluginPre<Sandbox>),
-    V3(v3::bindings::PluginPre<Sandbox>),
-}
-
 /// A compiled plugin, ready to be instantiated for a run.
 pub struct RulePlugin {
-    pre: Pre,
+    pre: PluginPre<Sandbox>,
     limits: Limits,
     metadata: RuleMetadata,
 }
@@ -268,49 +249,23 @@ impl RulePlugin {
     pub fn start(&self, config: &str) -> Result<RuleInstance> {
         let rejected =
             |message: String| anyhow!("rejected its configuration: {}", one_line(&message));
-        let mut store = new_store(self.pre_engine(), self.limits)?;
-        let calls = match &self.pre {
-            Pre::V2(pre) => {
-                let bindings = instantiate(&mut store, |store| pre.instantiate(store))?;
-                let evaluator = (bindings.covenant_rule_rule().evaluator())
-                    .call_constructor(&mut store, config)
-                    .map_err(|e| explain("constructor", &e, &store))?
-                    .map_err(rejected)?;
-                Calls::V2 {
-                    bindings,
-                    evaluator,
-                }
-            }
-            Pre::V3(pre) => {
-                let bindings = instantiate(&mut store, |store| pre.instantiate(store))?;
-                let rule = bindings.covenant_rule_rule();
-                let evaluator = (rule.evaluator().call_constructor(&mut store, config))
-                    .map_err(|e| explain("constructor", &e, &store))?
-                    .map_err(rejected)?;
-                store.set_fuel(self.limits.fuel_per_call)?;
-                let projection = (rule.evaluator().call_projection(&mut store, evaluator))
-                    .map_err(|e| explain("projection", &e, &store))?;
-                let frames = v3::Frames::new(projection)?;
-                Calls::V3(Box::new((bindings, evaluator, frames)))
-            }
-        };
+        let mut store = new_store(self.pre.engine(), self.limits)?;
+        let plugin = instantiate(&mut store, |store| self.pre.instantiate(store))?;
+        let rule = plugin.covenant_rule_rule();
+        let evaluator = (rule.evaluator().call_constructor(&mut store, config))
+            .map_err(|e| explain("constructor", &e, &store))?
+            .map_err(rejected)?;
+        store.set_fuel(self.limits.fuel_per_call)?;
+        let projection = (rule.evaluator().call_projection(&mut store, evaluator))
+            .map_err(|e| explain("projection", &e, &store))?;
+        let frames = Frames::new(projection)?;
         Ok(RuleInstance {
             store,
-            calls,
+            plugin,
+            evaluator,
+            frames,
             limits: self.limits,
         })
-    }
-
-    /// Whether the plugin's interface has it declare what it reads (v3).
-    pub fn declares_reads(&self) -> bool {
-        matches!(self.pre, Pre::V3(_))
-    }
-
-    fn pre_engine(&self) -> &Engine {
-        match &self.pre {
-            Pre::V2(pre) => pre.engine(),
-            Pre::V3(pre) => pre.engine(),
-        }
     }
 }
 
@@ -334,7 +289,7 @@ fn instantiate<T>(
     Ok(bindings)
 }
 
-/// What a v3 rule declared it reads: the host sends it nothing else.
+/// What a rule declared it reads: the host sends it nothing else.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuleReads {
     /// The event fields, by their names in `wit/v3/rule.wit`; time and
@@ -349,18 +304,10 @@ pub struct RuleReads {
 /// One running evaluation of a rule inside its sandbox.
 pub struct RuleInstance {
     store: Store<Sandbox>,
-    calls: Calls,
+    plugin: Plugin,
+    evaluator: ResourceAny,
+    frames: Frames,
     limits: Limits,
-}
-
-/// The calls into a running rule, by interface version.
-enum Calls {
-    V2 {
-        bindings: Plugin,
-        evaluator: ResourceAny,
-    },
-    /// Boxed: the frames are large next to v2's two handles.
-    V3(Box<(v3::bindings::Plugin, ResourceAny, v3::Frames)>),
 }
 
 impl RuleInstance {
@@ -369,79 +316,37 @@ impl RuleInstance {
         &self.limits
     }
 
-    /// What the rule declared it reads, if its interface has it declare
-    /// (v3); a v2 rule is sent every field of every event.
-    pub fn reads(&self) -> Option<RuleReads> {
-        match &self.calls {
-            Calls::V2 { .. } => None,
-            Calls::V3(calls) => Some(calls.2.reads()),
-        }
+    /// What the rule declared it reads.
+    pub fn reads(&self) -> RuleReads {
+        self.frames.reads()
     }
 
     /// Sends the next batch of events (already in time order).
     pub fn observe(&mut self, batch: &EventBatch) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
-        match &mut self.calls {
-            Calls::V2 {
-                bindings,
-                evaluator,
-            } => {
-                if batch.records.len() != batch.len() {
-                    bail!("was sent a batch built without records for v2 rules");
-                }
-                let result = (bindings.covenant_rule_rule().evaluator()).call_observe(
-                    &mut self.store,
-                    *evaluator,
-                    &batch.records,
-                );
-                let findings = settle("observe", result, &self.store)?;
-                Ok(findings.into_iter().map(bindings::finding).collect())
-            }
-            Calls::V3(calls) => {
-                let (bindings, evaluator, frames) = &mut **calls;
-                let frame = frames.frame(batch)?;
-                let result = (bindings.covenant_rule_rule().evaluator()).call_observe(
-                    &mut self.store,
-                    *evaluator,
-                    frame,
-                );
-                frames.findings(
-                    settle("observe", result, &self.store)?,
-                    self.limits.max_findings,
-                )
-            }
-        }
+        let frame = self.frames.frame(batch)?;
+        let result = (self.plugin.covenant_rule_rule().evaluator()).call_observe(
+            &mut self.store,
+            self.evaluator,
+            frame,
+        );
+        let findings = settle("observe", result, &self.store)?;
+        self.frames.findings(findings, self.limits.max_findings)
     }
 
     /// Ends the evaluation, for the findings that depend on what never
     /// happened by `as_of`.
     pub fn finish(&mut self, as_of: events::Timestamp) -> Result<Vec<Finding>> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
-        match &mut self.calls {
-            Calls::V2 {
-                bindings,
-                evaluator,
-            } => {
-                let result = (bindings.covenant_rule_rule().evaluator()).call_finish(
-                    &mut self.store,
-                    *evaluator,
-                    bindings::timestamp(as_of),
-                );
-                let findings = settle("finish", result, &self.store)?;
-                Ok(findings.into_iter().map(bindings::finding).collect())
-            }
-            Calls::V3(calls) => {
-                let (bindings, evaluator, frames) = &mut **calls;
-                let result = (bindings.covenant_rule_rule().evaluator()).call_finish(
-                    &mut self.store,
-                    *evaluator,
-                    v3::timestamp(as_of),
-                );
-                let conclusion = settle("finish", result, &self.store)?;
-                v3::refuse_unassessable(&conclusion)?;
-                frames.findings(conclusion.findings, self.limits.max_findings)
-            }
-        }
+        let result = (self.plugin.covenant_rule_rule().evaluator()).call_finish(
+            &mut self.store,
+            self.evaluator,
+            bindings::timestamp(as_of),
+        );
+        let conclusion = settle("finish", result, &self.store)?;
+        frames::refuse_unassessable(&conclusion)?;
+        self.frames
+            .findings(conclusion.findings, self.limits.max_findings)
     }
 }
 

@@ -1,13 +1,14 @@
 //! A plugin built for the previous major version of the interface
-//! (`wit/v1`, `covenant:rule@1.0.0`): the host must refuse it by name
+//! (`wit/v2`, `covenant:rule@2.0.0`, which the host ran until the Python
+//! and JavaScript rules moved to v3): the host must refuse it by name
 //! rather than fail obscurely.
 
 wit_bindgen::generate!({
-    path: "wit/v1",
+    path: "wit/v2",
     world: "plugin",
 });
 
-use covenant::rule::types::{Event, Finding, Metadata, Timestamp};
+use covenant::rule::types::{Event, Finding, Metadata, Severity, Timestamp};
 use exports::covenant::rule::rule::{Guest, GuestEvaluator};
 
 struct Plugin;
@@ -20,9 +21,10 @@ impl Guest for Plugin {
     fn describe() -> Metadata {
         Metadata {
             id: "from-the-past".to_string(),
-            version: "1.0.0".to_string(),
+            version: "2.0.0".to_string(),
             description: String::new(),
             commitment: String::new(),
+            severity: Severity::Low,
         }
     }
 }

@@ -1,35 +1,24 @@
-//! Plugins built for `covenant:rule@3.0.0` (`wit/v3`): the bindings
-//! generated from it, and what the host does for such a rule beyond
-//! calling it, which is the frame.
+//! What the host does for a rule beyond calling it: the frames.
 //!
-//! Each v3 rule cuts its own frames (`covenant-frame`) from the batches
-//! every rule shares ([`super::batch`]), with only the fields and actions
-//! its projection names; it keeps the ids of the events it was sent
+//! Each rule cuts its own frames (`covenant-frame`) from the batches every
+//! rule shares ([`super::batch`]), with only the fields and actions its
+//! projection names; it keeps the ids of the events it was sent
 //! ([`SentIds`]) so that the ordinals its findings name become event ids
 //! again.
 
 use anyhow::{Result, anyhow};
-use covenant_frame::{Field, Fields, FrameWriter, Projection};
+use covenant_frame::{FrameWriter, Projection};
 
 use super::EventBatch;
-use super::bindings::wit as v2;
+use super::bindings::{self, wit};
 use super::ordinals::SentIds;
 
-pub(super) mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit/v3",
-        world: "plugin",
-    });
-}
-
-use bindings::covenant::rule::types as wit;
-
-/// The frames of one v3 rule: its projection, the writer that cuts its
+/// The frames of one rule: its projection, the writer that cuts its
 /// frames from the run's batches, and the ids it was sent.
 pub(super) struct Frames {
     projection: Projection,
-    /// Made with the first batch, whose attributes (every v3 rule's) fix
-    /// the writer's columns.
+    /// Made with the first batch, whose attributes (every rule's) fix the
+    /// writer's columns.
     writer: Option<FrameWriter>,
     frame: Vec<u8>,
     sent: SentIds,
@@ -39,7 +28,7 @@ impl Frames {
     /// The frames for a rule that declared `declared`; an error names what
     /// in it this host cannot send, before any event is read.
     pub(super) fn new(declared: wit::Projection) -> Result<Frames> {
-        let projection = projection(declared);
+        let projection = bindings::projection(declared);
         // The run's batches carry at least this rule's attributes, so a
         // writer over them alone refuses what any writer would.
         FrameWriter::new(projection.clone(), &projection.attributes).map_err(unsendable)?;
@@ -67,8 +56,7 @@ impl Frames {
 
     /// The rule's frame of `batch`, the run's next.
     pub(super) fn frame(&mut self, batch: &EventBatch) -> Result<&[u8]> {
-        let encoded = (batch.frame.as_ref())
-            .ok_or_else(|| anyhow!("was sent a batch built without frames for v3 rules"))?;
+        let encoded = &batch.frame;
         let writer = match &mut self.writer {
             Some(writer) => writer,
             None => self.writer.insert(
@@ -126,60 +114,4 @@ pub(super) fn refuse_unassessable(conclusion: &wit::Conclusion) -> Result<()> {
 /// Why a rule's projection cannot be sent.
 fn unsendable(reason: String) -> anyhow::Error {
     anyhow!("declared a projection the host cannot send: {reason}")
-}
-
-/// The frame's projection for the one a rule declared.
-fn projection(declared: wit::Projection) -> Projection {
-    use wit::Fields as F;
-    let flags = [
-        (F::ID, Field::Id),
-        (F::ACTION, Field::Action),
-        (F::TENANT, Field::Tenant),
-        (F::ACTOR_KIND, Field::ActorKind),
-        (F::ACTOR_ID, Field::ActorId),
-        (F::PURPOSE, Field::Purpose),
-        (F::SCOPE, Field::Scope),
-        (F::LAYER, Field::Layer),
-        (F::REGION, Field::Region),
-        (F::DATA_ID, Field::DataId),
-        (F::DATA_CATEGORY, Field::DataCategory),
-        (F::DATA_TENANT, Field::DataTenant),
-        (F::DATA_STORE, Field::DataStore),
-        (F::DATA_SOURCES, Field::DataSources),
-    ];
-    let fields: Fields = (flags.into_iter())
-        .filter(|(flag, _)| declared.fields.contains(*flag))
-        .map(|(_, field)| field)
-        .collect();
-    Projection {
-        fields,
-        actions: declared.actions,
-        attributes: declared.attributes,
-    }
-}
-
-/// An instant as the interface's record.
-pub(super) fn timestamp(time: crate::events::Timestamp) -> wit::Timestamp {
-    wit::Timestamp {
-        seconds: time.seconds,
-        nanos: time.nanos,
-    }
-}
-
-/// A plugin's description of its rule, as the host keeps it: v3's record
-/// is v2's, field for field.
-pub(super) fn metadata(metadata: wit::Metadata) -> super::RuleMetadata {
-    super::bindings::metadata(v2::Metadata {
-        id: metadata.id,
-        version: metadata.version,
-        description: metadata.description,
-        commitment: metadata.commitment,
-        severity: match metadata.severity {
-            wit::Severity::Info => v2::Severity::Info,
-            wit::Severity::Low => v2::Severity::Low,
-            wit::Severity::Medium => v2::Severity::Medium,
-            wit::Severity::High => v2::Severity::High,
-            wit::Severity::Critical => v2::Severity::Critical,
-        },
-    })
 }
