@@ -68,10 +68,35 @@ pub struct BatchBuilder {
     key: IdKey,
 }
 
+/// Where a run's events stand, for a later run that carries on from its
+/// rules' saved states ([`RuleInstance::snapshot`]): those states name
+/// events by ordinal and data items by key, so the later run must go on
+/// counting from here, and key ids with the same secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunPosition {
+    /// The ordinal the next event gets.
+    pub next_ordinal: u64,
+    /// The key of the keyed hash of data ids; keep it as secret as the log.
+    pub id_key: [u8; 16],
+}
+
 impl BatchBuilder {
     /// A builder of the batches `rules` read: with the union of their
     /// attributes, and data ids keyed if one of them reads ids.
     pub fn new<'a>(rules: impl IntoIterator<Item = &'a RuleInstance>) -> Result<BatchBuilder> {
+        let position = RunPosition {
+            next_ordinal: 0,
+            id_key: IdKey::random()?.0,
+        };
+        Ok(BatchBuilder::resume(rules, position))
+    }
+
+    /// [`BatchBuilder::new`] for a run that carries on from `position`,
+    /// where an earlier one stopped.
+    pub fn resume<'a>(
+        rules: impl IntoIterator<Item = &'a RuleInstance>,
+        position: RunPosition,
+    ) -> BatchBuilder {
         let reads: Vec<_> = rules.into_iter().map(RuleInstance::reads).collect();
         let mut attributes: Vec<String> = Vec::new();
         for name in reads.iter().flat_map(|r| &r.attributes) {
@@ -82,13 +107,22 @@ impl BatchBuilder {
         let keyed_names = [Field::DataId.name(), Field::DataSources.name()];
         let keyed =
             (reads.iter().flat_map(|r| &r.fields)).any(|f| keyed_names.contains(&f.as_str()));
-        Ok(BatchBuilder {
+        BatchBuilder {
             len: 0,
-            encoder: Encoder::new(attributes.clone()),
+            encoder: Encoder::new(attributes.clone()).starting_at(position.next_ordinal),
             attributes: attributes.into(),
             keyed,
-            key: IdKey::random()?,
-        })
+            key: IdKey(position.id_key),
+        }
+    }
+
+    /// Where the run stands: after the events pushed so far, taken or not.
+    pub fn position(&self) -> RunPosition {
+        let batch = self.encoder.batch();
+        RunPosition {
+            next_ordinal: batch.first_ordinal() + batch.len() as u64,
+            id_key: self.key.0,
+        }
     }
 
     /// The number of events in the batch being built.

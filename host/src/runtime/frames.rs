@@ -72,6 +72,30 @@ impl Frames {
         Ok(&self.frame)
     }
 
+    /// Takes on the events an earlier run's state names, so that this
+    /// run's findings may cite them; before the first frame.
+    pub(super) fn carry(&mut self, cited: &[(u64, String)]) -> Result<()> {
+        for (ordinal, id) in cited {
+            self.sent.push(*ordinal, id)?;
+        }
+        Ok(())
+    }
+
+    /// The ids of the events a snapshot cites, which must be events the
+    /// rule was sent, each once, in order.
+    pub(super) fn cited(&mut self, cites: &[u64]) -> Result<Vec<(u64, String)>> {
+        if let Some(pair) = cites.windows(2).find(|pair| pair[0] >= pair[1]) {
+            return Err(anyhow!(
+                "saved a state whose citations are not in increasing order (event {} before event {})",
+                pair[0],
+                pair[1]
+            ));
+        }
+        let ids =
+            (self.sent.resolve_in_order(cites)).map_err(|e| anyhow!("saved a state that {e:#}"))?;
+        Ok(cites.iter().copied().zip(ids).collect())
+    }
+
     /// The host's findings for a call's: each ordinal as the event id it
     /// was sent as. More than `max_findings` fail the call before any is
     /// looked up, so that a flood costs nothing to refuse.

@@ -34,7 +34,7 @@ use wasmtime::{Config, Engine, Store};
 
 use crate::events;
 use crate::policy::{Limits, Severity};
-pub use batch::{BatchBuilder, EventBatch};
+pub use batch::{BatchBuilder, EventBatch, RunPosition};
 use bindings::{Plugin, PluginPre};
 use cache::{ComponentCache, EntryStatus};
 use frames::Frames;
@@ -247,14 +247,42 @@ impl RulePlugin {
 
     /// Starts an evaluation with the rule's configuration (JSON text).
     pub fn start(&self, config: &str) -> Result<RuleInstance> {
-        let rejected =
-            |message: String| anyhow!("rejected its configuration: {}", one_line(&message));
+        self.begin(|plugin, store| {
+            let result =
+                (plugin.covenant_rule_rule().evaluator()).call_constructor(&mut *store, config);
+            (result.map_err(|e| explain("constructor", &e, store))?)
+                .map_err(|message| anyhow!("rejected its configuration: {}", one_line(&message)))
+        })
+    }
+
+    /// Carries on an evaluation an earlier run saved as `snapshot`, under
+    /// the configuration it was saved with: the rule's findings may cite
+    /// the events `snapshot` names, and the run's ordinals must start after
+    /// the saved run's.
+    pub fn restore(&self, config: &str, snapshot: &RuleSnapshot) -> Result<RuleInstance> {
+        let mut instance = self.begin(|plugin, store| {
+            let result = (plugin.covenant_rule_rule().evaluator()).call_restore(
+                &mut *store,
+                config,
+                &snapshot.state,
+            );
+            (result.map_err(|e| explain("restore", &e, store))?)
+                .map_err(|message| anyhow!("refused its saved state: {}", one_line(&message)))
+        })?;
+        instance.frames.carry(&snapshot.cited)?;
+        Ok(instance)
+    }
+
+    /// Instantiates the plugin, makes its evaluator with `make`, and asks
+    /// what it reads.
+    fn begin(
+        &self,
+        make: impl FnOnce(&Plugin, &mut Store<Sandbox>) -> Result<ResourceAny>,
+    ) -> Result<RuleInstance> {
         let mut store = new_store(self.pre.engine(), self.limits)?;
         let plugin = instantiate(&mut store, |store| self.pre.instantiate(store))?;
+        let evaluator = make(&plugin, &mut store)?;
         let rule = plugin.covenant_rule_rule();
-        let evaluator = (rule.evaluator().call_constructor(&mut store, config))
-            .map_err(|e| explain("constructor", &e, &store))?
-            .map_err(rejected)?;
         store.set_fuel(self.limits.fuel_per_call)?;
         let projection = (rule.evaluator().call_projection(&mut store, evaluator))
             .map_err(|e| explain("projection", &e, &store))?;
@@ -287,6 +315,18 @@ fn instantiate<T>(
     // Instantiation may have spent some; the next call gets a whole budget.
     store.set_fuel(store.data().limits.fuel_per_call)?;
     Ok(bindings)
+}
+
+/// A rule's state at the end of a run ([`RuleInstance::snapshot`]), for
+/// [`RulePlugin::restore`] in a later one. Its size is bounded by the
+/// rule's `memory_mib`: the plugin builds it in its own memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSnapshot {
+    /// The plugin's own encoding of its state, handed back unread.
+    pub state: Vec<u8>,
+    /// The events the state names, by ordinal, with their ids, in ordinal
+    /// order: a later run's findings may cite them.
+    pub cited: Vec<(u64, String)>,
 }
 
 /// What a rule declared it reads: the host sends it nothing else.
@@ -332,6 +372,20 @@ impl RuleInstance {
         );
         let findings = settle("observe", result, &self.store)?;
         self.frames.findings(findings, self.limits.max_findings)
+    }
+
+    /// The rule's state after the last batch, for a later run to
+    /// [`restore`](RulePlugin::restore); taken before [`finish`](Self::finish),
+    /// so that it holds what the events built, not what the end concluded.
+    pub fn snapshot(&mut self) -> Result<RuleSnapshot> {
+        self.store.set_fuel(self.limits.fuel_per_call)?;
+        let result = (self.plugin.covenant_rule_rule().evaluator())
+            .call_snapshot(&mut self.store, self.evaluator);
+        let snapshot = settle("snapshot", result, &self.store)?;
+        Ok(RuleSnapshot {
+            cited: self.frames.cited(&snapshot.cites)?,
+            state: snapshot.state,
+        })
     }
 
     /// Ends the evaluation, for the findings that depend on what never

@@ -1,4 +1,4 @@
-//! The events a v3 rule was sent, by ordinal, so that its findings (which
+//! The events a rule was sent, by ordinal, so that its findings (which
 //! name ordinals) become event ids again.
 //!
 //! A rule may name any event it was sent, however long ago: retention
@@ -97,6 +97,36 @@ impl SentIds {
             .collect()
     }
 
+    /// The ids of `ordinals`, in increasing order, as [`SentIds::resolve`]
+    /// gives them but in one pass over the table, however many there are:
+    /// a rule's saved state may cite an event per data item.
+    pub(super) fn resolve_in_order(&mut self, ordinals: &[u64]) -> Result<Vec<String>> {
+        self.index.flush().context(TEMP_WRITE)?;
+        self.ids.flush().context(TEMP_WRITE)?;
+        let mut ids = Vec::with_capacity(ordinals.len());
+        let mut entries = self.entries_in_order().peekable();
+        for &ordinal in ordinals {
+            let offset = loop {
+                match entries.next().transpose()? {
+                    Some((at, offset)) if at == ordinal => break offset,
+                    Some((at, _)) if at < ordinal => continue,
+                    _ => bail!(
+                        "cites event {ordinal}, which it was not sent ({} events have gone by)",
+                        self.next
+                    ),
+                }
+            };
+            let end = match entries.peek() {
+                Some(Ok((_, next))) => *next,
+                Some(Err(_)) | None => self.id_bytes,
+            };
+            let mut id = vec![0; (end - offset) as usize];
+            (self.ids.get_ref().read_exact_at(&mut id, offset)).context(TEMP_READ)?;
+            ids.push(String::from_utf8(id).context(TEMP_READ)?);
+        }
+        Ok(ids)
+    }
+
     /// The id sent as `ordinal`, if one was.
     fn find(&self, ordinal: u64) -> Result<Option<String>> {
         let (mut low, mut high) = (0, self.entries);
@@ -124,15 +154,39 @@ impl SentIds {
         Ok(None)
     }
 
+    /// Every entry of the index, read 4,096 at a time.
+    fn entries_in_order(&self) -> impl Iterator<Item = Result<(u64, u64)>> + '_ {
+        const CHUNK: u64 = 4_096;
+        let mut chunk = Vec::new();
+        (0..self.entries).map(move |n| {
+            let at = (n % CHUNK) as usize * ENTRY_BYTES as usize;
+            if at == 0 {
+                let count = CHUNK.min(self.entries - n);
+                chunk.resize((count * ENTRY_BYTES) as usize, 0);
+                (self
+                    .index
+                    .get_ref()
+                    .read_exact_at(&mut chunk, n * ENTRY_BYTES))
+                .context(TEMP_READ)?;
+            }
+            Ok(decode_entry(&chunk[at..at + ENTRY_BYTES as usize]))
+        })
+    }
+
     fn entry(&self, n: u64) -> Result<(u64, u64)> {
         let mut entry = [0; ENTRY_BYTES as usize];
         self.index
             .get_ref()
             .read_exact_at(&mut entry, n * ENTRY_BYTES)
             .context(TEMP_READ)?;
-        let word = |at: usize| u64::from_le_bytes(entry[at..at + 8].try_into().expect("8 bytes"));
-        Ok((word(0), word(8)))
+        Ok(decode_entry(&entry))
     }
+}
+
+/// An index entry's ordinal and offset.
+fn decode_entry(entry: &[u8]) -> (u64, u64) {
+    let word = |at: usize| u64::from_le_bytes(entry[at..at + 8].try_into().expect("8 bytes"));
+    (word(0), word(8))
 }
 
 const TEMP_WRITE: &str = "cannot write the ids sent to a rule to a temporary file";
@@ -158,5 +212,27 @@ mod tests {
         assert!(refused(&[10]).contains("event 10, which it was not sent"));
         assert!(refused(&[u64::MAX]).contains("which it was not sent"));
         assert!(refused(&[2, 7, 2]).contains("event 2 twice"));
+        assert_eq!(sent.resolve_in_order(&[0, 3, 7]).unwrap(), ["e0", "", "é7"]);
+        let unsent = sent.resolve_in_order(&[0, 1]).unwrap_err().to_string();
+        assert!(
+            unsent.contains("cites event 1, which it was not sent"),
+            "{unsent}"
+        );
+    }
+
+    #[test]
+    fn a_long_table_resolves_in_order_across_chunks() {
+        let mut sent = SentIds::new().unwrap();
+        for ordinal in 0..10_000u64 {
+            sent.push(ordinal * 2, &format!("id-{ordinal}")).unwrap();
+        }
+        let wanted: Vec<u64> = (0..10_000u64).step_by(997).map(|n| n * 2).collect();
+        let ids = sent.resolve_in_order(&wanted).unwrap();
+        let expected: Vec<String> = (0..10_000u64)
+            .step_by(997)
+            .map(|n| format!("id-{n}"))
+            .collect();
+        assert_eq!(ids, expected);
+        assert!(sent.resolve_in_order(&[19_999]).is_err());
     }
 }

@@ -2,10 +2,10 @@
 //! it, for advertising or similar commercial purposes.
 
 use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rules.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Purposes that are advertising or similar commercial use. Compared
@@ -26,6 +26,7 @@ fn default_banned_purposes() -> Vec<String> {
 }
 
 /// The rule holds only its configuration: each event is judged alone.
+#[derive(Serialize, Deserialize)]
 pub struct AdvertisingBan {
     config: Config,
 }

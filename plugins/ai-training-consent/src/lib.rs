@@ -9,10 +9,10 @@
 use covenant_sdk::{
     Event, EventRef, Field, Findings, PerKey, Reads, Rule, Severity, Timestamp, export_rule,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rules.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The consent scope that covers AI training.
@@ -39,6 +39,7 @@ impl Default for Config {
 /// A training use waiting until every event at its instant has been seen,
 /// because a consent event at the same instant counts even if its id sorts
 /// later.
+#[derive(Serialize, Deserialize)]
 struct TrainingUse {
     event: EventRef,
     description: String,
@@ -48,6 +49,7 @@ struct TrainingUse {
 /// The rule's state: each organisation's latest decision (granted or not),
 /// the latest grant that did not count (with who made it), and the uses at
 /// the current instant.
+#[derive(Serialize, Deserialize)]
 pub struct AiTrainingConsent {
     config: Config,
     decisions: PerKey<bool>,

@@ -4,10 +4,10 @@
 
 use covenant_sdk::defender::PlanSetting;
 use covenant_sdk::{Event, Field, Findings, Reads, Rule, Settings, Severity, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The `config-change` setting that switches collection.
@@ -42,6 +42,7 @@ impl Config {
 }
 
 /// The rule's state: the settings in effect per subscription.
+#[derive(Serialize, Deserialize)]
 pub struct CollectionOptOut {
     config: Config,
     settings: Settings,

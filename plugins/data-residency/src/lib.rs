@@ -3,10 +3,10 @@
 //! choice made, in a workspace in China (the document's stated default).
 
 use covenant_sdk::{Event, Field, Findings, Reads, Rule, Settings, Severity, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The `config-change` setting that records the chosen region.
@@ -39,6 +39,7 @@ impl Default for Config {
 }
 
 /// The rule's state: the settings in effect per subscription.
+#[derive(Serialize, Deserialize)]
 pub struct DataResidency {
     config: Config,
     settings: Settings,

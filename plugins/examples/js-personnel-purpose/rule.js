@@ -186,7 +186,7 @@ class Evaluator {
   }
 
   snapshot() {
-    return new Uint8Array(0);
+    return { state: new Uint8Array(0), cites: [] };
   }
 }
 

@@ -32,6 +32,7 @@ from wit_world.imports.types import (
     Metadata,
     Projection,
     Severity,
+    Snapshot,
     Timestamp,
 )
 
@@ -195,5 +196,5 @@ class Evaluator(wit_rule.Evaluator):
     def finish(self, as_of: Timestamp) -> Conclusion:
         return Conclusion(findings=[], unassessable=[])
 
-    def snapshot(self) -> bytes:
-        return b""
+    def snapshot(self) -> Snapshot:
+        return Snapshot(state=b"", cites=[])

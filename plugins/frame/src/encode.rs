@@ -120,6 +120,22 @@ impl Encoder {
         }
     }
 
+    /// This encoder, numbering events from `ordinal` rather than 0: a run
+    /// that carries on from an earlier one's saved state continues its
+    /// ordinals, so that the state's citations of earlier events stay
+    /// distinct from this run's events.
+    ///
+    /// # Panics
+    /// If an event was pushed already: the host's own bug.
+    pub fn starting_at(mut self, ordinal: u64) -> Encoder {
+        assert!(
+            self.batch.is_empty() && self.batch.first_ordinal == 0,
+            "an encoder starts before its first event"
+        );
+        self.batch.first_ordinal = ordinal;
+        self
+    }
+
     /// The attributes the batches' events carry, in order.
     pub fn attribute_names(&self) -> &[String] {
         &self.attribute_names

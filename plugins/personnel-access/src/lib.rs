@@ -2,10 +2,10 @@
 //! provide security recommendations and to investigate potential threats.
 
 use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Actor kinds this rule governs.
@@ -27,6 +27,7 @@ impl Default for Config {
 }
 
 /// The rule holds only its configuration: each event is judged alone.
+#[derive(Serialize, Deserialize)]
 pub struct PersonnelAccess {
     config: Config,
 }

@@ -13,10 +13,10 @@ use covenant_sdk::defender::PlanSetting;
 use covenant_sdk::{
     Deadline, Event, Field, Findings, PerKey, Reads, Rule, Settings, Severity, export_rule,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Days without portal activity after which the data is gone.
@@ -44,6 +44,7 @@ impl Default for Config {
 /// inactivity clock runs from, with whether that event was in the portal
 /// (its latest portal event) or not (its first event, before any portal
 /// activity).
+#[derive(Serialize, Deserialize)]
 pub struct ResourceGraphInactivity {
     config: Config,
     settings: Settings,

@@ -11,10 +11,10 @@ use covenant_sdk::{
     Deadline, Event, EventRef, Field, Findings, KeyMap, Reads, Rule, Severity, Timestamp, cite,
     export_rule,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rules.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Days raw collected data may be kept.
@@ -44,6 +44,7 @@ impl Default for Config {
 /// What is known of one data item since its clock started, kept small:
 /// one allocation (the two ids a message names), and the limit as a class
 /// whose days the configuration holds.
+#[derive(Serialize, Deserialize)]
 struct Item {
     /// When the clock started: the time of the item's first `store` or
     /// `derive`.
@@ -61,7 +62,7 @@ struct Item {
 }
 
 /// Which of the commitment's limits applies to an item.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Serialize, Deserialize)]
 enum Limit {
     Collected,
     Calculated,
@@ -81,6 +82,7 @@ impl Item {
 /// The rule's state: one [`Item`] per data item whose clock has started,
 /// keyed by the host's key for its id. It grows with the number of
 /// distinct data items in the log.
+#[derive(Serialize, Deserialize)]
 pub struct Retention {
     config: Config,
     items: KeyMap<Item>,
@@ -228,7 +230,7 @@ export_rule!(Retention);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{TestEvent, evaluate, event, event_ids};
+    use covenant_sdk::testing::{TestEvent, evaluate, evaluate_resumed, event, event_ids};
 
     #[test]
     fn an_item_costs_at_most_48_bytes_beside_its_ids() {
@@ -252,6 +254,25 @@ mod tests {
 
     fn delete(id: &str, time: &str, data: &str) -> TestEvent {
         event(id, time, "delete").tenant("a").data(data, "a")
+    }
+
+    #[test]
+    fn a_log_cut_anywhere_and_resumed_reports_what_one_run_reports() {
+        let events = [
+            store("s1", "2026-01-01T00:00:00Z", "d1"),
+            store("s2", "2026-01-02T00:00:00Z", "d2"),
+            store("s3", "2026-01-03T00:00:00Z", "d3"),
+            delete("x1", "2026-01-20T00:00:00Z", "d1"),
+            event("a2", "2026-01-21T00:00:00Z", "access").data("d2", "a"),
+            delete("x3", "2026-01-22T00:00:00Z", "d3"),
+        ];
+        let as_of = "2026-06-01T00:00:00Z";
+        let whole = evaluate::<Retention>("{}", &events, as_of).unwrap();
+        assert_eq!(event_ids(&whole), ["s1", "a2", "s3", "s2"]);
+        for cut in 0..=events.len() {
+            let resumed = evaluate_resumed::<Retention>("{}", &events, cut, as_of).unwrap();
+            assert_eq!(resumed, whole, "cut before event {cut}");
+        }
     }
 
     #[test]

@@ -3,11 +3,11 @@
 // -p covenant-sdk` runs its tests.)
 
 use covenant_sdk::{Deadline, Event, Field, Findings, PerKey, Reads, Rule, Severity, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The policy's `[rule.config]` table. Every field has a default (the
 /// commitment's own numbers), and an unknown key is an error.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Days a tenant's data may still be touched after it offboards.
@@ -26,7 +26,9 @@ impl Default for Config {
 }
 
 /// The rule's state: per tenant that has offboarded, the end of its grace
-/// period, recorded with the offboarding event that started it.
+/// period, recorded with the offboarding event that started it. A later run
+/// carries it on, so it derives serde's traits.
+#[derive(Serialize, Deserialize)]
 pub struct OffboardingErasure {
     config: Config,
     grace_ends: PerKey<Deadline>,

@@ -80,6 +80,7 @@ mod tests {
         }
     }
 
+    #[derive(serde::Serialize, serde::Deserialize)]
     struct Sample;
 
     impl Rule for Sample {

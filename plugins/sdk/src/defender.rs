@@ -7,7 +7,7 @@
 //! is and which of its values are not a paid plan, so that every rule that
 //! depends on the plan reads it the same way.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Recorded, Settings};
 
@@ -15,7 +15,7 @@ use crate::{Recorded, Settings};
 /// which of its values are not a paid plan. Rules that depend on the plan
 /// take it as their `plan` configuration table, so that every such rule
 /// reads the plan the same way and a policy configures it the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlanSetting {
     /// The `config-change` setting that records the plan.

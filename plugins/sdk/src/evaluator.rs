@@ -22,14 +22,30 @@ impl<R: Rule> Session<R> {
     /// Builds the rule from its configuration's JSON text and asks what it
     /// reads.
     pub(crate) fn new(config: &str) -> Result<Session<R>, String> {
-        let rule = crate::build::<R>(config)?;
+        Ok(Session::of(crate::build::<R>(config)?))
+    }
+
+    /// The rule as an earlier run saved it ([`Session::save`]), under the
+    /// configuration `config`, which is checked as [`Session::new`] does.
+    pub(crate) fn restore(config: &str, state: &[u8]) -> Result<Session<R>, String> {
+        crate::build::<R>(config)?;
+        let rule = crate::snapshot::load(state).map_err(|e| format!("rule {}: {e}", R::ID))?;
+        Ok(Session::of(rule))
+    }
+
+    fn of(rule: R) -> Session<R> {
         let reads = rule.reads();
         let decoder = Decoder::new(&reads.projection());
-        Ok(Session {
+        Session {
             rule,
             reads,
             decoder,
-        })
+        }
+    }
+
+    /// The rule's state, and the ordinals of the events it names.
+    pub(crate) fn save(&self) -> Result<(Vec<u8>, Vec<u64>), String> {
+        crate::snapshot::save(&self.rule).map_err(|e| format!("rule {}: {e}", R::ID))
     }
 
     /// What the rule reads.
@@ -91,11 +107,10 @@ impl<R: Rule> GuestEvaluator for Evaluator<R> {
         })
     }
 
-    fn restore(_config: String, _snapshot: Vec<u8>) -> Result<rule::Evaluator, String> {
-        Err(format!(
-            "rule {}: the Rust SDK does not carry state between runs yet",
-            R::ID
-        ))
+    fn restore(config: String, state: Vec<u8>) -> Result<rule::Evaluator, String> {
+        Ok(rule::Evaluator::new(Evaluator {
+            session: RefCell::new(Session::<R>::restore(&config, &state)?),
+        }))
     }
 
     fn projection(&self) -> wit::Projection {
@@ -119,11 +134,9 @@ impl<R: Rule> GuestEvaluator for Evaluator<R> {
         })
     }
 
-    fn snapshot(&self) -> Result<Vec<u8>, String> {
-        Err(format!(
-            "rule {}: the Rust SDK does not carry state between runs yet",
-            R::ID
-        ))
+    fn snapshot(&self) -> Result<wit::Snapshot, String> {
+        let (state, cites) = self.session.borrow().save()?;
+        Ok(wit::Snapshot { state, cites })
     }
 }
 

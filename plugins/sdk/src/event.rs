@@ -129,16 +129,19 @@ pub struct DataItem<'a> {
 }
 
 /// A data item's id as a 128-bit key the host computed for it (a keyed
-/// hash, with a key random per run): what a rule keys its per-item state
+/// hash, with a key random per audit): what a rule keys its per-item state
 /// by, with [`KeyMap`], instead of hashing and storing the id's text.
 /// Two ids share a key with a chance of about 2^-64 at 10^9 items.
 ///
-/// Keys hold only within one run: never show one to the auditor (say the
+/// Keys hold within one audit, which a run's saved state carries on to the
+/// next run with the same secret: never show one to the auditor (say the
 /// id instead).
 ///
 /// Two 64-bit halves rather than a `u128`, so that a key in a map entry is
 /// aligned to 8 bytes, not 16: `(DataKey, u32)` takes 24 bytes, not 32.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DataKey([u64; 2]);
 
 impl DataKey {

@@ -50,11 +50,13 @@ pub mod defender;
 mod evaluator;
 mod event;
 mod settings;
+mod snapshot;
 mod state;
 pub mod testing;
 mod time;
 
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The raw bindings generated from `wit/v3`. Rule authors do not need them;
 /// they are public only so that [`export_rule!`] can reach them.
@@ -88,7 +90,13 @@ pub use time::{Deadline, format_duration};
 /// it reads, in time order (ties broken by event id), then calls
 /// [`Rule::finish`] once. Everything the rule needs to remember between
 /// events lives in `self`.
-pub trait Rule: Sized + 'static {
+///
+/// So `self` is also what carries over from one run to the next (the
+/// continuous audits of the README): derive `Serialize` and `Deserialize`
+/// for the rule and what it holds (its `Config` too), and the SDK saves
+/// and restores it. The SDK's own state types ([`KeyMap`], [`PerKey`],
+/// [`Recorded`], [`EventRef`], [`Settings`], [`Timestamp`]) already are.
+pub trait Rule: Sized + Serialize + DeserializeOwned + 'static {
     /// Stable identifier: the rule's id in policies and reports.
     const ID: &'static str;
     /// One sentence saying what the rule checks.
@@ -142,8 +150,26 @@ pub trait Rule: Sized + 'static {
 
 /// An event a finding can be about: one the rule was sent, as an
 /// [`Event`] or as the event a [`Recorded`] value was recorded by.
+///
+/// Keep one in a rule's state to report on the event later, in this run
+/// or, through the rule's saved state, a later one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventRef(u64);
+
+/// Its ordinal; saving a rule's state also tells the host the state names
+/// the event, so that a later run may cite it.
+impl Serialize for EventRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        snapshot::cite(self.0);
+        serializer.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u64::deserialize(deserializer).map(EventRef)
+    }
+}
 
 impl From<&Event<'_>> for EventRef {
     fn from(event: &Event<'_>) -> EventRef {
@@ -236,6 +262,7 @@ macro_rules! export_rule {
 mod tests {
     use super::*;
 
+    #[derive(Serialize, Deserialize)]
     struct Quiet;
 
     impl Rule for Quiet {

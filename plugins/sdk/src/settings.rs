@@ -16,7 +16,7 @@ use crate::{Event, Recorded, TextMap};
 /// [`Settings::observe`] and ask what is in effect when a later event needs
 /// it. Each value comes with the event that set it, for the message. What
 /// a setting's values mean is the rule's to say.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// Per subscription, each setting's change in effect; a subscription
     /// has a handful of settings, so a list, looked up without allocating.

@@ -13,6 +13,8 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+use serde::{Deserialize, Serialize};
+
 use crate::{Event, EventRef, Timestamp};
 
 /// A value and the event that recorded it.
@@ -21,7 +23,7 @@ use crate::{Event, EventRef, Timestamp};
 /// with its id and time, so an auditor can look both up; this keeps them
 /// next to the value. [`Recorded::cite`] writes them the way finding
 /// messages do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recorded<V> {
     /// What was recorded: a decision, a setting's value, an item's state.
     pub value: V,
@@ -64,7 +66,11 @@ impl<V> Recorded<V> {
 /// same order on every run.
 ///
 /// [`Rule::finish`]: crate::Rule::finish
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize, V: Serialize",
+    deserialize = "K: Deserialize<'de> + Ord, V: Deserialize<'de>"
+))]
 pub struct PerKey<V, K = String> {
     entries: BTreeMap<K, Recorded<V>>,
 }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Timestamp;
 
@@ -54,11 +54,27 @@ impl fmt::Display for Timestamp {
 
 /// Reads an RFC 3339 string, so that a configuration field holding an
 /// instant (a retirement date, a cut-over) can be typed `Timestamp` and a
-/// bad one is rejected with its key's path before the rule runs.
+/// bad one is rejected with its key's path before the rule runs. From a
+/// binary format (a rule's saved state) it reads seconds and nanoseconds.
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if !deserializer.is_human_readable() {
+            let (seconds, nanos) = <(i64, u32)>::deserialize(deserializer)?;
+            return Ok(Timestamp { seconds, nanos });
+        }
         let text = String::deserialize(deserializer)?;
         Timestamp::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The other way round: RFC 3339 for people, seconds and nanoseconds for a
+/// rule's saved state.
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match serializer.is_human_readable() {
+            true => serializer.serialize_str(&self.to_rfc3339()),
+            false => (self.seconds, self.nanos).serialize(serializer),
+        }
     }
 }
 
@@ -85,7 +101,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 /// ```
 ///
 /// [`Display`]: fmt::Display
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Deadline(Timestamp);
 
 impl Deadline {

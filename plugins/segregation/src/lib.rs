@@ -6,10 +6,10 @@
 use covenant_sdk::{
     DataItem, Event, Field, Findings, KeyMap, Reads, Rule, Severity, TextMap, export_rule,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rules.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Purposes for which a `derive` may combine several tenants' data.
@@ -27,6 +27,7 @@ fn default_cross_tenant_purposes() -> Vec<String> {
 /// Items are keyed by the host's key for their id, and tags (few) are
 /// numbered once: an item costs a map entry of 24 bytes, whatever the
 /// lengths of its id and tag.
+#[derive(Serialize, Deserialize)]
 pub struct Segregation {
     config: Config,
     tags: KeyMap<u32>,

@@ -5,10 +5,10 @@
 use covenant_sdk::{
     Deadline, Event, Field, Findings, Reads, Rule, Severity, Timestamp, export_rule,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The instant of retirement (RFC 3339 in the policy); processing after
@@ -19,6 +19,7 @@ pub struct Config {
 }
 
 /// The rule holds only its configuration: each event is judged alone.
+#[derive(Serialize, Deserialize)]
 pub struct ServiceRetirement {
     retired_at: Deadline,
     regions: Vec<String>,

@@ -103,9 +103,11 @@ class Evaluator {
     return { findings: [], unassessable: [] };
   }
 
-  // What a later run needs to carry on from here (see `restore`).
+  // What a later run needs to carry on from here (see `restore`), and the
+  // ordinals of the events it still names, which that run's findings may
+  // cite.
   snapshot() {
-    return new Uint8Array(0);
+    return { state: new Uint8Array(0), cites: [] };
   }
 }
 

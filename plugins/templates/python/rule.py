@@ -27,6 +27,7 @@ from wit_world.imports.types import (
     Metadata,
     Projection,
     Severity,
+    Snapshot,
     Timestamp,
 )
 
@@ -121,6 +122,8 @@ class Evaluator(wit_rule.Evaluator):
         # either way (`unassessable`).
         return Conclusion(findings=[], unassessable=[])
 
-    def snapshot(self) -> bytes:
-        # What a later run needs to carry on from here (see `restore`).
-        return b""
+    def snapshot(self) -> Snapshot:
+        # What a later run needs to carry on from here (see `restore`), and
+        # the ordinals of the events it still names, which that run's
+        # findings may cite.
+        return Snapshot(state=b"", cites=[])

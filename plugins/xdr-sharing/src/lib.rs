@@ -3,10 +3,10 @@
 
 use covenant_sdk::defender::PlanSetting;
 use covenant_sdk::{Event, Findings, Reads, Rule, Settings, Severity, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// How to tell whether the subscription has a paid plan.
@@ -25,6 +25,7 @@ impl Default for Config {
 }
 
 /// The rule's state: the settings in effect per subscription.
+#[derive(Serialize, Deserialize)]
 pub struct XdrSharing {
     config: Config,
     settings: Settings,

@@ -5,11 +5,11 @@
 //! the shape: configuration in, one call per event, findings out.
 
 use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The rule's `config` table from the policy. Unknown keys are refused, so
 /// a typo in a policy is an error rather than a silently ignored setting.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Partner ids that may receive shared customer data.
@@ -17,6 +17,9 @@ pub struct Config {
 }
 
 /// The rule's state while events stream past; here, only its configuration.
+/// It is what a continuous audit carries from one run to the next, so it is
+/// `Serialize` and `Deserialize`, and so is everything it holds.
+#[derive(Serialize, Deserialize)]
 pub struct {{type}} {
     config: Config,
 }

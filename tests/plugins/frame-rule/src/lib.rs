@@ -4,7 +4,10 @@
 //!
 //! It reads `access` events only, with their id, tenant and `subscription`
 //! attribute, and flags each one in its configuration's `tenant`; at the
-//! end it cites the first event it flagged again. Its configuration can
+//! end it cites the first event it flagged again, and that event is what
+//! its snapshot keeps (its ordinal, cited, and its id). A snapshot with
+//! `"lie": "cite-unsent"` cites event 0 too, which it was not sent, and
+//! with `"cite-twice"` cites its one event twice. Its configuration can
 //! instead make it report an ordinal it must not (`"lie": "unsent"`, event
 //! 0, which the tests' logs make an action it is not sent; `"future"`, one not sent yet; `"twice"`, one
 //! ordinal twice in one call; `"unassessable"`, a subject it could not
@@ -19,8 +22,8 @@ wit_bindgen::generate!({
 use std::cell::RefCell;
 
 use covenant::rule::types::{
-    Conclusion, Fields, Finding, Metadata, Projection as WitProjection, Severity, Timestamp,
-    Unassessable,
+    Conclusion, Fields, Finding, Metadata, Projection as WitProjection, Severity, Snapshot,
+    Timestamp, Unassessable,
 };
 use covenant_frame::{Decoder, Field, Projection};
 use exports::covenant::rule::rule::{Evaluator as EvaluatorHandle, Guest, GuestEvaluator};
@@ -130,8 +133,17 @@ impl GuestEvaluator for Evaluator {
         })
     }
 
-    fn restore(config: String, _snapshot: Vec<u8>) -> Result<EvaluatorHandle, String> {
-        Evaluator::new(config).map(EvaluatorHandle::new)
+    fn restore(config: String, state: Vec<u8>) -> Result<EvaluatorHandle, String> {
+        let evaluator = Evaluator::new(config)?;
+        if !state.is_empty() {
+            let (ordinal, id) = state
+                .split_at_checked(8)
+                .ok_or("the state is shorter than an ordinal")?;
+            let ordinal = u64::from_le_bytes(ordinal.try_into().expect("8 bytes"));
+            let id = String::from_utf8(id.to_vec()).map_err(|e| e.to_string())?;
+            *evaluator.first.borrow_mut() = Some((ordinal, id));
+        }
+        Ok(EvaluatorHandle::new(evaluator))
     }
 
     fn projection(&self) -> WitProjection {
@@ -166,8 +178,22 @@ impl GuestEvaluator for Evaluator {
         })
     }
 
-    fn snapshot(&self) -> Result<Vec<u8>, String> {
-        Ok(Vec::new())
+    fn snapshot(&self) -> Result<Snapshot, String> {
+        let mut snapshot = Snapshot {
+            state: Vec::new(),
+            cites: Vec::new(),
+        };
+        if let Some((ordinal, id)) = &*self.first.borrow() {
+            snapshot.state.extend(ordinal.to_le_bytes());
+            snapshot.state.extend(id.as_bytes());
+            snapshot.cites.push(*ordinal);
+        }
+        match self.lie.as_str() {
+            "cite-unsent" => snapshot.cites.insert(0, 0),
+            "cite-twice" => snapshot.cites.extend(snapshot.cites.clone()),
+            _ => {}
+        }
+        Ok(snapshot)
     }
 }
 

@@ -7,7 +7,7 @@
 //! outcome in the rule's error.
 
 use covenant_sdk::{Event, Findings, Rule, Severity, Timestamp, export_rule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,7 +15,7 @@ pub struct Config {
     attack: Attack,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum Attack {
     None,
@@ -39,6 +39,7 @@ enum Attack {
     HugeMessage,
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct Hostile {
     attack: Attack,
     hoard: Vec<Vec<u8>>,
