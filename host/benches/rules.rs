@@ -195,7 +195,7 @@ fn run_wasm(rules: &[&BenchRule], events: Vec<Event>, as_of: Timestamp) -> usize
         }
     }
     for instance in &mut instances {
-        findings += instance.finish(as_of).unwrap().len();
+        findings += instance.finish(as_of).unwrap().findings.len();
     }
     findings
 }

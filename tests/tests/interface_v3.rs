@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use covenant::evaluate::audit::Audit;
 use covenant::policy::Policy;
-use covenant::report::{Report, Status};
+use covenant::report::{Format, Report, Status};
 use covenant_e2e::test_plugin;
 
 /// Five events: one the rule is not sent (a store), three accesses (two in
@@ -104,10 +104,6 @@ fn an_ordinal_a_rule_was_not_sent_fails_the_rule_with_it_named() {
             "reported a finding about event 1003, which it was not sent",
         ),
         ("twice", "reported event 3 twice in one call"),
-        (
-            "unassessable",
-            "reported 1 subjects it could not assess (the first, s1: its history starts before the log)",
-        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let report = run(dir.path(), lie);
@@ -118,6 +114,60 @@ fn an_ordinal_a_rule_was_not_sent_fails_the_rule_with_it_named() {
         // Nothing the failing call reported is kept.
         assert!(rule.findings.iter().all(|f| f.message != "lie"), "{lie}");
     }
+}
+
+#[test]
+fn a_subject_a_rule_cannot_assess_is_a_verdict_of_its_own_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(dir.path(), "unassessable");
+    let rule = frame_rule(&report);
+    assert_eq!(rule.status, Status::Fail, "{:?}", rule.error);
+    assert_eq!(rule.findings.len(), 3, "the findings stand beside it");
+    let subjects: Vec<(&str, &str)> = (rule.unassessable.iter())
+        .map(|u| (u.subject.as_str(), u.reason.as_str()))
+        .collect();
+    assert_eq!(subjects, [("s1", "its history starts before the log")]);
+    assert_eq!(report.summary.unassessable, 1);
+    assert!(
+        covenant::report::verdict(&report).ends_with("; 1 subject the log cannot show either way"),
+        "{}",
+        covenant::report::verdict(&report)
+    );
+    for format in [
+        Format::Text,
+        Format::Json,
+        Format::Markdown,
+        Format::Html,
+        Format::Sarif,
+        Format::Csv,
+        Format::Junit,
+    ] {
+        let text = format.render(&report, false);
+        assert!(
+            text.contains("s1") && text.contains("its history starts before the log"),
+            "{format:?} leaves it out:\n{text}"
+        );
+    }
+    let sarif: serde_json::Value =
+        serde_json::from_str(&Format::Sarif.render(&report, false)).unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], true, "{invocation}");
+    let note = &invocation["toolExecutionNotifications"][0];
+    assert_eq!(note["level"], "note", "{note}");
+    assert_eq!(note["associatedRule"]["id"], "frame-rule", "{note}");
+    let junit = Format::Junit.render(&report, false);
+    assert!(
+        junit.contains(
+            "<testcase name=\"not assessable from this log: s1\" classname=\"covenant.frame-rule\">"
+        ) && junit.contains("<skipped message=\"its history starts before the log\"/>"),
+        "{junit}"
+    );
+    let csv = Format::Csv.render(&report, false);
+    assert!(
+        csv.lines().any(|line| line.starts_with("frame-rule,low,not-assessable,")
+            && line.ends_with(",s1")),
+        "{csv}"
+    );
 }
 
 #[test]

@@ -26,7 +26,8 @@ struct ChainRule {
     config: String,
 }
 
-/// A finding as a chain and a run are compared: rule, event, message.
+/// What a chain and a run are compared by: rule, event and message for a
+/// finding; rule, subject and reason for what a rule could not assess.
 type Seen = BTreeSet<(String, String, String)>;
 
 /// The built-in rules of the default policy, loaded.
@@ -109,7 +110,15 @@ fn run_chain(rules: &[ChainRule], events: &[Event], cuts: &[usize], as_of: Times
         }
         if end == events.len() {
             for (rule, instance) in rules.iter().zip(&mut instances) {
-                record(&mut seen, rule, instance.finish(as_of).unwrap());
+                let concluded = instance.finish(as_of).unwrap();
+                record(&mut seen, rule, concluded.findings);
+                seen.extend((concluded.unassessable.into_iter()).map(|u| {
+                    (
+                        rule.id.clone(),
+                        format!("not assessable: {}", u.subject),
+                        u.reason,
+                    )
+                }));
             }
         } else {
             let snapshots = (rules.iter().zip(&mut instances))

@@ -156,6 +156,7 @@ impl Audit {
                 description: started.description,
                 default_severity: started.severity,
                 findings: outcome.findings,
+                unassessable: outcome.unassessable,
                 error: outcome.error,
             })
             .collect();

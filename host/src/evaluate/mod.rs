@@ -24,7 +24,9 @@ use std::sync::Mutex;
 use anyhow::{Result, anyhow};
 
 use crate::events::{Event, Places, Timestamp};
-use crate::runtime::{BatchBuilder, Finding, RuleInstance, too_many_findings};
+use crate::runtime::{
+    BatchBuilder, Conclusion, Finding, RuleInstance, Unassessable, too_many_findings,
+};
 use schedule::{BreakOnPanic, Schedule};
 
 /// Events per `observe` call.
@@ -35,6 +37,8 @@ pub const DEFAULT_BATCH_LEN: usize = 1_000;
 pub struct RuleOutcome {
     /// Findings the rule reported before it finished or failed.
     pub findings: Vec<Finding>,
+    /// What the rule said, when it finished, the log could not show.
+    pub unassessable: Vec<Unassessable>,
     /// Why the rule could not finish, in one line.
     pub error: Option<String>,
 }
@@ -48,11 +52,12 @@ struct Slot {
 impl Slot {
     /// Keeps the findings of a successful call after checking them against
     /// the rule's limits; or retires the rule with the reason.
-    fn settle(&mut self, result: Result<Vec<Finding>>) {
+    fn settle(&mut self, result: Result<Conclusion>) {
         let failure = match result {
-            Ok(findings) => match self.check(&findings) {
+            Ok(conclusion) => match self.check(&conclusion) {
                 Ok(()) => {
-                    self.outcome.findings.extend(findings);
+                    self.outcome.findings.extend(conclusion.findings);
+                    self.outcome.unassessable.extend(conclusion.unassessable);
                     return;
                 }
                 Err(reason) => reason,
@@ -63,21 +68,40 @@ impl Slot {
         self.instance = None;
     }
 
-    fn check(&self, findings: &[Finding]) -> Result<(), String> {
+    /// Refuses more findings (or subjects not assessed) than the rule may
+    /// report, and texts longer than it may write: both `max_findings` and
+    /// `max_message_bytes` bound each kind alike.
+    fn check(&self, conclusion: &Conclusion) -> Result<(), String> {
         let limits = self
             .instance
             .as_ref()
             .expect("only live rules are called")
             .limits();
-        let total = self.outcome.findings.len() as u64 + findings.len() as u64;
+        let total = self.outcome.findings.len() as u64 + conclusion.findings.len() as u64;
         if total > limits.max_findings {
             return Err(too_many_findings(limits.max_findings));
         }
-        for finding in findings {
-            let bytes = finding.message.len() as u64;
+        if conclusion.unassessable.len() as u64 > limits.max_findings {
+            return Err(format!(
+                "reported more than {} subjects it could not assess (limit max_findings)",
+                limits.max_findings
+            ));
+        }
+        let texts = (conclusion
+            .findings
+            .iter()
+            .map(|f| ("a finding", f.message.as_str())))
+        .chain(conclusion.unassessable.iter().flat_map(|u| {
+            [
+                ("a subject it could not assess", u.subject.as_str()),
+                ("why it could not assess one", u.reason.as_str()),
+            ]
+        }));
+        for (what, text) in texts {
+            let bytes = text.len() as u64;
             if bytes > limits.max_message_bytes {
                 return Err(format!(
-                    "reported a finding of {bytes} bytes, over the limit of {} (max_message_bytes)",
+                    "reported {what} of {bytes} bytes, over the limit of {} (max_message_bytes)",
                     limits.max_message_bytes
                 ));
             }
@@ -105,8 +129,8 @@ impl Evaluation {
                 Err(error) => Slot {
                     instance: None,
                     outcome: RuleOutcome {
-                        findings: Vec::new(),
                         error: Some(error),
+                        ..RuleOutcome::default()
                     },
                 },
             })
@@ -146,7 +170,7 @@ impl Evaluation {
                         while let Some((rule, batch)) = schedule.take() {
                             let mut slot = slots[rule].lock().unwrap_or_else(|e| e.into_inner());
                             if let Some(instance) = &mut slot.instance {
-                                let result = instance.observe(&batch);
+                                let result = instance.observe(&batch).map(Conclusion::from);
                                 slot.settle(result);
                             }
                             drop(slot);

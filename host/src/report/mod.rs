@@ -8,8 +8,9 @@
 //! The model lives here, apart from its renderers ([`render`]) and from
 //! the one reader of JSON reports ([`read_json`]) that `merge` and [`diff`]
 //! share. It may import [`crate::events`], [`crate::policy`] and the
-//! runtime's host-side [`crate::runtime::Finding`] and
-//! [`crate::runtime::RuleReads`]; the stages before it never import it.
+//! runtime's host-side [`crate::runtime::Finding`],
+//! [`crate::runtime::Unassessable`] and [`crate::runtime::RuleReads`]; the
+//! stages before it never import it.
 
 pub mod atomic_file;
 pub mod diff;
@@ -27,7 +28,7 @@ use crate::events::{InputFormat, InputSummary, Places, ReadLog, Rejection, Times
 use crate::policy::redact::Redaction;
 use crate::policy::waivers::{FindingFacts, Waiver};
 use crate::policy::{Coverage, Policy, RuleSpec, Severity};
-use crate::runtime::{Finding, RuleReads};
+use crate::runtime::{Finding, RuleReads, Unassessable};
 
 /// The report format's identifier, bumped on incompatible changes.
 pub const SCHEMA: &str = "covenant/report/v1";
@@ -80,6 +81,10 @@ pub struct Summary {
     pub open: u64,
     /// Findings an active waiver covers.
     pub waived: u64,
+    /// Subjects a rule could not assess from the log: neither passes nor
+    /// findings, and no `--fail-on` gates on them.
+    #[serde(default)]
+    pub unassessable: u64,
     /// Open findings by severity, every severity listed.
     pub open_by_severity: BTreeMap<Severity, u64>,
     /// True only when every rule ran to the end and no finding is open.
@@ -131,6 +136,10 @@ pub struct RuleReport {
     pub plugin: PluginProvenance,
     /// Sorted by event time, then event id, then message.
     pub findings: Vec<FindingReport>,
+    /// What the rule could not assess from the log, sorted by subject, then
+    /// reason: neither a pass nor a finding.
+    #[serde(default)]
+    pub unassessable: Vec<UnassessableReport>,
 }
 
 impl RuleReport {
@@ -206,6 +215,16 @@ pub struct FindingReport {
     pub waived: Option<Waived>,
 }
 
+/// A subject a rule could not assess from the log, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnassessableReport {
+    /// What could not be judged, as the rule keys it: a subscription,
+    /// tenant or data item id.
+    pub subject: String,
+    /// Why, in the plugin's words: what the log would need to hold.
+    pub reason: String,
+}
+
 /// The waiver that covers a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waived {
@@ -269,6 +288,8 @@ pub struct RuleResult<'a> {
     pub default_severity: Option<Severity>,
     /// Findings the rule reported before it finished or failed.
     pub findings: Vec<Finding>,
+    /// What the rule, finishing, said the log could not show.
+    pub unassessable: Vec<Unassessable>,
     /// Why the rule could not finish, in one line.
     pub error: Option<String>,
 }
@@ -312,6 +333,14 @@ impl Report {
                     .collect();
                 sort_findings(&mut findings);
                 findings.dedup();
+                let mut unassessable: Vec<UnassessableReport> = (result.unassessable.into_iter())
+                    .map(|u| UnassessableReport {
+                        subject: u.subject,
+                        reason: u.reason,
+                    })
+                    .collect();
+                unassessable.sort();
+                unassessable.dedup();
                 RuleReport {
                     id: result.spec.id.clone(),
                     // Set by `judge`, once waivers are applied.
@@ -323,6 +352,7 @@ impl Report {
                     description: result.description,
                     plugin: result.plugin,
                     findings,
+                    unassessable,
                 }
             })
             .collect();
@@ -435,6 +465,7 @@ impl Report {
             findings,
             open,
             waived: findings - open,
+            unassessable: rules.iter().map(|r| r.unassessable.len() as u64).sum(),
             open_by_severity,
             compliant: rules.iter().all(|r| r.status == Status::Pass),
             rules_passed: count(Status::Pass),
@@ -484,6 +515,11 @@ impl Report {
             if let Some(error) = &mut rule.error {
                 redaction.redact(error);
             }
+            for item in &mut rule.unassessable {
+                redaction.redact(&mut item.subject);
+                redaction.redact(&mut item.reason);
+            }
+            rule.unassessable.sort();
             // Redaction can change the order of ids within the same
             // instant; the report's order must not leak it.
             sort_findings(&mut rule.findings);

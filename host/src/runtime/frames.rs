@@ -120,21 +120,6 @@ impl Frames {
     }
 }
 
-/// Fails the rule if it reported subjects it could not assess: the report
-/// has no place for that verdict yet (issue #16 adds it to every format),
-/// and dropping them would lose what the rule said.
-pub(super) fn refuse_unassessable(conclusion: &wit::Conclusion) -> Result<()> {
-    match conclusion.unassessable.first() {
-        None => Ok(()),
-        Some(first) => Err(anyhow!(
-            "reported {} subjects it could not assess (the first, {}: {}), which this host cannot report yet",
-            conclusion.unassessable.len(),
-            first.subject,
-            first.reason
-        )),
-    }
-}
-
 /// Why a rule's projection cannot be sent.
 fn unsendable(reason: String) -> anyhow::Error {
     anyhow!("declared a projection the host cannot send: {reason}")

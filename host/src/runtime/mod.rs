@@ -66,6 +66,36 @@ pub struct Finding {
     pub message: String,
 }
 
+/// A subject whose compliance the log cannot show either way: neither a
+/// pass nor a finding, reported as a verdict of its own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unassessable {
+    /// What could not be judged, as the rule keys it (a subscription, a
+    /// tenant, a data item).
+    pub subject: String,
+    /// Why, in plain words: what the log would need to hold.
+    pub reason: String,
+}
+
+/// What a rule reported from one call: findings, and (from `finish`) what
+/// it could not assess.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conclusion {
+    /// Breaches, each about an event the rule was sent.
+    pub findings: Vec<Finding>,
+    /// Subjects the log cannot show either way.
+    pub unassessable: Vec<Unassessable>,
+}
+
+impl From<Vec<Finding>> for Conclusion {
+    fn from(findings: Vec<Finding>) -> Conclusion {
+        Conclusion {
+            findings,
+            unassessable: Vec::new(),
+        }
+    }
+}
+
 /// The compiler and linker shared by every plugin in a run.
 pub struct PluginRuntime {
     engine: Engine,
@@ -389,8 +419,8 @@ impl RuleInstance {
     }
 
     /// Ends the evaluation, for the findings that depend on what never
-    /// happened by `as_of`.
-    pub fn finish(&mut self, as_of: events::Timestamp) -> Result<Vec<Finding>> {
+    /// happened by `as_of`, and what the log could not show.
+    pub fn finish(&mut self, as_of: events::Timestamp) -> Result<Conclusion> {
         self.store.set_fuel(self.limits.fuel_per_call)?;
         let result = (self.plugin.covenant_rule_rule().evaluator()).call_finish(
             &mut self.store,
@@ -398,9 +428,17 @@ impl RuleInstance {
             bindings::timestamp(as_of),
         );
         let conclusion = settle("finish", result, &self.store)?;
-        frames::refuse_unassessable(&conclusion)?;
-        self.frames
-            .findings(conclusion.findings, self.limits.max_findings)
+        let findings = (self.frames).findings(conclusion.findings, self.limits.max_findings)?;
+        let unassessable = (conclusion.unassessable.into_iter())
+            .map(|u| Unassessable {
+                subject: u.subject,
+                reason: u.reason,
+            })
+            .collect();
+        Ok(Conclusion {
+            findings,
+            unassessable,
+        })
     }
 }
 

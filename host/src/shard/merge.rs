@@ -238,7 +238,9 @@ fn located_in(location: &str, name: &str) -> bool {
 }
 
 /// Rule `n` of every part as one rule: every part's findings, those about
-/// shared inputs once, in the report's order, with no waiver applied yet.
+/// shared inputs once, in the report's order, with no waiver applied yet,
+/// and every part's subjects not assessed, each once (a subject belongs to
+/// one tenant, so to one shard, but a part may repeat a shared one).
 fn merge_rule(parts: &[Part], n: usize, shared: &HashSet<&str>) -> Result<RuleReport> {
     // A shard where the plugin did not load knows less about it.
     let described = parts
@@ -288,6 +290,11 @@ fn merge_rule(parts: &[Part], n: usize, shared: &HashSet<&str>) -> Result<RuleRe
         );
     }
     sort_findings(&mut findings);
+    let mut unassessable: Vec<_> = (parts.iter())
+        .flat_map(|part| part.file.rules[n].unassessable.iter().cloned())
+        .collect();
+    unassessable.sort();
+    unassessable.dedup();
     let error = match errors.as_slice() {
         [] => None,
         [(_, error)] => Some(error.to_string()),
@@ -310,6 +317,7 @@ fn merge_rule(parts: &[Part], n: usize, shared: &HashSet<&str>) -> Result<RuleRe
         description: described.description.clone(),
         plugin: described.plugin.clone(),
         findings,
+        unassessable,
     })
 }
 
@@ -394,6 +402,7 @@ mod tests {
                     ..PluginProvenance::default()
                 },
                 findings,
+                unassessable: Vec::new(),
             }],
             controls: Vec::new(),
             waivers: Vec::new(),

@@ -230,7 +230,9 @@ export_rule!(Retention);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covenant_sdk::testing::{TestEvent, evaluate, evaluate_resumed, event, event_ids};
+    use covenant_sdk::testing::{
+        TestEvent, conclude, evaluate, evaluate_resumed, event, event_ids,
+    };
 
     #[test]
     fn an_item_costs_at_most_48_bytes_beside_its_ids() {
@@ -267,8 +269,8 @@ mod tests {
             delete("x3", "2026-01-22T00:00:00Z", "d3"),
         ];
         let as_of = "2026-06-01T00:00:00Z";
-        let whole = evaluate::<Retention>("{}", &events, as_of).unwrap();
-        assert_eq!(event_ids(&whole), ["s1", "a2", "s3", "s2"]);
+        let whole = conclude::<Retention>("{}", &events, as_of).unwrap();
+        assert_eq!(event_ids(&whole.findings), ["s1", "a2", "s3", "s2"]);
         for cut in 0..=events.len() {
             let resumed = evaluate_resumed::<Retention>("{}", &events, cut, as_of).unwrap();
             assert_eq!(resumed, whole, "cut before event {cut}");

@@ -16,7 +16,14 @@ pub(crate) struct Session<R> {
     rule: R,
     reads: Reads,
     decoder: Decoder,
+    /// Subjects the rule could not assess, as it said so while observing:
+    /// the interface takes them from `finish`.
+    unassessable: Vec<(String, String)>,
 }
+
+/// What a rule concluded when it finished: findings as ordinals and
+/// messages, and the subjects it could not assess with why.
+pub(crate) type Concluded = (Vec<(u64, String)>, Vec<(String, String)>);
 
 impl<R: Rule> Session<R> {
     /// Builds the rule from its configuration's JSON text and asks what it
@@ -29,8 +36,12 @@ impl<R: Rule> Session<R> {
     /// configuration `config`, which is checked as [`Session::new`] does.
     pub(crate) fn restore(config: &str, state: &[u8]) -> Result<Session<R>, String> {
         crate::build::<R>(config)?;
-        let rule = crate::snapshot::load(state).map_err(|e| format!("rule {}: {e}", R::ID))?;
-        Ok(Session::of(rule))
+        let (rule, unassessable) =
+            crate::snapshot::load(state).map_err(|e| format!("rule {}: {e}", R::ID))?;
+        Ok(Session {
+            unassessable,
+            ..Session::of(rule)
+        })
     }
 
     fn of(rule: R) -> Session<R> {
@@ -40,12 +51,15 @@ impl<R: Rule> Session<R> {
             rule,
             reads,
             decoder,
+            unassessable: Vec::new(),
         }
     }
 
-    /// The rule's state, and the ordinals of the events it names.
+    /// The rule's state, with what it has said it cannot assess so far, and
+    /// the ordinals of the events the state names.
     pub(crate) fn save(&self) -> Result<(Vec<u8>, Vec<u64>), String> {
-        crate::snapshot::save(&self.rule).map_err(|e| format!("rule {}: {e}", R::ID))
+        crate::snapshot::save(&(&self.rule, &self.unassessable))
+            .map_err(|e| format!("rule {}: {e}", R::ID))
     }
 
     /// What the rule reads.
@@ -63,14 +77,17 @@ impl<R: Rule> Session<R> {
         for view in decoded.events() {
             self.rule.observe(&Event::read(view, names), &mut findings);
         }
+        self.unassessable.extend(findings.take_unassessable());
         Ok(findings.take())
     }
 
     /// Ends the evaluation at `as_of`.
-    pub(crate) fn finish(&mut self, as_of: Timestamp) -> Vec<(u64, String)> {
+    pub(crate) fn finish(&mut self, as_of: Timestamp) -> Concluded {
         let mut findings = Findings::default();
         self.rule.finish(as_of, &mut findings);
-        findings.take()
+        let mut unassessable = std::mem::take(&mut self.unassessable);
+        unassessable.extend(findings.take_unassessable());
+        (findings.take(), unassessable)
     }
 }
 
@@ -128,9 +145,12 @@ impl<R: Rule> GuestEvaluator for Evaluator<R> {
     }
 
     fn finish(&self, as_of: Timestamp) -> Result<wit::Conclusion, String> {
+        let (found, unassessable) = self.session.borrow_mut().finish(as_of);
         Ok(wit::Conclusion {
-            findings: findings(self.session.borrow_mut().finish(as_of)),
-            unassessable: Vec::new(),
+            findings: findings(found),
+            unassessable: (unassessable.into_iter())
+                .map(|(subject, reason)| wit::Unassessable { subject, reason })
+                .collect(),
         })
     }
 

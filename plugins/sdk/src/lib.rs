@@ -187,7 +187,10 @@ impl<V> From<&Recorded<V>> for EventRef {
 /// [`Rule::observe`] and [`Rule::finish`] to add to with
 /// [`Findings::report`].
 #[derive(Debug, Default)]
-pub struct Findings(Vec<(EventRef, String)>);
+pub struct Findings {
+    found: Vec<(EventRef, String)>,
+    unassessable: Vec<(String, String)>,
+}
 
 impl Findings {
     /// Reports a breach shown by `event` (the one observed, or one a
@@ -198,15 +201,31 @@ impl Findings {
     /// messages joined by `; `: the host takes an event named twice in one
     /// call for a plugin flooding it.
     pub fn report(&mut self, event: impl Into<EventRef>, message: impl Into<String>) {
-        self.0.push((event.into(), message.into()));
+        self.found.push((event.into(), message.into()));
+    }
+
+    /// Says the log cannot show whether `subject` (a subscription, tenant
+    /// or data item id) keeps the commitment, and `why`, in words that say
+    /// what the log would need to hold: neither a pass nor a finding, and
+    /// a verdict of its own in the report. A rule that would otherwise
+    /// judge on a guess (a history that starts before the log) says this
+    /// instead. Reported from any call, it reaches the report when the
+    /// rule finishes.
+    pub fn cannot_assess(&mut self, subject: impl Into<String>, why: impl Into<String>) {
+        self.unassessable.push((subject.into(), why.into()));
+    }
+
+    /// Takes the subjects not assessed out, leaving none.
+    pub(crate) fn take_unassessable(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.unassessable)
     }
 
     /// Takes the findings out as ordinals and messages, one per event in
-    /// the order first reported, leaving this empty.
+    /// the order first reported, leaving none.
     pub(crate) fn take(&mut self) -> Vec<(u64, String)> {
-        let mut taken: Vec<(u64, String)> = Vec::with_capacity(self.0.len());
+        let mut taken: Vec<(u64, String)> = Vec::with_capacity(self.found.len());
         let mut at: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
-        for (event, message) in self.0.drain(..) {
+        for (event, message) in self.found.drain(..) {
             match at.entry(event.0) {
                 std::collections::hash_map::Entry::Occupied(entry) => {
                     let joined = &mut taken[*entry.get()].1;

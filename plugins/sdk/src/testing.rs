@@ -291,7 +291,8 @@ pub fn with_events(events: &[TestEvent], reads: &Reads, mut each: impl FnMut(&Ev
 /// Runs rule `R` as the host would: configuration from JSON text, the
 /// events it reads sent in frames as the host sends them (only the fields
 /// and actions its [`Rule::reads`] names), then `finish` at `as_of`
-/// (RFC 3339).
+/// (RFC 3339). Its findings; [`conclude`] gives what it could not assess
+/// too.
 ///
 /// The host sends events in time order, ties broken by id; give them in
 /// that order. A configuration the rule rejects is the `Err`, with the
@@ -301,26 +302,42 @@ pub fn evaluate<R: Rule>(
     events: &[TestEvent],
     as_of: &str,
 ) -> Result<Vec<Finding>, String> {
-    let as_of = Timestamp::parse_rfc3339(as_of)?;
-    let mut session = Session::<R>::new(config)?;
-    let mut found = Vec::new();
-    for frame in frames(events, session.reads()) {
-        found.extend(session.observe(&frame)?);
-    }
-    found.extend(session.finish(as_of));
-    Ok(found
-        .into_iter()
-        .map(|(ordinal, message)| Finding {
-            event_id: events[ordinal as usize].id.clone(),
-            message,
-        })
-        .collect())
+    conclude::<R>(config, events, as_of).map(|outcome| outcome.findings)
 }
 
-/// [`evaluate`] as two runs: the first over `events[..cut]`, whose saved
+/// Everything a run of rule `R` reports, as [`evaluate`] runs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Its findings, in the order reported.
+    pub findings: Vec<Finding>,
+    /// The subjects it said it could not assess
+    /// ([`Findings::cannot_assess`](crate::Findings::cannot_assess)), in
+    /// the order it said so.
+    pub unassessable: Vec<Unassessable>,
+}
+
+/// A subject a rule could not assess from the log, as a test sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unassessable {
+    /// What could not be judged: a subscription, tenant or data item id.
+    pub subject: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// [`evaluate`], with what the rule could not assess as well.
+pub fn conclude<R: Rule>(
+    config: &str,
+    events: &[TestEvent],
+    as_of: &str,
+) -> Result<Outcome, String> {
+    run_in_parts::<R>(config, events, None, as_of)
+}
+
+/// [`conclude`] as two runs: the first over `events[..cut]`, whose saved
 /// state the second, over the rest, carries on from, as a continuous audit
-/// does (README, "Continuous audits"). A rule whose state carries over gives
-/// the findings [`evaluate`] gives, however the log is cut; test that.
+/// does (README, "Continuous audits"). A rule whose state carries over
+/// gives what [`conclude`] gives, however the log is cut; test that.
 ///
 /// An `Err` is also what the host would refuse: a state that names an
 /// event the first run was not sent, or does not restore.
@@ -329,35 +346,50 @@ pub fn evaluate_resumed<R: Rule>(
     events: &[TestEvent],
     cut: usize,
     as_of: &str,
-) -> Result<Vec<Finding>, String> {
+) -> Result<Outcome, String> {
+    run_in_parts::<R>(config, events, Some(cut), as_of)
+}
+
+/// Runs `R` over `events` in one run, or in two cut before `cut`.
+fn run_in_parts<R: Rule>(
+    config: &str,
+    events: &[TestEvent],
+    cut: Option<usize>,
+    as_of: &str,
+) -> Result<Outcome, String> {
     let as_of = Timestamp::parse_rfc3339(as_of)?;
-    let (before, after) = events.split_at(cut.min(events.len()));
-    let mut first = Session::<R>::new(config)?;
+    let cut = cut.map_or(events.len(), |cut| cut.min(events.len()));
+    let (before, after) = events.split_at(cut);
+    let mut session = Session::<R>::new(config)?;
     let mut found = Vec::new();
-    for frame in frames(before, first.reads()) {
-        found.extend(first.observe(&frame)?);
+    for frame in frames(before, session.reads()) {
+        found.extend(session.observe(&frame)?);
     }
-    let (state, cites) = first.save()?;
-    if let Some(&unsent) = cites
-        .iter()
-        .find(|&&ordinal| ordinal >= before.len() as u64)
-    {
-        return Err(format!(
-            "the saved state cites event {unsent}, which was not sent"
-        ));
+    if !after.is_empty() {
+        let (state, cites) = session.save()?;
+        if let Some(&unsent) = cites.iter().find(|&&ordinal| ordinal >= cut as u64) {
+            return Err(format!(
+                "the saved state cites event {unsent}, which was not sent"
+            ));
+        }
+        session = Session::<R>::restore(config, &state)?;
+        for frame in frames_from(after, session.reads(), cut as u64) {
+            found.extend(session.observe(&frame)?);
+        }
     }
-    let mut second = Session::<R>::restore(config, &state)?;
-    for frame in frames_from(after, second.reads(), before.len() as u64) {
-        found.extend(second.observe(&frame)?);
-    }
-    found.extend(second.finish(as_of));
-    Ok(found
-        .into_iter()
-        .map(|(ordinal, message)| Finding {
-            event_id: events[ordinal as usize].id.clone(),
-            message,
-        })
-        .collect())
+    let (last, unassessable) = session.finish(as_of);
+    found.extend(last);
+    Ok(Outcome {
+        findings: (found.into_iter())
+            .map(|(ordinal, message)| Finding {
+                event_id: events[ordinal as usize].id.clone(),
+                message,
+            })
+            .collect(),
+        unassessable: (unassessable.into_iter())
+            .map(|(subject, reason)| Unassessable { subject, reason })
+            .collect(),
+    })
 }
 
 /// The ids of the events that `findings` name, in order: what most rule

@@ -1,9 +1,11 @@
-//! CSV: one row per finding, for spreadsheets and ad-hoc analysis.
+//! CSV: one row per finding, for spreadsheets and ad-hoc analysis, and one
+//! per subject a rule could not assess (status `not-assessable`, with the
+//! subject and, as the message, why).
 
 use crate::report::Report;
 
 /// The header row; also the order of every row's fields.
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "rule",
     "severity",
     "status",
@@ -18,6 +20,7 @@ const COLUMNS: [&str; 14] = [
     "waiver",
     "waiver_reason",
     "controls",
+    "subject",
 ];
 
 /// Neutralises a cell a spreadsheet would run as a formula. Messages come
@@ -61,7 +64,27 @@ pub(super) fn render(report: &Report) -> String {
                     &cell(waiver),
                     &cell(reason),
                     &cell(&controls),
+                    "",
                 ])
+                .expect("writing to memory cannot fail");
+        }
+        for item in &rule.unassessable {
+            let (reason, subject) = (cell(&item.reason), cell(&item.subject));
+            // No event: the columns of one are empty.
+            let mut row = [&rule.id, severity, "not-assessable"]
+                .map(String::from)
+                .to_vec();
+            row.extend(["", "", "", "", "", "", ""].map(String::from));
+            row.extend([
+                reason,
+                String::new(),
+                String::new(),
+                cell(&controls),
+                subject,
+            ]);
+            debug_assert_eq!(row.len(), COLUMNS.len());
+            writer
+                .write_record(&row)
                 .expect("writing to memory cannot fail");
         }
     }

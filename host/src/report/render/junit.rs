@@ -2,7 +2,9 @@
 //!
 //! Each suite holds one test case: the commitment the rule checks. Open
 //! findings make it a `failure`, a rule that could not finish an `error`;
-//! waived findings are listed in `system-out` so they stay visible.
+//! waived findings are listed in `system-out` so they stay visible. Each
+//! subject the rule could not assess from the log is a `skipped` case of
+//! its own, which CI views neither pass nor fail.
 
 use std::fmt::Write as _;
 
@@ -19,14 +21,19 @@ pub(super) fn render(report: &Report) -> String {
         Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)),
     );
     let count = |status| report.rules.iter().filter(|r| r.status == status).count();
+    let skipped = report.summary.unassessable as usize;
     let mut suites = BytesStart::new("testsuites");
     suites.push_attribute((
         "name",
         format!("Covenant: {}", report.policy.title).as_str(),
     ));
-    suites.push_attribute(("tests", report.rules.len().to_string().as_str()));
+    let tests = report.rules.len() + skipped;
+    suites.push_attribute(("tests", tests.to_string().as_str()));
     suites.push_attribute(("failures", count(Status::Fail).to_string().as_str()));
     suites.push_attribute(("errors", count(Status::Error).to_string().as_str()));
+    if skipped > 0 {
+        suites.push_attribute(("skipped", skipped.to_string().as_str()));
+    }
     emit(&mut xml, Event::Start(suites));
     for rule in &report.rules {
         suite(&mut xml, rule);
@@ -47,11 +54,12 @@ fn emit(xml: &mut Writer<Vec<u8>>, event: Event<'_>) {
 fn suite(xml: &mut Writer<Vec<u8>>, rule: &RuleReport) {
     let flag = |status| if rule.status == status { "1" } else { "0" };
     let mut start = BytesStart::new("testsuite");
+    let skipped = rule.unassessable.len();
     start.push_attribute(("name", rule.id.as_str()));
-    start.push_attribute(("tests", "1"));
+    start.push_attribute(("tests", (1 + skipped).to_string().as_str()));
     start.push_attribute(("failures", flag(Status::Fail)));
     start.push_attribute(("errors", flag(Status::Error)));
-    start.push_attribute(("skipped", "0"));
+    start.push_attribute(("skipped", skipped.to_string().as_str()));
     let mut properties = vec![(
         "severity",
         rule.severity.map_or("unknown", |s| s.as_str()).to_string(),
@@ -124,5 +132,16 @@ fn suite(xml: &mut Writer<Vec<u8>>, rule: &RuleReport) {
         emit(xml, Event::End(BytesEnd::new("system-out")));
     }
     emit(xml, Event::End(BytesEnd::new("testcase")));
+    for item in &rule.unassessable {
+        let mut case = BytesStart::new("testcase");
+        let name = format!("not assessable from this log: {}", item.subject);
+        case.push_attribute(("name", name.as_str()));
+        case.push_attribute(("classname", format!("covenant.{}", rule.id).as_str()));
+        emit(xml, Event::Start(case));
+        let mut skipped = BytesStart::new("skipped");
+        skipped.push_attribute(("message", item.reason.as_str()));
+        emit(xml, Event::Empty(skipped));
+        emit(xml, Event::End(BytesEnd::new("testcase")));
+    }
     emit(xml, Event::End(BytesEnd::new("testsuite")));
 }

@@ -55,6 +55,23 @@ pub(super) fn render(report: &Report) -> String {
         if let Some(error) = &rule.error {
             let _ = writeln!(out, "Error: `{}`\n", error.replace('`', "'"));
         }
+        if !rule.unassessable.is_empty() {
+            let _ = writeln!(
+                out,
+                "Not assessable from this log ({}):\n",
+                plural(rule.unassessable.len() as u64, "subject")
+            );
+            out.push_str("| Subject | Why |\n|---|---|\n");
+            for item in &rule.unassessable {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} |",
+                    cell(&item.subject),
+                    cell(&item.reason)
+                );
+            }
+            out.push('\n');
+        }
         if rule.findings.is_empty() {
             if rule.error.is_none() {
                 out.push_str("No findings.\n");

@@ -111,8 +111,12 @@ pub fn verdict(report: &Report) -> String {
         0 => String::new(),
         n => format!(" (and {n} waived)"),
     };
+    let unassessable = match s.unassessable {
+        0 => String::new(),
+        n => format!("; {} the log cannot show either way", plural(n, "subject")),
+    };
     format!(
-        "{state}: {}{waived} from {}{rejected} in {}, {as_of}",
+        "{state}: {}{waived} from {}{rejected} in {}, {as_of}{unassessable}",
         plural(s.open, "open finding"),
         plural(s.events, "event"),
         plural(report.rules.len() as u64, "rule")

@@ -273,7 +273,8 @@ struct Invocation<'a> {
     tool_execution_notifications: Vec<Notification<'a>>,
 }
 
-/// A rule that could not finish, as a `notification`.
+/// A rule that could not finish, or a subject a rule could not assess, as
+/// a `notification`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Notification<'a> {
@@ -513,32 +514,54 @@ fn artifacts(report: &Report) -> Vec<Artifact<'_>> {
 }
 
 /// The run's `invocation`: it succeeded only if no rule errored, and each
-/// rule that did is an error notification naming it.
+/// rule that did is an error notification naming it. Each subject a rule
+/// could not assess is a `note` notification: neither a result (nothing
+/// was found) nor a failure of the run.
 fn invocation(report: &Report) -> Invocation<'_> {
-    let notifications: Vec<Notification<'_>> = report
-        .rules
-        .iter()
-        .enumerate()
-        .filter(|(_, rule)| rule.status == Status::Error)
-        .map(|(index, rule)| Notification {
-            level: "error",
-            message: Text::borrowed(rule.error.as_deref().unwrap_or("the rule could not finish")),
-            // The descriptor names the rule by id only: an index here would
-            // point into the driver's notification descriptors, which this
-            // log has none of. The associated rule carries the index.
-            descriptor: Reference {
-                id: &rule.id,
-                index: None,
-            },
-            associated_rule: Reference {
-                id: &rule.id,
-                index: Some(index),
-            },
-        })
-        .collect();
+    let mut notifications: Vec<Notification<'_>> = Vec::new();
+    for (index, rule) in report.rules.iter().enumerate() {
+        if rule.status == Status::Error {
+            let error = rule.error.as_deref().unwrap_or("the rule could not finish");
+            notifications.push(notification(index, rule, "error", Text::borrowed(error)));
+        }
+    }
+    let successful = notifications.is_empty();
+    for (index, rule) in report.rules.iter().enumerate() {
+        for item in &rule.unassessable {
+            let message = format!(
+                "Not assessable from this log: {}: {}",
+                item.subject, item.reason
+            );
+            notifications.push(notification(index, rule, "note", Text::owned(message)));
+        }
+    }
     Invocation {
-        execution_successful: notifications.is_empty(),
+        execution_successful: successful,
         tool_execution_notifications: notifications,
+    }
+}
+
+/// A notification about rule `index` of the run.
+fn notification<'a>(
+    index: usize,
+    rule: &'a RuleReport,
+    level: &'static str,
+    message: Text<'a>,
+) -> Notification<'a> {
+    Notification {
+        level,
+        message,
+        // The descriptor names the rule by id only: an index here would
+        // point into the driver's notification descriptors, which this log
+        // has none of. The associated rule carries the index.
+        descriptor: Reference {
+            id: &rule.id,
+            index: None,
+        },
+        associated_rule: Reference {
+            id: &rule.id,
+            index: Some(index),
+        },
     }
 }
 

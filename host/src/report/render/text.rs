@@ -83,6 +83,13 @@ pub(super) fn render(report: &Report, colour: bool) -> String {
                 }
             }
         }
+        for item in &rule.unassessable {
+            let _ = writeln!(
+                out,
+                "      not assessable: {}\n        {}",
+                item.subject, item.reason
+            );
+        }
     }
     if !report.controls.is_empty() {
         let _ = writeln!(out, "\nControls:");

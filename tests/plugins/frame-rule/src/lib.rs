@@ -10,9 +10,8 @@
 //! with `"cite-twice"` cites its one event twice. Its configuration can
 //! instead make it report an ordinal it must not (`"lie": "unsent"`, event
 //! 0, which the tests' logs make an action it is not sent; `"future"`, one not sent yet; `"twice"`, one
-//! ordinal twice in one call; `"unassessable"`, a subject it could not
-//! assess, which this host cannot report yet), for the tests of the host's
-//! refusals.
+//! ordinal twice in one call), for the tests of the host's refusals, or
+//! (`"unassessable"`) say it cannot assess subscription `s1`.
 
 wit_bindgen::generate!({
     path: "../../../wit/v3",

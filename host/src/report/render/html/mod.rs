@@ -299,6 +299,23 @@ fn rule_section(out: &mut String, index: usize, rule: &RuleReport) {
             escape(error)
         );
     }
+    if !rule.unassessable.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details class=\"unassessable\" open><summary>Not assessable from this log: {}</summary>\n\
+             <table><thead><tr><th>Subject</th><th>Why</th></tr></thead><tbody>",
+            plural(rule.unassessable.len() as u64, "subject")
+        );
+        for item in &rule.unassessable {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                escape(&item.subject),
+                escape(&item.reason)
+            );
+        }
+        out.push_str("</tbody></table></details>\n");
+    }
     if rule.findings.is_empty() {
         if rule.error.is_none() {
             out.push_str("<p class=\"no-findings\">No findings.</p>\n");
@@ -670,6 +687,7 @@ mod tests {
                 reads: None,
             },
             findings,
+            unassessable: Vec::new(),
         }
     }
 
@@ -686,6 +704,7 @@ mod tests {
                 findings: 0,
                 open: 0,
                 waived: 0,
+                unassessable: 0,
                 open_by_severity: Severity::ALL
                     .iter()
                     .map(|&s| (s, 0))
