@@ -12,6 +12,11 @@
 //! rule = "no-ads"
 //! event = "evt-2"
 //! message = "..."                 # optional: compared exactly when given
+//!
+//! [[unassessable]]                # what the rule says it cannot assess
+//! rule = "no-ads"
+//! subject = "sub-3"
+//! reason = "..."                  # optional: compared exactly when given
 //! ```
 //!
 //! `error = "text"` instead of findings expects the rule to fail with a
@@ -47,6 +52,30 @@ struct Expectation {
     error: Option<String>,
     #[serde(default)]
     finding: Vec<ExpectedFinding>,
+    #[serde(default)]
+    unassessable: Vec<ExpectedUnassessable>,
+}
+
+/// A subject a case expects the rule to say it cannot assess, and
+/// optionally the exact reason.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedUnassessable {
+    /// The id of the rule that cannot assess it.
+    pub rule: String,
+    /// What it cannot assess: a subscription, tenant or data item id.
+    pub subject: String,
+    /// The exact reason expected; when absent, any reason matches.
+    pub reason: Option<String>,
+}
+
+/// What a rule reported over a case, in the expected file's terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reported {
+    /// Its findings.
+    pub findings: Vec<ExpectedFinding>,
+    /// The subjects it could not assess.
+    pub unassessable: Vec<ExpectedUnassessable>,
 }
 
 /// A finding a case expects: the rule, the event, and optionally the exact
@@ -72,7 +101,7 @@ pub enum Outcome {
     /// There is no expected file yet (and `--update` was not given).
     NoExpectation {
         /// What the plugin reported, which `--update` would write down.
-        actual: Vec<ExpectedFinding>,
+        actual: Reported,
     },
     /// `--update` rewrote the expected file from the plugin's output.
     Updated,
@@ -85,6 +114,11 @@ pub enum Difference {
     Missing(ExpectedFinding),
     /// Reported, but not expected.
     Unexpected(ExpectedFinding),
+    /// Expected not to be assessable, but the plugin did not say so (or
+    /// gave another reason).
+    MissingUnassessable(ExpectedUnassessable),
+    /// Said not to be assessable, but not expected.
+    UnexpectedUnassessable(ExpectedUnassessable),
     /// Reported for the expected event, with another message.
     Message {
         /// The id of the rule that reported the finding.
@@ -172,7 +206,7 @@ impl Case {
         let outcome = self.evaluate(runtime, plugin, rule_id, expectation.as_ref())?;
         let (actual, failure) = match outcome {
             Ok(actual) => (actual, None),
-            Err(failure) => (Vec::new(), Some(failure)),
+            Err(failure) => (Reported::default(), Some(failure)),
         };
         let Some(expectation) = expectation else {
             if update {
@@ -216,7 +250,9 @@ impl Case {
         };
         let expectation: Expectation = toml::from_str(&text)
             .with_context(|| format!("{}: invalid expected findings", self.expected.display()))?;
-        if expectation.error.is_some() && !expectation.finding.is_empty() {
+        if expectation.error.is_some()
+            && !(expectation.finding.is_empty() && expectation.unassessable.is_empty())
+        {
             bail!(
                 "{}: expects both an error and findings; a rule that fails reports none",
                 self.expected.display()
@@ -232,7 +268,7 @@ impl Case {
         plugin: &PluginRef,
         rule_id: &str,
         expectation: Option<&Expectation>,
-    ) -> Result<Result<Vec<ExpectedFinding>, String>> {
+    ) -> Result<Result<Reported, String>> {
         let at = || self.expected.display().to_string();
         let config = match expectation.and_then(|e| e.config.clone()) {
             Some(table) => {
@@ -259,15 +295,22 @@ impl Case {
         if let Some(error) = &rule.error {
             return Ok(Err(error.clone()));
         }
-        Ok(Ok(rule
-            .findings
-            .iter()
-            .map(|f| ExpectedFinding {
-                rule: rule.id.clone(),
-                event: f.event_id.clone(),
-                message: Some(f.message.clone()),
-            })
-            .collect()))
+        Ok(Ok(Reported {
+            findings: (rule.findings.iter())
+                .map(|f| ExpectedFinding {
+                    rule: rule.id.clone(),
+                    event: f.event_id.clone(),
+                    message: Some(f.message.clone()),
+                })
+                .collect(),
+            unassessable: (rule.unassessable.iter())
+                .map(|u| ExpectedUnassessable {
+                    rule: rule.id.clone(),
+                    subject: u.subject.clone(),
+                    reason: Some(u.reason.clone()),
+                })
+                .collect(),
+        }))
     }
 }
 
@@ -300,7 +343,7 @@ fn one_rule_policy(plugin: &PluginRef, rule_id: &str, config: serde_json::Value)
 /// message matches.
 fn compare(
     expectation: &Expectation,
-    actual: &[ExpectedFinding],
+    reported: &Reported,
     failure: Option<String>,
 ) -> Vec<Difference> {
     match (&expectation.error, failure) {
@@ -314,10 +357,33 @@ fn compare(
         (None, Some(failure)) => return vec![Difference::RuleFailed(failure)],
         (None, None) => {}
     }
+    let mut differences = compare_findings(&expectation.finding, &reported.findings);
+    let mut unmatched: Vec<Option<&ExpectedUnassessable>> =
+        reported.unassessable.iter().map(Some).collect();
+    for expected in &expectation.unassessable {
+        let found = unmatched.iter().position(|a| {
+            a.is_some_and(|a| {
+                a.rule == expected.rule
+                    && a.subject == expected.subject
+                    && (expected.reason.is_none() || a.reason == expected.reason)
+            })
+        });
+        match found {
+            Some(i) => unmatched[i] = None,
+            None => differences.push(Difference::MissingUnassessable(expected.clone())),
+        }
+    }
+    differences
+        .extend((unmatched.into_iter().flatten().cloned()).map(Difference::UnexpectedUnassessable));
+    differences
+}
+
+/// [`compare`]'s findings half.
+fn compare_findings(expected: &[ExpectedFinding], actual: &[ExpectedFinding]) -> Vec<Difference> {
     let mut unmatched: Vec<Option<&ExpectedFinding>> = actual.iter().map(Some).collect();
     let mut differences = Vec::new();
     let mut wrong_message = Vec::new();
-    for expected in &expectation.finding {
+    for expected in expected {
         let same_event =
             |a: &&ExpectedFinding| a.rule == expected.rule && a.event == expected.event;
         let exact = unmatched.iter().position(|a| {
@@ -358,14 +424,15 @@ fn compare(
     differences
 }
 
-/// Writes `findings` as the `[[finding]]` entries of the expected file,
-/// keeping everything else `old` held (comments, `as_of`, `config`).
-fn write_expectation(path: &Path, old: &str, findings: &[ExpectedFinding]) -> Result<()> {
+/// Writes what was `reported` as the `[[finding]]` and `[[unassessable]]`
+/// entries of the expected file, keeping everything else `old` held
+/// (comments, `as_of`, `config`).
+fn write_expectation(path: &Path, old: &str, reported: &Reported) -> Result<()> {
     let mut document: toml_edit::DocumentMut = old
         .parse()
         .with_context(|| format!("{}: invalid TOML", path.display()))?;
     let mut entries = toml_edit::ArrayOfTables::new();
-    for finding in findings {
+    for finding in &reported.findings {
         let mut table = toml_edit::Table::new();
         table["rule"] = toml_edit::value(&finding.rule);
         table["event"] = toml_edit::value(&finding.event);
@@ -385,6 +452,7 @@ fn write_expectation(path: &Path, old: &str, findings: &[ExpectedFinding]) -> Re
         .unwrap_or_default()
         .to_string();
     document.remove("finding");
+    document.remove("unassessable");
     // In a file of nothing else but comments, toml_edit holds them as
     // trailing text, which would print after the findings.
     if document.as_table().is_empty() {
@@ -410,6 +478,19 @@ fn write_expectation(path: &Path, old: &str, findings: &[ExpectedFinding]) -> Re
     if !entries.is_empty() {
         document.insert("finding", toml_edit::Item::ArrayOfTables(entries));
     }
+    let mut unassessable = toml_edit::ArrayOfTables::new();
+    for item in &reported.unassessable {
+        let mut table = toml_edit::Table::new();
+        table["rule"] = toml_edit::value(&item.rule);
+        table["subject"] = toml_edit::value(&item.subject);
+        if let Some(reason) = &item.reason {
+            table["reason"] = toml_edit::value(reason);
+        }
+        unassessable.push(table);
+    }
+    if !unassessable.is_empty() {
+        document.insert("unassessable", toml_edit::Item::ArrayOfTables(unassessable));
+    }
     crate::report::atomic_file::write_atomically(path, document.to_string().as_bytes())
 }
 
@@ -431,10 +512,13 @@ pub fn render(case: &Case, outcome: &Outcome) -> String {
             let mut out = format!(
                 "FAIL    {log}: no {} yet; run with --update to write it from these {} finding(s):\n",
                 case.expected.display(),
-                actual.len()
+                actual.findings.len()
             );
-            for finding in actual {
+            for finding in &actual.findings {
                 out.push_str(&format!("  + {}\n", finding_line(finding)));
+            }
+            for item in &actual.unassessable {
+                out.push_str(&format!("  + {}\n", unassessable_line(item)));
             }
             out
         }
@@ -447,6 +531,14 @@ pub fn render(case: &Case, outcome: &Outcome) -> String {
                     }
                     Difference::Unexpected(f) => {
                         out.push_str(&format!("  + {}   (reported, not expected)\n", finding_line(f)));
+                    }
+                    Difference::MissingUnassessable(u) => {
+                        let line = unassessable_line(u);
+                        out.push_str(&format!("  - {line}   (expected, not said)\n"));
+                    }
+                    Difference::UnexpectedUnassessable(u) => {
+                        let line = unassessable_line(u);
+                        out.push_str(&format!("  + {line}   (said, not expected)\n"));
                     }
                     Difference::Message {
                         rule,
@@ -476,6 +568,13 @@ pub fn render(case: &Case, outcome: &Outcome) -> String {
     }
 }
 
+fn unassessable_line(item: &ExpectedUnassessable) -> String {
+    match &item.reason {
+        Some(reason) => format!("{} cannot assess {}: {reason}", item.rule, item.subject),
+        None => format!("{} cannot assess {}", item.rule, item.subject),
+    }
+}
+
 fn finding_line(finding: &ExpectedFinding) -> String {
     match &finding.message {
         Some(message) => format!("{} {}: {message}", finding.rule, finding.event),
@@ -495,6 +594,48 @@ mod tests {
         }
     }
 
+    fn reported(findings: &[ExpectedFinding]) -> Reported {
+        Reported {
+            findings: findings.to_vec(),
+            unassessable: Vec::new(),
+        }
+    }
+
+    fn unassessable(subject: &str, reason: Option<&str>) -> ExpectedUnassessable {
+        ExpectedUnassessable {
+            rule: "r".to_string(),
+            subject: subject.to_string(),
+            reason: reason.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn what_a_rule_cannot_assess_is_compared_and_written_too() {
+        let expected = Expectation {
+            unassessable: vec![unassessable("s1", None), unassessable("s2", Some("old"))],
+            ..Expectation::default()
+        };
+        let actual = Reported {
+            findings: Vec::new(),
+            unassessable: vec![
+                unassessable("s1", Some("any")),
+                unassessable("s2", Some("new")),
+            ],
+        };
+        assert_eq!(
+            compare(&expected, &actual, None),
+            vec![
+                Difference::MissingUnassessable(unassessable("s2", Some("old"))),
+                Difference::UnexpectedUnassessable(unassessable("s2", Some("new"))),
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.expected.toml");
+        write_expectation(&path, "", &actual).unwrap();
+        let parsed: Expectation = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(parsed.unassessable, actual.unassessable);
+    }
+
     fn expecting(findings: Vec<ExpectedFinding>) -> Expectation {
         Expectation {
             finding: findings,
@@ -506,7 +647,7 @@ mod tests {
     fn findings_match_as_a_multiset_with_optional_messages() {
         let expected = expecting(vec![finding("e1", None), finding("e2", Some("m2"))]);
         let actual = [finding("e2", Some("m2")), finding("e1", Some("anything"))];
-        assert_eq!(compare(&expected, &actual, None), vec![]);
+        assert_eq!(compare(&expected, &reported(&actual), None), vec![]);
     }
 
     #[test]
@@ -522,7 +663,7 @@ mod tests {
             finding("e3", Some("m3")),
         ];
         assert_eq!(
-            compare(&expected, &actual, None),
+            compare(&expected, &reported(&actual), None),
             vec![
                 Difference::Missing(finding("e1", None)),
                 Difference::Message {
@@ -543,9 +684,12 @@ mod tests {
             ..Expectation::default()
         };
         let failure = "rejected its configuration: rule r: config: unknown field `x`".to_string();
-        assert_eq!(compare(&expected, &[], Some(failure)), vec![]);
         assert_eq!(
-            compare(&expected, &[], None),
+            compare(&expected, &Reported::default(), Some(failure)),
+            vec![]
+        );
+        assert_eq!(
+            compare(&expected, &Reported::default(), None),
             vec![Difference::ErrorExpected {
                 expected: "unknown field".to_string(),
                 actual: None
@@ -557,7 +701,7 @@ mod tests {
     fn update_keeps_a_comment_only_header_on_top() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.expected.toml");
-        write_expectation(&path, "# header\n", &[finding("e1", None)]).unwrap();
+        write_expectation(&path, "# header\n", &reported(&[finding("e1", None)])).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
@@ -570,7 +714,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.expected.toml");
         let old = "# why this case exists\nas_of = \"2026-01-01T00:00:00Z\"\n\n[config]\ndays = 3\n\n[[finding]]\nrule = \"r\"\nevent = \"gone\"\n";
-        write_expectation(&path, old, &[finding("e1", Some("m \"1\""))]).unwrap();
+        write_expectation(&path, old, &reported(&[finding("e1", Some("m \"1\""))])).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# why this case exists\n"), "{text}");
         let parsed: Expectation = toml::from_str(&text).unwrap();

@@ -1,7 +1,7 @@
 //! `advertising-ban`: customer data is never used, nor anything derived from
 //! it, for advertising or similar commercial purposes.
 
-use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, Terms, export_rule};
 use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rules.config]` table.
@@ -11,18 +11,16 @@ pub struct Config {
     /// Purposes that are advertising or similar commercial use. Compared
     /// without regard to ASCII case, so `Advertising` is caught too.
     #[serde(default = "default_banned_purposes")]
-    pub banned_purposes: Vec<String>,
+    pub banned_purposes: Terms,
 }
 
-fn default_banned_purposes() -> Vec<String> {
-    [
+fn default_banned_purposes() -> Terms {
+    Terms::new([
         "advertising",
         "marketing",
         "ad-targeting",
         "commercial-profiling",
-    ]
-    .map(String::from)
-    .to_vec()
+    ])
 }
 
 /// The rule holds only its configuration: each event is judged alone.
@@ -43,6 +41,7 @@ impl Rule for AdvertisingBan {
     fn new(config: Config) -> Result<Self, String> {
         if let Some((i, empty)) = config
             .banned_purposes
+            .as_slice()
             .iter()
             .enumerate()
             .find(|(_, p)| p.trim().is_empty())
@@ -62,12 +61,7 @@ impl Rule for AdvertisingBan {
         let (Some(data), Some(purpose)) = (&event.data, &event.purpose) else {
             return;
         };
-        if self
-            .config
-            .banned_purposes
-            .iter()
-            .any(|banned| banned.eq_ignore_ascii_case(purpose))
-        {
+        if self.config.banned_purposes.contains(purpose) {
             let data_id = data.id.unwrap_or("(no id)");
             let tenant = data.tenant.unwrap_or("(untagged)");
             findings.report(

@@ -7,7 +7,7 @@
 //! it, and at the same instant a revocation outweighs a grant.
 
 use covenant_sdk::{
-    Event, EventRef, Field, Findings, PerKey, Reads, Rule, Severity, Timestamp, export_rule,
+    Event, EventRef, Field, Findings, PerKey, Reads, Rule, Severity, Terms, Timestamp, export_rule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +20,9 @@ pub struct Config {
     /// Actions that are training whatever their purpose.
     pub training_actions: Vec<String>,
     /// Purposes that are training whatever their action.
-    pub training_purposes: Vec<String>,
+    pub training_purposes: Terms,
     /// Actor kinds whose grants count as the customer's consent.
-    pub consenting_actors: Vec<String>,
+    pub consenting_actors: Terms,
 }
 
 impl Default for Config {
@@ -30,8 +30,8 @@ impl Default for Config {
         Config {
             scope: "ai-training".to_string(),
             training_actions: vec!["train".to_string()],
-            training_purposes: vec!["model-training".to_string()],
-            consenting_actors: vec!["customer".to_string()],
+            training_purposes: Terms::new(["model-training"]),
+            consenting_actors: Terms::new(["customer"]),
         }
     }
 }
@@ -129,8 +129,7 @@ impl AiTrainingConsent {
     fn is_training(&self, event: &Event<'_>) -> bool {
         event.data.is_some()
             && (self.is_training_action(event)
-                || (event.purpose)
-                    .is_some_and(|p| self.config.training_purposes.iter().any(|t| t == p)))
+                || (event.purpose).is_some_and(|p| self.config.training_purposes.contains(p)))
     }
 
     fn record_consent(&mut self, event: &Event<'_>) {
@@ -147,7 +146,7 @@ impl AiTrainingConsent {
         };
         if granted {
             let actor = event.actor.map(|a| a.kind);
-            if !actor.is_some_and(|kind| self.config.consenting_actors.iter().any(|c| c == kind)) {
+            if !actor.is_some_and(|kind| self.config.consenting_actors.contains(kind)) {
                 let by = actor.map_or("no actor".to_string(), |kind| format!("a {kind} actor"));
                 self.ignored_grants.record(tenant, by, event);
                 return;

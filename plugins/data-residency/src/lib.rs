@@ -2,7 +2,8 @@
 //! workspace region the customer chose for the subscription, or, with no
 //! choice made, in a workspace in China (the document's stated default).
 
-use covenant_sdk::{Event, Field, Findings, Reads, Rule, Settings, Severity, export_rule};
+use covenant_sdk::defender;
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Settings, Severity, Terms, export_rule};
 use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -12,28 +13,24 @@ pub struct Config {
     /// The `config-change` setting that records the chosen region.
     pub region_setting: String,
     /// Where data may be stored when no region was chosen.
-    pub default_regions: Vec<String>,
+    pub default_regions: Terms,
     /// Categories of data that come from machines.
-    pub machine_categories: Vec<String>,
+    pub machine_categories: Terms,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             region_setting: "workspace-region".to_string(),
-            default_regions: [
+            default_regions: Terms::new([
                 "chinaeast",
                 "chinaeast2",
                 "chinaeast3",
                 "chinanorth",
                 "chinanorth2",
                 "chinanorth3",
-            ]
-            .map(String::from)
-            .to_vec(),
-            machine_categories: ["event-log", "process-event", "config"]
-                .map(String::from)
-                .to_vec(),
+            ]),
+            machine_categories: defender::machine_categories(),
         }
     }
 }
@@ -76,7 +73,7 @@ impl Rule for DataResidency {
         self.settings.observe(event);
         let Some(data) = event.data else { return };
         let from_machine =
-            (data.category).is_some_and(|c| self.config.machine_categories.iter().any(|m| m == c));
+            (data.category).is_some_and(|c| self.config.machine_categories.contains(c));
         if event.action != "store" || !from_machine {
             return;
         }
@@ -89,17 +86,13 @@ impl Rule for DataResidency {
             data.id.unwrap_or("(no id)")
         );
         let chosen = self.settings.get(subscription, &self.config.region_setting);
-        let (allowed, why): (Vec<&str>, String) = match chosen {
+        let (allowed, why) = match chosen {
             Some(change) => (
-                vec![change.value.as_str()],
+                Terms::new([change.value.as_str()]),
                 format!("the customer chose {} in {}", change.value, change.cite()),
             ),
             None => (
-                self.config
-                    .default_regions
-                    .iter()
-                    .map(String::as_str)
-                    .collect(),
+                self.config.default_regions.clone(),
                 format!(
                     "no region was chosen, so the default is China ({})",
                     self.config.default_regions.join(", ")
@@ -107,7 +100,7 @@ impl Rule for DataResidency {
             ),
         };
         match &event.region {
-            Some(region) if allowed.iter().any(|a| a.eq_ignore_ascii_case(region)) => {}
+            Some(region) if allowed.contains(region) => {}
             Some(region) => findings.report(event, format!("{at} in region {region}, but {why}")),
             None => findings.report(event, format!("{at} without recording a region; {why}")),
         }

@@ -1,7 +1,7 @@
 //! `personnel-access`: Microsoft personnel touch customer data only to
 //! provide security recommendations and to investigate potential threats.
 
-use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, export_rule};
+use covenant_sdk::{Event, Field, Findings, Reads, Rule, Severity, Terms, export_rule};
 use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -9,19 +9,16 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Actor kinds this rule governs.
-    pub actor_kinds: Vec<String>,
+    pub actor_kinds: Terms,
     /// The purposes for which they may touch customer data.
-    pub allowed_purposes: Vec<String>,
+    pub allowed_purposes: Terms,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            actor_kinds: vec!["personnel".to_string()],
-            allowed_purposes: vec![
-                "security-recommendations".to_string(),
-                "threat-investigation".to_string(),
-            ],
+            actor_kinds: Terms::new(["personnel"]),
+            allowed_purposes: Terms::new(["security-recommendations", "threat-investigation"]),
         }
     }
 }
@@ -59,11 +56,11 @@ impl Rule for PersonnelAccess {
         let (Some(data), Some(actor)) = (&event.data, &event.actor) else {
             return;
         };
-        if !self.config.actor_kinds.iter().any(|k| k == actor.kind) {
+        if !self.config.actor_kinds.contains(actor.kind) {
             return;
         }
         let why = match &event.purpose {
-            Some(purpose) if self.config.allowed_purposes.iter().any(|p| p == purpose) => return,
+            Some(purpose) if self.config.allowed_purposes.contains(purpose) => return,
             Some(purpose) => format!("for `{purpose}`"),
             None => "with no declared purpose".to_string(),
         };

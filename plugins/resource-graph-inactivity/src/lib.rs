@@ -16,6 +16,7 @@
 use covenant_sdk::defender::PlanSetting;
 use covenant_sdk::{
     Deadline, Event, Field, Findings, PerKey, Reads, Rule, Settings, Severity, export_rule,
+    same_term,
 };
 use serde::{Deserialize, Serialize};
 
@@ -105,7 +106,8 @@ impl Rule for ResourceGraphInactivity {
                 .record(subscription.to_string(), ClockStart::PlanEnded, event);
         }
         let served = event.action == "access"
-            && (event.data).is_some_and(|d| d.store == Some(self.config.store.as_str()));
+            && (event.data)
+                .is_some_and(|d| d.store.is_some_and(|s| same_term(s, &self.config.store)));
         if served && !paid {
             match self.clock.get(subscription) {
                 Some(start) => {
@@ -137,7 +139,7 @@ impl Rule for ResourceGraphInactivity {
                 }
             }
         }
-        if event.layer == Some(self.config.portal_layer.as_str()) {
+        if (event.layer).is_some_and(|layer| same_term(layer, &self.config.portal_layer)) {
             self.clock
                 .record(subscription.to_string(), ClockStart::Portal, event);
         }

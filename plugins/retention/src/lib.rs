@@ -8,8 +8,8 @@
 //! that touches the item after the limit (reported on that event).
 
 use covenant_sdk::{
-    Deadline, Event, EventRef, Field, Findings, KeyMap, Reads, Rule, Severity, Timestamp, cite,
-    export_rule,
+    Deadline, Event, EventRef, Field, Findings, KeyMap, Reads, Rule, Severity, Terms, Timestamp,
+    cite, export_rule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +25,8 @@ pub struct Config {
     /// Days data of a category in `ai_categories` may be kept. This wins over
     /// the calculated limit, as the more specific commitment.
     pub ai_days: u32,
-    pub calculated_categories: Vec<String>,
-    pub ai_categories: Vec<String>,
+    pub calculated_categories: Terms,
+    pub ai_categories: Terms,
 }
 
 impl Default for Config {
@@ -35,8 +35,8 @@ impl Default for Config {
             default_days: 14,
             calculated_days: 28,
             ai_days: 30,
-            calculated_categories: vec!["calculated".to_string()],
-            ai_categories: vec!["ai-prompt".to_string(), "ai-response".to_string()],
+            calculated_categories: Terms::new(["calculated"]),
+            ai_categories: Terms::new(["ai-prompt", "ai-response"]),
         }
     }
 }
@@ -179,7 +179,7 @@ impl Retention {
     fn new_item(&self, event: &Event<'_>, data_id: &str) -> Item {
         let category = event.data.and_then(|d| d.category);
         let config = &self.config;
-        let listed = |list: &[String]| category.is_some_and(|c| list.iter().any(|l| l == c));
+        let listed = |list: &Terms| category.is_some_and(|c| list.contains(c));
         let derived = event.action == "derive";
         let limit = if listed(&config.ai_categories) {
             Limit::Ai

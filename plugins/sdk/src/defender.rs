@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Recorded, Settings};
+use crate::{Recorded, Settings, Terms};
 
 /// Which `config-change` setting names a subscription's Defender plan, and
 /// which of its values are not a paid plan. Rules that depend on the plan
@@ -20,17 +20,25 @@ use crate::{Recorded, Settings};
 pub struct PlanSetting {
     /// The `config-change` setting that records the plan.
     pub setting: String,
-    /// Values that mean no paid plan, compared without regard to case.
-    pub free: Vec<String>,
+    /// Values that mean no paid plan (the case rule: [`Terms`]).
+    pub free: Terms,
 }
 
 impl Default for PlanSetting {
     fn default() -> Self {
         PlanSetting {
             setting: "defender-plan".to_string(),
-            free: vec!["free".to_string(), "off".to_string()],
+            free: Terms::new(["free", "off"]),
         }
     }
+}
+
+/// The data categories that come from a subscription's machines (virtual
+/// machines and servers): what "data collected from your machines" means
+/// to every rule that checks it (collection-opt-out, data-residency), so
+/// that they agree unless a policy configures them apart.
+pub fn machine_categories() -> Terms {
+    Terms::new(["event-log", "process-event", "config"])
 }
 
 impl PlanSetting {
@@ -43,12 +51,8 @@ impl PlanSetting {
         settings: &'s Settings,
         subscription: &str,
     ) -> Option<&'s Recorded<String>> {
-        settings.get(subscription, &self.setting).filter(|change| {
-            !self
-                .free
-                .iter()
-                .any(|free| free.eq_ignore_ascii_case(&change.value))
-        })
+        (settings.get(subscription, &self.setting))
+            .filter(|change| !self.free.contains(&change.value))
     }
 }
 

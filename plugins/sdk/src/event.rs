@@ -205,8 +205,11 @@ pub struct Source<'a> {
 impl<'a> Event<'a> {
     /// The event `view` holds, read whole; `attribute_names` are the
     /// columns of its attributes.
+    ///
+    /// An empty optional value is absent, for every rule alike: a region
+    /// of `""` is no region, not a region named nothing.
     pub(crate) fn read(view: EventView<'a, 'a>, attribute_names: &'a [String]) -> Event<'a> {
-        let text = |field| view.text(field).as_str();
+        let text = |field| present(view.text(field).as_str());
         let (seconds, nanos) = view.time();
         Event {
             id: view.id().unwrap_or_default(),
@@ -222,7 +225,7 @@ impl<'a> Event<'a> {
             layer: text(Field::Layer),
             region: text(Field::Region),
             data: view.has_data().then(|| {
-                let id = view.data_id();
+                let id = view.data_id().filter(|(id, _)| !id.is_empty());
                 DataItem {
                     id: id.map(|(id, _)| id),
                     key: id.map(|(_, key)| DataKey::from_bytes(key)),
@@ -249,7 +252,7 @@ impl<'a> Event<'a> {
         let Some(index) = self.attribute_names.iter().position(|n| n == name) else {
             panic!("the rule reads attribute `{name}`, which its Rule::reads does not name");
         };
-        self.view.attribute(index).as_str()
+        present(self.view.attribute(index).as_str())
     }
 
     /// The subscription the event belongs to: its `subscription` attribute,
@@ -302,10 +305,34 @@ pub fn cite(event_id: &str, time: Timestamp) -> String {
     format!("event {event_id} at {time}")
 }
 
+/// `text` unless it is empty: the SDK's one reading of empty values.
+fn present(text: Option<&str>) -> Option<&str> {
+    text.filter(|text| !text.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Reads;
     use crate::testing::{event, with_events};
+
+    #[test]
+    fn an_empty_value_is_an_absent_one() {
+        let e = event("e", "2026-01-01T00:00:00Z", "store")
+            .tenant("")
+            .region("")
+            .data("", "")
+            .category("")
+            .extra("subscription", "");
+        let reads = Reads::everything().attributes(["subscription"]);
+        with_events(&[e], &reads, |e| {
+            assert_eq!((e.tenant, e.region, e.subscription()), (None, None, None));
+            let data = e.data.as_ref().expect("the event has data");
+            assert_eq!(
+                (data.id, data.key, data.tenant, data.category),
+                (None, None, None, None)
+            );
+        });
+    }
 
     #[test]
     fn non_string_attributes_are_absent() {

@@ -52,6 +52,7 @@ mod event;
 mod settings;
 mod snapshot;
 mod state;
+mod terms;
 pub mod testing;
 mod time;
 
@@ -81,6 +82,7 @@ pub use event::{
 };
 pub use settings::Settings;
 pub use state::{PerKey, Recorded};
+pub use terms::{Terms, same_term};
 pub use time::{Deadline, format_duration};
 
 /// A rule: the state it keeps while events stream past, and what it reports.

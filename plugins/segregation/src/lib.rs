@@ -4,7 +4,7 @@
 //! allows (threat intelligence, by default).
 
 use covenant_sdk::{
-    DataItem, Event, Field, Findings, KeyMap, Reads, Rule, Severity, TextMap, export_rule,
+    DataItem, Event, Field, Findings, KeyMap, Reads, Rule, Severity, Terms, TextMap, export_rule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Purposes for which a `derive` may combine several tenants' data.
     #[serde(default = "default_cross_tenant_purposes")]
-    pub cross_tenant_purposes: Vec<String>,
+    pub cross_tenant_purposes: Terms,
 }
 
-fn default_cross_tenant_purposes() -> Vec<String> {
-    vec!["threat-intelligence".to_string()]
+fn default_cross_tenant_purposes() -> Terms {
+    Terms::new(["threat-intelligence"])
 }
 
 /// The segregation rule's state: the organisation tag last seen on each data
@@ -153,7 +153,7 @@ impl Segregation {
     }
 
     fn allows_cross_tenant(&self, purpose: Option<&str>) -> bool {
-        purpose.is_some_and(|p| self.config.cross_tenant_purposes.iter().any(|a| a == p))
+        purpose.is_some_and(|p| self.config.cross_tenant_purposes.contains(p))
     }
 }
 

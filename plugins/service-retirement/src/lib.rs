@@ -3,7 +3,7 @@
 //! there after that.
 
 use covenant_sdk::{
-    Deadline, Event, Field, Findings, Reads, Rule, Severity, Timestamp, export_rule,
+    Deadline, Event, Field, Findings, Reads, Rule, Severity, Terms, Timestamp, export_rule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -15,14 +15,14 @@ pub struct Config {
     /// it is a finding, processing exactly at it is not.
     pub retired_at: Timestamp,
     /// The regions the retirement covers.
-    pub regions: Vec<String>,
+    pub regions: Terms,
 }
 
 /// The rule holds only its configuration: each event is judged alone.
 #[derive(Serialize, Deserialize)]
 pub struct ServiceRetirement {
     retired_at: Deadline,
-    regions: Vec<String>,
+    regions: Terms,
 }
 
 impl Rule for ServiceRetirement {
@@ -52,9 +52,7 @@ impl Rule for ServiceRetirement {
         let (Some(data), Some(region)) = (&event.data, &event.region) else {
             return;
         };
-        if self.retired_at.passed_at(event.time)
-            && self.regions.iter().any(|r| r.eq_ignore_ascii_case(region))
-        {
+        if self.retired_at.passed_at(event.time) && self.regions.contains(region) {
             findings.report(
                 event,
                 format!(

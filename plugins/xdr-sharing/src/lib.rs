@@ -2,7 +2,7 @@
 //! subscription with a paid Defender plan in effect.
 
 use covenant_sdk::defender::PlanSetting;
-use covenant_sdk::{Event, Findings, Reads, Rule, Settings, Severity, export_rule};
+use covenant_sdk::{Event, Findings, Reads, Rule, Settings, Severity, Terms, export_rule};
 use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -12,14 +12,14 @@ pub struct Config {
     /// How to tell whether the subscription has a paid plan.
     pub plan: PlanSetting,
     /// The `destination` attribute values of a `share` that mean XDR.
-    pub xdr_destinations: Vec<String>,
+    pub xdr_destinations: Terms,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             plan: PlanSetting::default(),
-            xdr_destinations: vec!["defender-xdr".to_string()],
+            xdr_destinations: Terms::new(["defender-xdr"]),
         }
     }
 }
@@ -60,7 +60,7 @@ impl Rule for XdrSharing {
         self.settings.observe(event);
         let to_xdr = event
             .attribute("destination")
-            .is_some_and(|d| self.config.xdr_destinations.iter().any(|x| x == d));
+            .is_some_and(|d| self.config.xdr_destinations.contains(d));
         if event.action != "share" || !to_xdr {
             return;
         }
