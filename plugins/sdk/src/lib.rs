@@ -154,8 +154,9 @@ pub trait Rule: Sized + Serialize + DeserializeOwned + 'static {
 /// [`Event`] or as the event a [`Recorded`] value was recorded by.
 ///
 /// Keep one in a rule's state to report on the event later, in this run
-/// or, through the rule's saved state, a later one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// or, through the rule's saved state, a later one. They order as their
+/// events came: in time order, ties broken by event id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventRef(u64);
 
 /// Its ordinal; saving a rule's state also tells the host the state names
