@@ -27,7 +27,11 @@ use serde_json::Value;
 
 /// The fixture both rules are held to, and what the built-in flags in it.
 const FIXTURE: &str = "personnel-access.jsonl";
-const BUILTIN_FLAGS: [&str; 2] = ["pa-03-other-purpose", "pa-04-no-purpose"];
+const BUILTIN_FLAGS: [&str; 3] = [
+    "pa-03-other-purpose",
+    "pa-04-no-purpose",
+    "pa-08-empty-purpose",
+];
 
 /// Events in the generated log: one full batch, the most the host sends in
 /// one `observe` call, so the run shows the limits below suffice.
@@ -383,7 +387,7 @@ fn python_and_javascript_rules_flag_what_the_builtin_flags() {
         for finding in entry["findings"].as_array().unwrap() {
             let message = finding["message"].as_str().unwrap();
             let event = &events[finding["event_id"].as_str().unwrap()];
-            let purpose = event["purpose"].as_str().unwrap_or("no declared purpose");
+            let purpose = event["purpose"].as_str().unwrap_or("for no purpose");
             for named in [&event["id"], &event["actor"]["id"], &event["data"]["id"]] {
                 let named = named.as_str().unwrap();
                 assert!(

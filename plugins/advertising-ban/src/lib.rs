@@ -62,14 +62,15 @@ impl Rule for AdvertisingBan {
             return;
         };
         if self.config.banned_purposes.contains(purpose) {
-            let data_id = data.id.unwrap_or("(no id)");
-            let tenant = data.tenant.unwrap_or("(untagged)");
+            let tenant = data.tenant.map_or("with no tenant tag".to_string(), |t| {
+                format!("of tenant {t}")
+            });
             findings.report(
                 event,
                 format!(
-                    "{} uses data {data_id} of tenant {tenant} for `{purpose}`, \
-                     a banned commercial purpose",
-                    event.cite_with_action()
+                    "{} uses {} {tenant} for `{purpose}`, a banned commercial purpose",
+                    event.cite_with_action(),
+                    data.name()
                 ),
             );
         }

@@ -96,14 +96,11 @@ impl Rule for AiTrainingConsent {
         }
         self.record_consent(event);
         if self.is_training(event) {
-            let tenant = (event.data)
-                .and_then(|d| d.tenant)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            let data_id = event.data.and_then(|d| d.id).unwrap_or("(no id)");
+            let tenant = (event.data).and_then(|d| d.tenant).map(str::to_string);
+            let data = event.data.as_ref().map_or("data".to_string(), |d| d.name());
             let how = match (event.purpose, self.is_training_action(event)) {
-                (Some(purpose), false) => format!("uses data {data_id} for `{purpose}`"),
-                _ => format!("trains on data {data_id}"),
+                (Some(purpose), false) => format!("uses {data} for `{purpose}`"),
+                _ => format!("trains on {data}"),
             };
             self.pending.push(TrainingUse {
                 event: EventRef::from(event),

@@ -81,9 +81,9 @@ impl Rule for DataResidency {
             return;
         };
         let at = format!(
-            "{} stored data {} of subscription {subscription}",
+            "{} stored {} of subscription {subscription}",
             event.cite(),
-            data.id.unwrap_or("(no id)")
+            data.name()
         );
         let chosen = self.settings.get(subscription, &self.config.region_setting);
         let (allowed, why) = match chosen {
@@ -102,7 +102,7 @@ impl Rule for DataResidency {
         match &event.region {
             Some(region) if allowed.contains(region) => {}
             Some(region) => findings.report(event, format!("{at} in region {region}, but {why}")),
-            None => findings.report(event, format!("{at} without recording a region; {why}")),
+            None => findings.report(event, format!("{at} in no recorded region; {why}")),
         }
     }
 }

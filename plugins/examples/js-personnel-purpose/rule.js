@@ -122,6 +122,17 @@ function rfc3339([seconds, nanos]) {
  */
 const READS = ["id", "action", "actor-kind", "actor-id", "purpose", "data-id"];
 
+/** ASCII lower case, leaving every other character as it is. */
+const asciiLower = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/**
+ * Whether `value` is one of the configured `terms`, without regard to ASCII
+ * case, as the Rust SDK's Terms.
+ */
+function isOneOf(value, terms) {
+  return value !== null && terms.some((term) => asciiLower(term) === asciiLower(value));
+}
+
 /** Holds only the configuration: each event is judged alone. */
 class Evaluator {
   constructor(config) {
@@ -159,24 +170,27 @@ class Evaluator {
 
   /** The finding's message for one event, or null when it complies. */
   check(event) {
-    const kind = event.text("actor-kind");
-    if (!event.hasData || !event.hasActor || !this.actorKinds.includes(kind)) {
+    // The built-in rule's readings of values: configured vocabulary matches
+    // without regard to ASCII case, and an empty value is none.
+    const kind = event.text("actor-kind") || null;
+    if (!event.hasData || !event.hasActor || !isOneOf(kind, this.actorKinds)) {
       return null;
     }
-    const purpose = event.text("purpose");
+    const purpose = event.text("purpose") || null;
     let why;
     if (purpose === null) {
-      why = "with no declared purpose";
-    } else if (this.allowed.includes(purpose)) {
+      why = "for no purpose";
+    } else if (isOneOf(purpose, this.allowed)) {
       return null;
     } else {
       why = `for \`${purpose}\``;
     }
-    const who = event.text("actor-id") ?? "(unnamed)";
-    const dataId = event.dataId?.id ?? "(no id)";
+    const actorId = event.text("actor-id") || null;
+    const who = actorId === null ? `${kind} with no id` : `${kind} ${actorId}`;
+    const dataName = event.dataId ? `data ${event.dataId.id}` : "data with no id";
     return (
       `event ${event.id} (${event.text("action")} at ${rfc3339(event.time)}): ` +
-      `${kind} ${who} touched data ${dataId} ${why}; ` +
+      `${who} touched ${dataName} ${why}; ` +
       `allowed purposes are ${this.allowed.join(", ")}`
     );
   }

@@ -106,6 +106,14 @@ def unexpected(value) -> str:
     return "sequence" if isinstance(value, list) else "map"
 
 
+def is_one_of(value, terms) -> bool:
+    """Whether `value` is one of the configured `terms`, without regard to
+    ASCII case (bytes.lower folds only ASCII), as the Rust SDK's Terms."""
+    return value is not None and any(
+        value.encode().lower() == term.encode().lower() for term in terms
+    )
+
+
 def rfc3339(seconds: int, nanos: int) -> str:
     """The instant in UTC, with only as many fractional digits as needed,
     as the Rust SDK prints it."""
@@ -174,22 +182,25 @@ class Evaluator(wit_rule.Evaluator):
 
     def check(self, event: Event):
         """The finding's message for one event, or None when it complies."""
-        kind = event.text("actor-kind")
-        if not event.has_data or not event.has_actor or kind not in self.actor_kinds:
+        # The built-in rule's readings of values: configured vocabulary
+        # matches without regard to ASCII case, and an empty value is none.
+        kind = event.text("actor-kind") or None
+        if not event.has_data or not event.has_actor or not is_one_of(kind, self.actor_kinds):
             return None
-        purpose = event.text("purpose")
+        purpose = event.text("purpose") or None
         if purpose is None:
-            why = "with no declared purpose"
-        elif purpose in self.allowed:
+            why = "for no purpose"
+        elif is_one_of(purpose, self.allowed):
             return None
         else:
             why = f"for `{purpose}`"
-        who = event.text("actor-id") or "(unnamed)"
+        actor_id = event.text("actor-id") or None
+        who = f"{kind} {actor_id}" if actor_id is not None else f"{kind} with no id"
         data = event.data_id
-        data_id = data[0] if data is not None else "(no id)"
+        data_name = f"data {data[0]}" if data is not None else "data with no id"
         return (
             f"event {event.id} ({event.text('action')} at {rfc3339(*event.time)}): "
-            f"{kind} {who} touched data {data_id} {why}; "
+            f"{who} touched {data_name} {why}; "
             f"allowed purposes are {', '.join(self.allowed)}"
         )
 

@@ -62,16 +62,18 @@ impl Rule for PersonnelAccess {
         let why = match &event.purpose {
             Some(purpose) if self.config.allowed_purposes.contains(purpose) => return,
             Some(purpose) => format!("for `{purpose}`"),
-            None => "with no declared purpose".to_string(),
+            None => "for no purpose".to_string(),
         };
-        let who = actor.id.unwrap_or("(unnamed)");
-        let data_id = data.id.unwrap_or("(no id)");
+        let who = match actor.id {
+            Some(id) => format!("{} {id}", actor.kind),
+            None => format!("{} with no id", actor.kind),
+        };
         findings.report(
             event,
             format!(
-                "{}: {} {who} touched data {data_id} {why}; allowed purposes are {}",
+                "{}: {who} touched {} {why}; allowed purposes are {}",
                 event.cite_with_action(),
-                actor.kind,
+                data.name(),
                 self.config.allowed_purposes.join(", ")
             ),
         );

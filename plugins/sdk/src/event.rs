@@ -284,6 +284,15 @@ impl<'a> Event<'a> {
 }
 
 impl<'a> DataItem<'a> {
+    /// The item as a finding message names it: `data d1`, or `data with
+    /// no id` when it has none, so every rule words an absent id alike.
+    pub fn name(&self) -> String {
+        match self.id {
+            Some(id) => format!("data {id}"),
+            None => "data with no id".to_string(),
+        }
+    }
+
     /// The items a derived item was computed from (on `derive`), if the
     /// rule reads [`Field::DataSources`].
     pub fn sources(&self) -> impl Iterator<Item = Source<'a>> + use<'a> {

@@ -4,7 +4,7 @@
 //! allows (threat intelligence, by default).
 
 use covenant_sdk::{
-    DataItem, Event, Field, Findings, KeyMap, Reads, Rule, Severity, Terms, TextMap, export_rule,
+    Event, Field, Findings, KeyMap, Reads, Rule, Severity, Terms, TextMap, export_rule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -77,23 +77,19 @@ impl Rule for Segregation {
                 format!(
                     "{} touches {}, which carries no organisation tag",
                     at(),
-                    data_name(&data)
+                    data.name()
                 ),
             ),
             (Some(_), None) => findings.report(
                 event,
-                format!(
-                    "{} touches {} with no tenant context",
-                    at(),
-                    data_name(&data)
-                ),
+                format!("{} touches {} with no tenant context", at(), data.name()),
             ),
             (Some(tag), Some(context)) if tag != context => findings.report(
                 event,
                 format!(
                     "{} ran in tenant {context}'s context but touches {}, tagged for tenant {tag}",
                     at(),
-                    data_name(&data)
+                    data.name()
                 ),
             ),
             _ => {}
@@ -110,15 +106,18 @@ impl Rule for Segregation {
                 })
                 .collect();
             if !foreign.is_empty() {
-                let purpose = event.purpose.unwrap_or("none");
+                let purpose = match event.purpose {
+                    Some(purpose) => format!("purpose `{purpose}` is not"),
+                    None => "no purpose is declared, and none is".to_string(),
+                };
+                let owner = owner.map_or("no tenant".to_string(), |o| format!("tenant {o}"));
                 findings.report(
                     event,
                     format!(
-                        "{} derives {} for tenant {} from another tenant's data: {}; \
-                         purpose `{purpose}` is not an allowed cross-tenant purpose",
+                        "{} derives {} for {owner} from another tenant's data: {}; \
+                         {purpose} an allowed cross-tenant purpose",
                         at(),
-                        data_name(&data),
-                        owner.unwrap_or("(none)"),
+                        data.name(),
                         foreign.join(", ")
                     ),
                 );
@@ -133,13 +132,6 @@ impl Rule for Segregation {
 }
 
 /// The data item as messages name it.
-fn data_name(data: &DataItem<'_>) -> String {
-    match data.id {
-        Some(id) => format!("data {id}"),
-        None => "data with no id".to_string(),
-    }
-}
-
 impl Segregation {
     /// The number of `tag`, made the first time it is seen.
     fn tag_number(&mut self, tag: &str) -> u32 {

@@ -56,9 +56,9 @@ impl Rule for ServiceRetirement {
             findings.report(
                 event,
                 format!(
-                    "{} processed data {} in region {region}, where the service retired at {}",
+                    "{} processed {} in region {region}, where the service retired at {}",
                     event.cite_with_action(),
-                    data.id.unwrap_or("(no id)"),
+                    data.name(),
                     self.retired_at
                 ),
             );
