@@ -52,10 +52,12 @@ policy=policies/defender-for-cloud.toml
 rules=$(grep -o 'plugin = "builtin:[a-z-]*"' "$policy" | sed 's/.*builtin:\(.*\)"/\1/')
 four="segregation ai-training-consent advertising-ban retention"
 
-# A policy holding the default policy's own entries for the rules named.
+# A policy holding the default policy's own entries for the rules named,
+# with its [shared] table, which their configurations may name.
 policy_of() {
     local title=$1; shift
     printf '[policy]\ntitle = "%s"\n' "$title"
+    awk '/^\[shared\]/ { on = 1; print; next } /^\[/ { on = 0 } on' "$policy"
     for rule in "$@"; do
         awk -v rule="$rule" '
             /^\[\[(rule|coverage)\]\]/ { keep = 0 }

@@ -226,6 +226,10 @@ struct PolicyFile {
     waiver: Vec<WaiverEntry>,
     #[serde(default)]
     redact: Option<RedactTable>,
+    /// Values several rules' configurations share, each written once:
+    /// a rule's `config` takes one as `key = { shared = "name" }`.
+    #[serde(default)]
+    shared: toml::Table,
 }
 
 /// `[redact]`: which event fields `--redact` hides.
@@ -344,7 +348,9 @@ impl Policy {
             {
                 bail!("{at}: limits must be greater than zero");
             }
-            let config = toml_to_json(toml::Value::Table(entry.config.unwrap_or_default()));
+            let config = entry.config.unwrap_or_default();
+            let config = resolve_shared(config, &file.shared, &format!("{at}: config"))?;
+            let config = toml_to_json(toml::Value::Table(config));
             rules.push(RuleSpec {
                 id,
                 plugin,
@@ -398,6 +404,33 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// TOML to JSON, with dates and times as RFC 3339 strings.
+/// `config` with each `{ shared = "name" }` (at any depth) replaced by the
+/// policy's `[shared]` value `name`. `at` names the table in errors.
+fn resolve_shared(config: toml::Table, shared: &toml::Table, at: &str) -> Result<toml::Table> {
+    config
+        .into_iter()
+        .map(|(key, value)| {
+            let at = format!("{at}.{key}");
+            let value = match value {
+                toml::Value::Table(table) if table.len() == 1 && table.contains_key("shared") => {
+                    let Some(toml::Value::String(name)) = table.get("shared") else {
+                        bail!("{at}: `shared` must name a value of the policy's [shared] table");
+                    };
+                    match shared.get(name) {
+                        Some(value) => value.clone(),
+                        None => bail!("{at}: the policy's [shared] table has no `{name}`"),
+                    }
+                }
+                toml::Value::Table(table) => {
+                    toml::Value::Table(resolve_shared(table, shared, &at)?)
+                }
+                other => other,
+            };
+            Ok((key, value))
+        })
+        .collect()
+}
+
 fn toml_to_json(value: toml::Value) -> serde_json::Value {
     use serde_json::Value as Json;
     match value {
@@ -456,6 +489,38 @@ mod tests {
             serde_json::json!({"days": 3, "when": "2026-01-01T00:00:00Z", "list": ["a"]})
         );
         assert_eq!(rule.limits, Limits::default());
+    }
+
+    #[test]
+    fn shared_values_are_written_once_and_taken_by_name() {
+        let rule = |n: u32, key: &str| {
+            format!(
+                "[[rule]]\nid = \"r{n}\"\nplugin = \"r.wasm\"\ncommitment = \"c\"\n\
+                 [rule.config]\n{key} = {{ shared = \"machines\" }}\n[rule.config.nested]\n\
+                 also = {{ shared = \"machines\" }}\nkept = 1\n"
+            )
+        };
+        let text = format!(
+            "[policy]\ntitle = \"t\"\n[shared]\nmachines = [\"event-log\"]\n{}{}",
+            rule(1, "machine_categories"),
+            rule(2, "categories")
+        );
+        let policy = parse(&text).unwrap();
+        assert_eq!(
+            policy.rules[0].config,
+            serde_json::json!({"machine_categories": ["event-log"], "nested": {"also": ["event-log"], "kept": 1}})
+        );
+        assert_eq!(
+            policy.rules[1].config["categories"],
+            serde_json::json!(["event-log"])
+        );
+        let missing = parse(&text.replace("[shared]\nmachines", "[shared]\nother")).unwrap_err();
+        assert!(
+            format!("{missing:#}").contains(
+                "rule 1: config.machine_categories: the policy's [shared] table has no `machines`"
+            ),
+            "{missing:#}"
+        );
     }
 
     #[test]
