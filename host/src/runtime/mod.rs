@@ -187,8 +187,9 @@ impl PluginRuntime {
     }
 
     /// Compiles a plugin, checks it fits this host, and reads its metadata.
-    /// `bytes` must be a component exporting `covenant:rule/rule@3.x`. This is the whole load-time validation: `covenant plugin
-    /// inspect` and every policy run go through it before any event is read.
+    /// `bytes` must be a component exporting `covenant:rule/rule@3.x`. This
+    /// is the whole load-time validation: `covenant plugin inspect` and
+    /// every policy run go through it before any event is read.
     pub fn load(&self, bytes: &[u8], limits: Limits) -> Result<RulePlugin> {
         let component = self.compile(bytes)?;
         let major = check_interface_version(&component, &self.engine)?;

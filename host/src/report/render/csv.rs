@@ -69,22 +69,25 @@ pub(super) fn render(report: &Report) -> String {
                 .expect("writing to memory cannot fail");
         }
         for item in &rule.unassessable {
-            let (reason, subject) = (cell(&item.reason), cell(&item.subject));
-            // No event: the columns of one are empty.
-            let mut row = [&rule.id, severity, "not-assessable"]
-                .map(String::from)
-                .to_vec();
-            row.extend(["", "", "", "", "", "", ""].map(String::from));
-            row.extend([
-                reason,
-                String::new(),
-                String::new(),
-                cell(&controls),
-                subject,
-            ]);
-            debug_assert_eq!(row.len(), COLUMNS.len());
+            // No event, so its columns are empty; the reason is the message.
             writer
-                .write_record(&row)
+                .write_record([
+                    rule.id.as_str(),
+                    severity,
+                    "not-assessable",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    &cell(&item.reason),
+                    "",
+                    "",
+                    &cell(&controls),
+                    &cell(&item.subject),
+                ])
                 .expect("writing to memory cannot fail");
         }
     }
