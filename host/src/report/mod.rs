@@ -139,7 +139,7 @@ pub struct RuleReport {
     /// What the rule could not assess from the log, sorted by subject, then
     /// reason: neither a pass nor a finding.
     #[serde(default)]
-    pub unassessable: Vec<UnassessableReport>,
+    pub unassessable: Vec<Unassessable>,
 }
 
 impl RuleReport {
@@ -213,16 +213,6 @@ pub struct FindingReport {
     pub message: String,
     /// Set when an active waiver covers the finding.
     pub waived: Option<Waived>,
-}
-
-/// A subject a rule could not assess from the log, and why.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct UnassessableReport {
-    /// What could not be judged, as the rule keys it: a subscription,
-    /// tenant or data item id.
-    pub subject: String,
-    /// Why, in the plugin's words: what the log would need to hold.
-    pub reason: String,
 }
 
 /// The waiver that covers a finding.
@@ -333,12 +323,7 @@ impl Report {
                     .collect();
                 sort_findings(&mut findings);
                 findings.dedup();
-                let mut unassessable: Vec<UnassessableReport> = (result.unassessable.into_iter())
-                    .map(|u| UnassessableReport {
-                        subject: u.subject,
-                        reason: u.reason,
-                    })
-                    .collect();
+                let mut unassessable = result.unassessable;
                 unassessable.sort();
                 unassessable.dedup();
                 RuleReport {

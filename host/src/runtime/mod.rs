@@ -67,8 +67,9 @@ pub struct Finding {
 }
 
 /// A subject whose compliance the log cannot show either way: neither a
-/// pass nor a finding, reported as a verdict of its own.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// pass nor a finding, reported as a verdict of its own (and so, as it is,
+/// in the report).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Unassessable {
     /// What could not be judged, as the rule keys it (a subscription, a
     /// tenant, a data item).
