@@ -29,6 +29,7 @@ pub mod progress;
 
 use crate::cli::progress::ProgressBar;
 use crate::evaluate::audit::{Audit, RequestProblem};
+use crate::evaluate::state::{SavedState, max_state_bytes};
 use crate::events::generate::{LogSpec, SpecProblem, generate as generate_log};
 use crate::events::validate::LogCheck;
 use crate::events::{EventReader, Timestamp};
@@ -36,6 +37,7 @@ use crate::policy::waivers::load_waivers;
 use crate::policy::{Policy, Severity};
 use crate::report::diff::ReportDiff;
 use crate::report::{Format, Report};
+use crate::runtime::PluginRuntime;
 
 /// Exit code: no open finding at or above `--fail-on`.
 pub const EXIT_COMPLIANT: u8 = 0;
@@ -223,6 +225,20 @@ struct ReportArgs {
     /// is a terminal).
     #[arg(long)]
     quiet: bool,
+
+    /// Carry on from the state an earlier run saved with --save-state, as
+    /// if this log followed that run's in one: the rules start from their
+    /// saved states, and only events from the saved last event's instant
+    /// on are taken. Refused (exit 2) if the file was changed, or saved by
+    /// another Covenant, under another policy or by another plugin build.
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
+
+    /// After the report, save the rules' states to FILE, sealed and
+    /// readable only by you, for a later run's --resume. It may be the
+    /// --resume file: it is replaced only once the new state is whole.
+    #[arg(long, value_name = "FILE")]
+    save_state: Option<PathBuf>,
 }
 
 /// Where a report goes and what exit code it gives: shared by `report`
@@ -439,6 +455,8 @@ fn load_policy(path: Option<&Path>) -> Result<Policy> {
 fn blame_flag(error: anyhow::Error) -> anyhow::Error {
     let flag = match error.downcast_ref::<RequestProblem>() {
         Some(RequestProblem::NothingToRedact) => "--redact",
+        Some(RequestProblem::RedactResumed) => "--redact with --resume",
+        Some(RequestProblem::BeforeSavedState { .. }) => "--resume",
         Some(RequestProblem::AsOfBeforeLatest { .. }) => "--as-of",
         None => return error,
     };
@@ -460,19 +478,32 @@ fn report(args: ReportArgs) -> Result<u8> {
         let key = std::env::var_os("COVENANT_REDACT_KEY").unwrap_or_default();
         audit.redact_key = Some(key.into_encoded_bytes());
     }
+    if let Some(path) = &args.resume {
+        let max_bytes = max_state_bytes(&audit.policy);
+        audit.resume = Some(SavedState::read(path, max_bytes).context("--resume")?);
+    }
+    audit.save_state = args.save_state.is_some();
+    let runtime = PluginRuntime::new()?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let report = if show_progress {
+    let audited = if show_progress {
         let bar = ProgressBar::start();
-        let report = audit.run_watched(Some(Box::new(bar.clone())));
+        let audited = audit.run_chained(&runtime, Some(Box::new(bar.clone())));
         bar.finish();
-        report
+        audited
     } else {
-        audit.run()
+        audit.run_chained(&runtime, None)
     }
     .map_err(blame_flag)?;
 
-    write_report(&report, &outputs, args.out.color)?;
-    Ok(exit_code(&report, args.out.fail_on))
+    write_report(&audited.report, &outputs, args.out.color)?;
+    // Saved last: a state saved for a run whose report was not written
+    // would let the next run carry on past events nobody reported.
+    if let (Some(path), Some(state)) = (&args.save_state, &audited.state) {
+        state.write(path).context(
+            "the report was written, but the state was not saved; the next run must resume from the state before, with this log and the next",
+        )?;
+    }
+    Ok(exit_code(&audited.report, args.out.fail_on))
 }
 
 /// Writes `report` to every output; when all are files, the verdict goes

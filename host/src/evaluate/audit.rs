@@ -2,26 +2,40 @@
 //! and build the report. Each stage is its own module; this only wires them
 //! together, in the one direction data flows.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
-use std::collections::HashSet;
-
-use crate::evaluate::{DEFAULT_BATCH_LEN, Evaluation};
-use crate::events::{EventReader, ReadProgress, Timestamp, in_time_order};
+use crate::evaluate::state::{SavedRule, SavedState, chain_link};
+use crate::evaluate::{DEFAULT_BATCH_LEN, Evaluation, RuleOutcome};
+use crate::events::{EventReader, ReadLog, ReadProgress, SourcePlaces, Timestamp, in_time_order};
 use crate::policy::redact::Redactor;
 use crate::policy::waivers::{Waiver, check_waiver_rules};
 use crate::policy::{Policy, RuleSpec, Severity};
-use crate::report::{PluginProvenance, Report, RuleResult};
-use crate::runtime::{PluginRuntime, RuleInstance};
+use crate::report::{ChainLink, PluginProvenance, Report, RuleResult};
+use crate::runtime::{PluginRuntime, RuleInstance, RuleSnapshot, RunPosition};
 
 /// A request an audit cannot honour. It names the problem, not a flag:
 /// the command line says which of its flags asked for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestProblem {
     /// Redaction was asked for, but the policy names no field to redact.
     NothingToRedact,
+    /// Redaction was asked of a run that carries on an earlier one, whose
+    /// identifiers it never read and so could not redact.
+    RedactResumed,
+    /// A run carrying on from a saved state read an event from before the
+    /// state's last event.
+    BeforeSavedState {
+        /// The first such event's id.
+        id: String,
+        /// Its time.
+        time: Timestamp,
+        /// The saved state's last event time.
+        last: Timestamp,
+    },
     /// The report was to be taken as of an instant before its latest event.
     AsOfBeforeLatest {
         /// The instant asked for.
@@ -36,6 +50,13 @@ impl std::fmt::Display for RequestProblem {
         match self {
             RequestProblem::NothingToRedact => f.write_str(
                 "redaction was asked for, but the policy names no fields to redact; add `[redact] fields = [\"tenant\", \"data.id\"]` to it",
+            ),
+            RequestProblem::RedactResumed => f.write_str(
+                "a run that resumes a saved state cannot be redacted: the findings may quote identifiers of the earlier runs, which this one never read; run the chain unredacted",
+            ),
+            RequestProblem::BeforeSavedState { id, time, last } => write!(
+                f,
+                "event `{id}` at {time} is before the saved state's last event ({last}); a resumed run takes only the events from then on, so give it the log that follows the one the state was saved after"
             ),
             RequestProblem::AsOfBeforeLatest { as_of, latest } => write!(
                 f,
@@ -66,6 +87,13 @@ pub struct Audit {
     /// Replace the policy's `[redact]` fields with hashes keyed by this
     /// (empty for unkeyed hashes); `None` leaves the report as read.
     pub redact_key: Option<Vec<u8>>,
+    /// Carry on from an earlier run's saved state: the rules start from
+    /// their states in it, and only events from its last event on are
+    /// taken.
+    pub resume: Option<SavedState>,
+    /// Keep the rules' states after the run, with what a later run needs
+    /// ([`Audited::state`]).
+    pub save_state: bool,
 }
 
 impl Audit {
@@ -80,6 +108,8 @@ impl Audit {
             skip_invalid: false,
             waivers: Vec::new(),
             redact_key: None,
+            resume: None,
+            save_state: false,
         }
     }
 
@@ -101,6 +131,18 @@ impl Audit {
         runtime: &PluginRuntime,
         progress: Option<Box<dyn ReadProgress>>,
     ) -> Result<Report> {
+        self.run_chained(runtime, progress)
+            .map(|audited| audited.report)
+    }
+
+    /// Runs the audit as one run of a chain: from [`resume`](Self::resume)'s
+    /// state if it is set, and saving the rules' states at the end if
+    /// [`save_state`](Self::save_state) is.
+    pub fn run_chained(
+        &self,
+        runtime: &PluginRuntime,
+        progress: Option<Box<dyn ReadProgress>>,
+    ) -> Result<Audited> {
         let mut waivers = self.policy.waivers.clone();
         waivers.extend(self.waivers.iter().cloned());
         let rule_ids: HashSet<String> = self.policy.rules.iter().map(|r| r.id.clone()).collect();
@@ -108,6 +150,19 @@ impl Audit {
         if self.redact_key.is_some() && self.policy.redact.is_empty() {
             return Err(RequestProblem::NothingToRedact.into());
         }
+        if self.redact_key.is_some() && self.resume.is_some() {
+            return Err(RequestProblem::RedactResumed.into());
+        }
+        let plugins: Vec<Result<Cow<'static, [u8]>, String>> = (self.policy.rules.iter())
+            .map(|spec| spec.plugin.read())
+            .collect();
+        let digests: Vec<Option<String>> = (plugins.iter())
+            .map(|bytes| bytes.as_ref().ok().map(|b| crate::policy::sha256_hex(b)))
+            .collect();
+        if let Some(state) = &self.resume {
+            state.check_fits(&self.policy, &digests)?;
+        }
+        let last_saved = self.resume.as_ref().and_then(|state| state.last_event);
         let mut reader = EventReader::from_paths(&self.inputs)?;
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
@@ -118,12 +173,27 @@ impl Audit {
             in_time_order(&reader, self.skip_invalid, self.sort_run_len, |feed| {
                 let (provenance, instances): (Vec<StartedRule>, Vec<_>) = (self.policy.rules)
                     .iter()
-                    .map(|spec| start_rule(runtime, spec))
+                    .zip(&plugins)
+                    .enumerate()
+                    .map(|(n, (spec, bytes))| {
+                        let saved = self.resume.as_ref().map(|state| &state.rules[n]);
+                        start_rule(runtime, spec, bytes, saved)
+                    })
                     .unzip();
                 let mut redactor = (self.redact_key.as_ref())
                     .map(|key| Redactor::new(self.policy.redact.clone(), key));
-                let (evaluation, log) = Evaluation::new(instances).run(self.batch_len, |sink| {
+                let mut evaluation = Evaluation::new(instances);
+                if let Some(state) = &self.resume {
+                    evaluation = evaluation.resuming(state.position);
+                }
+                let (evaluation, log) = evaluation.run(self.batch_len, |sink| {
                     feed(&mut |event| {
+                        if let Some(last) = last_saved
+                            && event.time < last
+                        {
+                            let (id, time) = (event.id.clone(), event.time);
+                            return Err(RequestProblem::BeforeSavedState { id, time, last }.into());
+                        }
                         if let Some(redactor) = &mut redactor {
                             redactor.observe(&event);
                         }
@@ -132,18 +202,35 @@ impl Audit {
                 })?;
                 Ok((provenance, evaluation, log, redactor))
             })?;
-        let as_of = self.as_of.or(log.latest);
-        if let (Some(as_of), Some(latest)) = (self.as_of, log.latest)
+        let latest = log.latest.max(last_saved);
+        let as_of = self.as_of.or(latest);
+        if let (Some(as_of), Some(latest)) = (self.as_of, latest)
             && as_of < latest
         {
             return Err(RequestProblem::AsOfBeforeLatest { as_of, latest }.into());
         }
+        let mut evaluation = evaluation;
+        let snapshots = self.save_state.then(|| evaluation.snapshot());
+        let position = evaluation.position().expect("the evaluation has run");
         let epoch = Timestamp {
             seconds: 0,
             nanos: 0,
         };
-        let (outcomes, places) =
-            evaluation.finish(as_of.unwrap_or(epoch), |ids| reader.places(&log, ids))?;
+        let outcomes = evaluation.finish(as_of.unwrap_or(epoch));
+        let earlier = self.resume.as_ref().map(|state| &state.places);
+        let places = self.place(&reader, &log, &outcomes, snapshots.as_deref(), earlier)?;
+        let link = chain_link(self.resume.as_ref().map(|state| &state.chain), &log.inputs);
+        let state = match snapshots {
+            Some(snapshots) => Some(self.saved_state(
+                snapshots,
+                &digests,
+                &places,
+                link.clone(),
+                position,
+                latest,
+            )?),
+            None => None,
+        };
         let results = self
             .policy
             .rules
@@ -160,13 +247,118 @@ impl Audit {
                 error: outcome.error,
             })
             .collect();
-        let mut report = Report::build(&self.policy, results, &log, &places, as_of, &waivers);
+        let chained = self.resume.is_some() || self.save_state;
+        let mut report = Report::build(
+            &self.policy,
+            results,
+            &log,
+            &places,
+            as_of,
+            &waivers,
+            chained.then_some(link),
+        );
         if let Some(redactor) = redactor {
             let fields = self.policy.redact.iter().map(|f| f.to_string()).collect();
             report.redact(&redactor.finish(), fields);
         }
-        Ok(report)
+        Ok(Audited { report, state })
     }
+
+    /// The places of the events the rules' findings and saved states name:
+    /// this run's, found by reading those lines again, and an earlier
+    /// run's, from the state it saved. Fails if this run read an event
+    /// with the id of one an earlier run placed, since a finding naming
+    /// that id could mean either.
+    fn place(
+        &self,
+        reader: &EventReader,
+        log: &ReadLog,
+        outcomes: &[RuleOutcome],
+        snapshots: Option<&[Result<RuleSnapshot, String>]>,
+        earlier: Option<&SourcePlaces>,
+    ) -> Result<SourcePlaces> {
+        let found = outcomes
+            .iter()
+            .flat_map(|o| &o.findings)
+            .map(|f| f.event_id.as_str());
+        let cited = (snapshots.into_iter().flatten())
+            .filter_map(|snapshot| snapshot.as_ref().ok())
+            .flat_map(|snapshot| snapshot.cited.iter().map(|(_, id)| id.as_str()));
+        let before = earlier
+            .into_iter()
+            .flat_map(|places| places.keys().map(String::as_str));
+        let here = reader.places(log, found.chain(cited).chain(before))?;
+        if let Some(earlier) = earlier {
+            let reused = (earlier.iter())
+                .filter_map(|(id, then)| here.get(id).map(|now| (id, then, now)))
+                .min_by(|a, b| a.0.cmp(b.0));
+            if let Some((id, then, now)) = reused {
+                bail!(
+                    "event id `{id}` at {} was used by an earlier run of the chain too, at {}, for an event the saved state still names; event ids must be unique across a chain",
+                    log.describe(now.location),
+                    then.describe()
+                );
+            }
+        }
+        let mut places: SourcePlaces = (here.iter())
+            .map(|(id, place)| (id.clone(), log.source_place(place)))
+            .collect();
+        for (id, place) in earlier.into_iter().flatten() {
+            places.insert(id.clone(), place.clone());
+        }
+        Ok(places)
+    }
+
+    /// The state to save after this run: the rules' `snapshots`, with the
+    /// places of the events they cite.
+    fn saved_state(
+        &self,
+        snapshots: Vec<Result<RuleSnapshot, String>>,
+        digests: &[Option<String>],
+        places: &SourcePlaces,
+        chain: ChainLink,
+        position: RunPosition,
+        last_event: Option<Timestamp>,
+    ) -> Result<SavedState> {
+        let mut cited_places = SourcePlaces::new();
+        for snapshot in snapshots.iter().filter_map(|s| s.as_ref().ok()) {
+            for (_, id) in &snapshot.cited {
+                let place = places.get(id).with_context(|| {
+                    format!(
+                        "a rule's saved state names event `{id}`, which no run of the chain placed"
+                    )
+                })?;
+                cited_places.insert(id.clone(), place.clone());
+            }
+        }
+        let rules = (self.policy.rules.iter())
+            .zip(digests)
+            .zip(snapshots)
+            .map(|((spec, digest), snapshot)| SavedRule {
+                id: spec.id.clone(),
+                plugin_sha256: digest.clone().unwrap_or_default(),
+                snapshot,
+            })
+            .collect();
+        Ok(SavedState {
+            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
+            policy_sha256: self.policy.sha256.clone(),
+            chain,
+            position,
+            last_event,
+            rules,
+            places: cited_places,
+        })
+    }
+}
+
+/// What an audit gives: its report, and the state to carry on from when
+/// [`Audit::save_state`] asked for it.
+pub struct Audited {
+    /// The run's report.
+    pub report: Report,
+    /// The rules' states after the run, with what a later run needs.
+    pub state: Option<SavedState>,
 }
 
 /// What loading a rule's plugin established, whether or not it started.
@@ -192,16 +384,22 @@ impl StartedRule {
 
 /// Loads, verifies and starts one rule's plugin. Failure is the rule's
 /// outcome, not the run's: the reason goes into the report.
+///
+/// With `saved`, the rule carries on from its state in an earlier run of
+/// a chain; a rule that had failed by then fails again, with the reason,
+/// rather than start afresh and miss what came before.
 fn start_rule(
     runtime: &PluginRuntime,
     spec: &RuleSpec,
+    bytes: &Result<Cow<'static, [u8]>, String>,
+    saved: Option<&SavedRule>,
 ) -> (StartedRule, Result<RuleInstance, String>) {
     let mut started = StartedRule::unloaded(spec);
-    let bytes = match spec.plugin.read() {
+    let bytes = match bytes {
         Ok(bytes) => bytes,
-        Err(reason) => return (started, Err(reason)),
+        Err(reason) => return (started, Err(reason.clone())),
     };
-    let digest = crate::policy::sha256_hex(&bytes);
+    let digest = crate::policy::sha256_hex(bytes);
     started.provenance.sha256 = Some(digest.clone());
     if let Some(pinned) = &spec.sha256
         && *pinned != digest
@@ -210,7 +408,7 @@ fn start_rule(
             format!("plugin sha256 is {digest} but the policy pins {pinned}; refusing to run it");
         return (started, Err(reason));
     }
-    let plugin = match runtime.load(&bytes, spec.limits) {
+    let plugin = match runtime.load(bytes, spec.limits) {
         Ok(plugin) => plugin,
         Err(e) => return (started, Err(format!("cannot load plugin: {e:#}"))),
     };
@@ -219,9 +417,15 @@ fn start_rule(
     started.provenance.version = Some(metadata.version.clone());
     started.description = Some(metadata.description.clone());
     started.severity = Some(metadata.severity);
-    let instance = plugin
-        .start(&spec.config.to_string())
-        .map_err(|e| format!("{e:#}"));
+    let config = spec.config.to_string();
+    let instance = match saved.map(|rule| &rule.snapshot) {
+        None => plugin.start(&config).map_err(|e| format!("{e:#}")),
+        Some(Ok(snapshot)) => (plugin.restore(&config, snapshot))
+            .map_err(|e| format!("cannot carry on from its saved state: {e:#}")),
+        Some(Err(reason)) => Err(format!(
+            "failed in an earlier run of the chain, so it has no state to carry on from: {reason}"
+        )),
+    };
     if let Ok(instance) = &instance {
         started.provenance.reads = Some(instance.reads());
     }

@@ -18,14 +18,16 @@
 
 pub mod audit;
 mod schedule;
+pub mod state;
 
 use std::sync::Mutex;
 
 use anyhow::{Result, anyhow};
 
-use crate::events::{Event, Places, Timestamp};
+use crate::events::{Event, Timestamp};
 use crate::runtime::{
-    BatchBuilder, Conclusion, Finding, RuleInstance, Unassessable, too_many_findings,
+    BatchBuilder, Conclusion, Finding, RuleInstance, RuleSnapshot, RunPosition, Unassessable,
+    too_many_findings,
 };
 use schedule::{BreakOnPanic, Schedule};
 
@@ -113,6 +115,9 @@ impl Slot {
 /// Every rule of one run, with what each has reported so far.
 pub struct Evaluation {
     slots: Vec<Slot>,
+    /// Where the run's events start, when it carries on an earlier run;
+    /// once it has run, where they stopped.
+    position: Option<RunPosition>,
 }
 
 impl Evaluation {
@@ -135,7 +140,25 @@ impl Evaluation {
                 },
             })
             .collect();
-        Evaluation { slots }
+        Evaluation {
+            slots,
+            position: None,
+        }
+    }
+
+    /// This evaluation carries on an earlier run that stopped at
+    /// `position`: its rules were restored from that run's saved states.
+    pub fn resuming(self, position: RunPosition) -> Evaluation {
+        Evaluation {
+            position: Some(position),
+            ..self
+        }
+    }
+
+    /// Where the run's events stopped, for a later run to carry on from;
+    /// `None` before [`run`](Self::run).
+    pub fn position(&self) -> Option<RunPosition> {
+        self.position
     }
 
     /// Runs `produce` on this thread and the rules on others. `produce` is
@@ -154,8 +177,11 @@ impl Evaluation {
     ) -> Result<(Evaluation, T)> {
         let batch_len = batch_len.max(1);
         // Built here, on the producer's thread, once for every rule.
-        let mut builder =
-            BatchBuilder::new(self.slots.iter().filter_map(|slot| slot.instance.as_ref()))?;
+        let live = self.slots.iter().filter_map(|slot| slot.instance.as_ref());
+        let mut builder = match self.position {
+            Some(position) => BatchBuilder::resume(live, position),
+            None => BatchBuilder::new(live)?,
+        };
         let threads = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(self.slots.len())
@@ -202,33 +228,40 @@ impl Evaluation {
         let slots = (slots.into_iter())
             .map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
             .collect();
-        Ok((Evaluation { slots }, produced?))
+        let evaluation = Evaluation {
+            slots,
+            position: Some(builder.position()),
+        };
+        Ok((evaluation, produced?))
     }
 
-    /// Asks every healthy rule for its last findings as of `as_of`, finds
-    /// the events the findings name with `place` (the reader's
-    /// [`places`](crate::events::EventReader::places)), and returns one
-    /// outcome per rule in the order the rules were given, with the places.
-    /// Every finding names an event the rule was sent: the runtime resolved
-    /// it from the ordinal the rule gave.
-    pub fn finish(
-        mut self,
-        as_of: Timestamp,
-        place: impl FnOnce(&mut dyn Iterator<Item = &str>) -> Result<Places>,
-    ) -> Result<(Vec<RuleOutcome>, Places)> {
+    /// Each rule's state after every batch, for a later run to carry on
+    /// from, in the order the rules were given; taken before
+    /// [`finish`](Self::finish). A rule that failed, or whose state could
+    /// not be taken, gives why instead: a later run reports it as failed,
+    /// rather than starting it afresh and missing what came before.
+    pub fn snapshot(&mut self) -> Vec<Result<RuleSnapshot, String>> {
+        (self.slots.iter_mut())
+            .map(|slot| match &mut slot.instance {
+                Some(instance) => (instance.snapshot())
+                    .map_err(|e| format!("its state could not be saved: {e:#}")),
+                None => Err(slot.outcome.error.clone().unwrap_or_default()),
+            })
+            .collect()
+    }
+
+    /// Asks every healthy rule for its last findings as of `as_of`, and
+    /// returns one outcome per rule in the order the rules were given.
+    /// Every finding names an event the rule was sent, in this run or, for
+    /// a restored rule, in an earlier one: the runtime resolved it from the
+    /// ordinal the rule gave.
+    pub fn finish(mut self, as_of: Timestamp) -> Vec<RuleOutcome> {
         for slot in &mut self.slots {
             if let Some(instance) = &mut slot.instance {
                 let result = instance.finish(as_of);
                 slot.settle(result);
             }
         }
-        let mut named = self
-            .slots
-            .iter()
-            .flat_map(|slot| &slot.outcome.findings)
-            .map(|finding| finding.event_id.as_str());
-        let places = place(&mut named)?;
-        let outcomes = self.slots.into_iter().map(|slot| slot.outcome).collect();
-        Ok((outcomes, places))
+        self.slots.into_iter().map(|slot| slot.outcome).collect()
     }
 }

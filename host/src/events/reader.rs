@@ -123,6 +123,37 @@ pub struct EventPlace {
 /// The places of the events findings name, by event id.
 pub type Places = HashMap<String, EventPlace>;
 
+/// Where an event was read, by the input's name rather than its index in
+/// one run's inputs: what a report says of an event, and what a saved
+/// state keeps of the events it cites, so that a later run, which reads
+/// other inputs, can place findings about them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePlace {
+    /// The event's time.
+    pub time: Timestamp,
+    /// The input it was read from, as that run's report names it.
+    pub input: String,
+    /// How that input's records are laid out.
+    pub format: InputFormat,
+    /// The 1-based line (JSON Lines) or array element (`.json`).
+    pub line: u64,
+    /// The event's `tenant`, or its data's when the event names none.
+    pub tenant: Option<String>,
+    /// The id of the data item the event touches, if any.
+    pub data_id: Option<String>,
+}
+
+impl SourcePlace {
+    /// `file:line`, or `file element N` for a `.json` array.
+    pub fn describe(&self) -> String {
+        describe_line(&self.input, self.format, self.line)
+    }
+}
+
+/// The places of the events findings name, by event id, whichever run
+/// read them.
+pub type SourcePlaces = HashMap<String, SourcePlace>;
+
 /// The outcome of reading every input.
 ///
 /// It holds no event: of each one, only a 16-byte entry in the id ledger
@@ -162,6 +193,19 @@ impl ReadLog {
         describe(&self.inputs, location)
     }
 
+    /// `place`, read in this run, named by its input.
+    pub fn source_place(&self, place: &EventPlace) -> SourcePlace {
+        let input = &self.inputs[place.location.input as usize];
+        SourcePlace {
+            time: place.time,
+            input: input.name.clone(),
+            format: input.format,
+            line: place.location.line,
+            tenant: place.tenant.clone(),
+            data_id: place.data_id.clone(),
+        }
+    }
+
     /// Fails, naming the first file, when what was read differs from the
     /// `digests` the files had before ([`EventReader::digests`]): a log
     /// that changes between two reads would give a report of neither.
@@ -187,9 +231,13 @@ fn unchanged(name: &str, before: &str, now: &str) -> Result<()> {
 
 fn describe(inputs: &[InputSummary], location: Location) -> String {
     let input = &inputs[location.input as usize];
-    match input.format {
-        InputFormat::JsonArray => format!("{} element {}", input.name, location.line),
-        InputFormat::Jsonl => format!("{}:{}", input.name, location.line),
+    describe_line(&input.name, input.format, location.line)
+}
+
+fn describe_line(name: &str, format: InputFormat, line: u64) -> String {
+    match format {
+        InputFormat::JsonArray => format!("{name} element {line}"),
+        InputFormat::Jsonl => format!("{name}:{line}"),
     }
 }
 

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{InputFormat, InputSummary, Places, ReadLog, Rejection, Timestamp};
+use crate::events::{InputFormat, InputSummary, ReadLog, Rejection, SourcePlaces, Timestamp};
 use crate::policy::redact::Redaction;
 use crate::policy::waivers::{FindingFacts, Waiver};
 use crate::policy::{Coverage, Policy, RuleSpec, Severity};
@@ -64,6 +64,25 @@ pub struct Report {
     /// The event fields whose values `--redact` replaced with hashes; empty
     /// when the report is not redacted.
     pub redacted: Vec<String>,
+    /// Where the run stands in a chain of runs that carry state from one
+    /// to the next (`--resume`, `--save-state`); absent for a run alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainLink>,
+}
+
+/// One run's place in a chain: `covenant merge` puts a chain's reports in
+/// order by it, and refuses a chain with a part missing.
+///
+/// A chain is named by a digest over every input its runs read, in order,
+/// so that a run and the same run resumed from a checkpoint name it alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainLink {
+    /// The run's number in its chain, from 1.
+    pub part: u64,
+    /// The chain's digest before this run: `null` for the first.
+    pub after: Option<String>,
+    /// The chain's digest with this run's inputs.
+    pub digest: String,
 }
 
 /// The verdict at a glance.
@@ -285,15 +304,18 @@ pub struct RuleResult<'a> {
 }
 
 impl Report {
-    /// Assembles the report. Findings must name events in `places`;
-    /// evaluation guarantees that.
+    /// Assembles the report. Findings must name events in `places`, which
+    /// this run read (`log`) or, in a chain, an earlier run did; evaluation
+    /// guarantees that. `chain` is where the run stands in a chain, if it
+    /// resumed or saved a state.
     pub fn build(
         policy: &Policy,
         results: Vec<RuleResult<'_>>,
         log: &ReadLog,
-        places: &Places,
+        places: &SourcePlaces,
         as_of: Option<Timestamp>,
         waivers: &[Waiver],
+        chain: Option<ChainLink>,
     ) -> Report {
         let rules: Vec<RuleReport> = results
             .into_iter()
@@ -302,17 +324,16 @@ impl Report {
                     .findings
                     .into_iter()
                     .map(|finding| {
-                        let entry = places
-                            .get(&finding.event_id)
-                            .expect("evaluation keeps only findings about events in the log");
-                        let json_array = log.inputs[entry.location.input as usize].format
-                            == InputFormat::JsonArray;
+                        let entry = places.get(&finding.event_id).expect(
+                            "evaluation keeps only findings about events this run or an earlier one read",
+                        );
+                        let json_array = entry.format == InputFormat::JsonArray;
                         FindingReport {
                             time: entry.time,
-                            location: log.describe(entry.location),
-                            file: log.inputs[entry.location.input as usize].name.clone(),
-                            line: (!json_array).then_some(entry.location.line),
-                            element: json_array.then_some(entry.location.line),
+                            location: entry.describe(),
+                            file: entry.input.clone(),
+                            line: (!json_array).then_some(entry.line),
+                            element: json_array.then_some(entry.line),
                             tenant: entry.tenant.clone(),
                             data_id: entry.data_id.clone(),
                             event_id: finding.event_id,
@@ -359,6 +380,7 @@ impl Report {
             waivers: Vec::new(),
             coverage: policy.coverage.clone(),
             redacted: Vec::new(),
+            chain,
         };
         report.judge(waivers, log.events);
         report

@@ -105,13 +105,7 @@ impl ComponentCache {
         let Some(base) = base else {
             return ComponentCache::off("no HOME or XDG_CACHE_HOME to keep it in");
         };
-        let key = match std::env::var("COVENANT_CACHE_KEY") {
-            Ok(hex) => parse_key(&hex).map_err(|why| format!("COVENANT_CACHE_KEY {why}")),
-            Err(_) => match env_dir("XDG_CONFIG_HOME", ".config") {
-                Some(config) => load_or_create_key(&config.join("cache.key")),
-                None => Err("no HOME or XDG_CONFIG_HOME to keep its key in".to_string()),
-            },
-        };
+        let key = user_key("COVENANT_CACHE_KEY", "cache.key");
         let cache = ComponentCache::open(&base, key, engine);
         if let Err(why) = &cache.store {
             cache.warn(why);
@@ -312,6 +306,20 @@ fn env_dir(var: &str, fallback: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(fallback)))
         .map(|dir| dir.join("covenant"))
+}
+
+/// A secret of this user's: the hex in `$VAR`, for CI secrets, else the
+/// file `NAME` in `$XDG_CONFIG_HOME/covenant` (or `$HOME/.config/covenant`),
+/// made 0600 on first use. The compiled-plugin cache and saved states each
+/// have their own, so that sharing one grants nothing about the other.
+pub(crate) fn user_key(var: &str, name: &str) -> Result<Vec<u8>, String> {
+    match std::env::var(var) {
+        Ok(hex) => parse_key(&hex).map_err(|why| format!("{var} {why}")),
+        Err(_) => match env_dir("XDG_CONFIG_HOME", ".config") {
+            Some(config) => load_or_create_key(&config.join(name)),
+            None => Err("no HOME or XDG_CONFIG_HOME to keep its key in".to_string()),
+        },
+    }
 }
 
 /// A key given as hex: at least 32 bytes, so it is as strong as the seal.

@@ -17,7 +17,7 @@
 //! the code a run uses ([`Report::judge`]), because a waiver stale in one
 //! shard may match in another.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use crate::events::Timestamp;
 use crate::policy::waivers::Waiver;
 use crate::report::{
-    FindingReport, Report, RuleReport, SCHEMA, Status, Summary, read_json, sort_findings,
+    ChainLink, FindingReport, Report, RuleReport, SCHEMA, Status, Summary, read_json, sort_findings,
 };
 
 /// One part and where it came from, for error messages.
@@ -52,7 +52,10 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
             })
         })
         .collect::<Result<Vec<Part>>>()?;
-    check_alike(&parts)?;
+    if (parts.iter()).any(|p| p.file.chain.as_ref().is_some_and(|c| c.after.is_some())) {
+        return merge_chain(parts);
+    }
+    check_alike(&parts, true)?;
     let shared = shared_inputs(&parts)?;
     let first = &parts[0];
 
@@ -98,6 +101,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
         waivers: Vec::new(),
         coverage: first.file.coverage.clone(),
         redacted: Vec::new(),
+        chain: None,
     };
     let waivers: Vec<Waiver> = first
         .file
@@ -110,8 +114,9 @@ pub fn merge(paths: &[PathBuf]) -> Result<Report> {
 }
 
 /// Refuses parts that were not made alike: their findings could not be
-/// those of one run.
-fn check_alike(parts: &[Part]) -> Result<()> {
+/// those of one run. Shards must be taken `same_as_of`; a chain's runs are
+/// each taken as of their own end.
+fn check_alike(parts: &[Part], same_as_of: bool) -> Result<()> {
     let first = &parts[0];
     let ours = env!("CARGO_PKG_VERSION");
     // What became of a waiver is judged again; only the waiver itself must
@@ -167,7 +172,7 @@ fn check_alike(parts: &[Part]) -> Result<()> {
                 );
             }
         }
-        if part.file.as_of != first.file.as_of {
+        if same_as_of && part.file.as_of != first.file.as_of {
             let show =
                 |t: Option<Timestamp>| t.map_or("none (no events)".to_string(), |t| t.to_string());
             bail!(
@@ -321,6 +326,129 @@ fn merge_rule(parts: &[Part], n: usize, shared: &HashSet<&str>) -> Result<RuleRe
     })
 }
 
+/// A chain's reports, one a run (`--resume`, `--save-state`), merged into
+/// the report of one run over the chain's whole log. The runs are put in
+/// chain order by their links, and a chain with a run missing, repeated or
+/// forked is refused. Every run's findings are kept, but a later run's
+/// findings about an event replace an earlier run's: a rule that said "not
+/// yet deleted" at the end of one day and "deleted late" the next day is
+/// counted once, with its final word. What the rules could not assess, and
+/// why a rule failed, are the last run's, since each run carries on from
+/// the whole chain before it.
+fn merge_chain(parts: Vec<Part>) -> Result<Report> {
+    check_alike(&parts, false)?;
+    let parts = chain_order(parts)?;
+    let (first, last) = (&parts[0], &parts[parts.len() - 1]);
+    let rules = (0..last.file.rules.len())
+        .map(|n| chain_rule(&parts, n))
+        .collect();
+    let inputs: Vec<_> = parts
+        .iter()
+        .flat_map(|p| p.file.inputs.iter().cloned())
+        .collect();
+    let events = inputs.iter().map(|i| i.events).fold(0, u64::saturating_add);
+    let link = last
+        .file
+        .chain
+        .as_ref()
+        .expect("chain_order checked every part");
+    let mut report = Report {
+        schema: SCHEMA.to_string(),
+        covenant_version: env!("CARGO_PKG_VERSION").to_string(),
+        as_of: last.file.as_of,
+        summary: Summary::default(),
+        policy: first.file.policy.clone(),
+        inputs,
+        rejected: parts
+            .iter()
+            .flat_map(|p| p.file.rejected.iter().cloned())
+            .collect(),
+        rules,
+        controls: Vec::new(),
+        waivers: Vec::new(),
+        coverage: first.file.coverage.clone(),
+        redacted: Vec::new(),
+        // The whole chain, from its start: a merged chain follows nothing.
+        chain: Some(ChainLink {
+            part: link.part,
+            after: None,
+            digest: link.digest.clone(),
+        }),
+    };
+    let waivers: Vec<Waiver> = (first.file.waivers.iter())
+        .map(|w| w.waiver.clone())
+        .collect();
+    report.judge(&waivers, events);
+    Ok(report)
+}
+
+/// The runs of one chain in order, from its first run: each after the run
+/// whose digest it names.
+fn chain_order(parts: Vec<Part>) -> Result<Vec<Part>> {
+    let mut by_after: HashMap<Option<String>, Part> = HashMap::new();
+    for part in parts {
+        let Some(link) = &part.file.chain else {
+            bail!(
+                "{}: a run on its own, not a run of a chain (it neither resumed nor saved a state); merge one chain's runs, or shards, not both",
+                part.path
+            );
+        };
+        if let Some(other) = by_after.get(&link.after) {
+            bail!(
+                "{} and {} both carry on from the same point of the chain: a report was given twice, or two runs resumed the same state",
+                other.path,
+                part.path
+            );
+        }
+        by_after.insert(link.after.clone(), part);
+    }
+    let mut ordered: Vec<Part> = Vec::new();
+    let mut next = None;
+    while let Some(part) = by_after.remove(&next) {
+        next = part.file.chain.as_ref().map(|link| link.digest.clone());
+        ordered.push(part);
+    }
+    let Some(last) = ordered.last() else {
+        bail!(
+            "no report given is of the chain's first run: each resumed a state of a run not given; give every run's report from the chain's first"
+        );
+    };
+    if let Some(stray) = by_after.values().map(|p| p.path.as_str()).min() {
+        bail!(
+            "{stray} does not carry on from the reports before it: the report of the run after {} is missing",
+            last.path
+        );
+    }
+    Ok(ordered)
+}
+
+/// Rule `n` over a whole chain: each event's findings from the last run
+/// that reported any about it.
+fn chain_rule(parts: &[Part], n: usize) -> RuleReport {
+    let mut by_event: BTreeMap<&str, Vec<&FindingReport>> = BTreeMap::new();
+    for part in parts {
+        let mut this_run: BTreeMap<&str, Vec<&FindingReport>> = BTreeMap::new();
+        for finding in &part.file.rules[n].findings {
+            this_run.entry(&finding.event_id).or_default().push(finding);
+        }
+        by_event.extend(this_run);
+    }
+    let mut findings: Vec<FindingReport> = (by_event.into_values().flatten())
+        .map(|finding| FindingReport {
+            waived: None,
+            ..finding.clone()
+        })
+        .collect();
+    sort_findings(&mut findings);
+    let last = &parts[parts.len() - 1].file.rules[n];
+    RuleReport {
+        // Set by `judge`, once waivers are applied.
+        status: Status::Pass,
+        findings,
+        ..last.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +536,7 @@ mod tests {
             waivers: Vec::new(),
             coverage: Vec::new(),
             redacted: Vec::new(),
+            chain: None,
         };
         let events = report.inputs.iter().map(|i| i.events).sum();
         report.judge(waivers, events);

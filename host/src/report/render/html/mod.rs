@@ -735,6 +735,7 @@ mod tests {
             waivers: Vec::new(),
             coverage: Vec::new(),
             redacted: Vec::new(),
+            chain: None,
         }
     }
 
