@@ -204,12 +204,12 @@ fn thirty_daily_runs_merge_into_the_report_of_one_run() {
     assert_eq!(merged["chain"]["part"], parts.len() as u64);
     // The chain has findings a later day rewrote: an earlier run said one
     // thing about an event, the merged report says what the last one did.
-    let final_words: BTreeMap<(String, String), String> = (merged["rules"].as_array().unwrap())
+    let final_words: BTreeMap<(String, String), Value> = (merged["rules"].as_array().unwrap())
         .iter()
         .flat_map(|rule| {
             (rule["findings"].as_array().unwrap().iter()).map(move |f| {
                 let key = (rule["id"].to_string(), f["event_id"].to_string());
-                (key, f["message"].to_string())
+                (key, f["message"].clone())
             })
         })
         .collect();
@@ -218,9 +218,7 @@ fn thirty_daily_runs_merge_into_the_report_of_one_run() {
         (run["rules"].as_array().unwrap().iter()).any(|rule| {
             (rule["findings"].as_array().unwrap().iter()).any(|f| {
                 let key = (rule["id"].to_string(), f["event_id"].to_string());
-                final_words
-                    .get(&key)
-                    .is_some_and(|m| *m != f["message"].to_string())
+                final_words.get(&key).is_some_and(|m| *m != f["message"])
             })
         })
     });
@@ -444,4 +442,92 @@ fn a_resumed_run_refuses_events_before_the_saved_state_ends() {
         ],
     );
     assert_eq!(run.status.code(), Some(2));
+}
+
+#[test]
+fn a_run_killed_midway_resumes_from_its_checkpoint_to_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let log = dir.join("log.jsonl");
+    write_log(
+        &log,
+        stretched_log(60_000, 3, 10).iter().map(|(_, line)| line),
+    );
+    let whole = report(
+        dir,
+        &dir.join("whole.json"),
+        &["--save-state", arg(&dir.join("whole.state"))],
+        &log,
+    );
+
+    let state = dir.join("killed.state");
+    let killed = dir.join("killed.json");
+    let args = [
+        "report",
+        "--quiet",
+        "--checkpoint-every",
+        "4000",
+        "--save-state",
+        arg(&state),
+        "-o",
+        arg(&killed),
+        arg(&log),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_covenant"))
+        .args(args)
+        .env("COVENANT_STATE_KEY", KEY)
+        .env("COVENANT_CACHE_DIR", dir.join("cache"))
+        .env("COVENANT_CACHE_KEY", KEY)
+        .spawn()
+        .unwrap();
+    while !state.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.exists(), "a killed run wrote its report");
+    let key: Vec<u8> = (0..KEY.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&KEY[i..i + 2], 16).unwrap())
+        .collect();
+    let checkpoint = SavedState::from_bytes(&std::fs::read(&state).unwrap(), &key).unwrap();
+    let taken = checkpoint
+        .checkpoint
+        .expect("the state on disk is a checkpoint");
+    assert!(taken.events > 0 && taken.events < 60_000);
+    let checkpointed = dir.join("checkpoint.state");
+    std::fs::copy(&state, &checkpointed).unwrap();
+
+    let resumed = report(
+        dir,
+        &dir.join("resumed.json"),
+        &["--resume", arg(&state), "--save-state", arg(&state)],
+        &log,
+    );
+    assert_eq!(resumed, whole);
+
+    // A checkpoint resumed over another log is refused.
+    let other = dir.join("other.jsonl");
+    write_log(
+        &other,
+        stretched_log(60_000, 4, 10).iter().map(|(_, line)| line),
+    );
+    let run = covenant(
+        dir,
+        &[
+            "report",
+            "--quiet",
+            "--resume",
+            arg(&checkpointed),
+            "-o",
+            arg(&dir.join("o.json")),
+            arg(&other),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("the checkpoint was taken after"));
 }

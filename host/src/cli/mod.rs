@@ -239,6 +239,13 @@ struct ReportArgs {
     /// --resume file: it is replaced only once the new state is whole.
     #[arg(long, value_name = "FILE")]
     save_state: Option<PathBuf>,
+
+    /// Also save the state to the --save-state file every N events, so
+    /// that a run killed part-way can be finished: give the same command
+    /// with `--resume FILE` (the checkpoint) and the same inputs, and the
+    /// report is the one the whole run would have written.
+    #[arg(long, value_name = "N", requires = "save_state", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
 }
 
 /// Where a report goes and what exit code it gives: shared by `report`
@@ -483,6 +490,7 @@ fn report(args: ReportArgs) -> Result<u8> {
         audit.resume = Some(SavedState::read(path, max_bytes).context("--resume")?);
     }
     audit.save_state = args.save_state.is_some();
+    audit.checkpoints = (args.checkpoint_every).zip(args.save_state.clone());
     let runtime = PluginRuntime::new()?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let audited = if show_progress {

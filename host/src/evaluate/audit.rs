@@ -8,14 +8,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use crate::evaluate::state::{SavedRule, SavedState, chain_link};
-use crate::evaluate::{DEFAULT_BATCH_LEN, Evaluation, RuleOutcome};
+use crate::evaluate::state::{Checkpoint, SavedRule, SavedState, chain_link};
+use crate::evaluate::{Checkpoints, DEFAULT_BATCH_LEN, Evaluation, Midway, RuleOutcome};
 use crate::events::{EventReader, ReadLog, ReadProgress, SourcePlaces, Timestamp, in_time_order};
 use crate::policy::redact::Redactor;
 use crate::policy::waivers::{Waiver, check_waiver_rules};
 use crate::policy::{Policy, RuleSpec, Severity};
 use crate::report::{ChainLink, PluginProvenance, Report, RuleResult};
-use crate::runtime::{PluginRuntime, RuleInstance, RuleSnapshot, RunPosition};
+use crate::runtime::{Finding, PluginRuntime, RuleInstance, RuleSnapshot, RunPosition};
 
 /// A request an audit cannot honour. It names the problem, not a flag:
 /// the command line says which of its flags asked for it.
@@ -94,6 +94,9 @@ pub struct Audit {
     /// Keep the rules' states after the run, with what a later run needs
     /// ([`Audited::state`]).
     pub save_state: bool,
+    /// Save a checkpoint of the run to this file every so many events, for
+    /// a run killed part-way to be resumed from.
+    pub checkpoints: Option<(u64, PathBuf)>,
 }
 
 impl Audit {
@@ -110,6 +113,7 @@ impl Audit {
             redact_key: None,
             resume: None,
             save_state: false,
+            checkpoints: None,
         }
     }
 
@@ -163,21 +167,29 @@ impl Audit {
             state.check_fits(&self.policy, &digests)?;
         }
         let last_saved = self.resume.as_ref().and_then(|state| state.last_event);
+        let checkpoint = self
+            .resume
+            .as_ref()
+            .and_then(|state| state.checkpoint.as_ref());
+        let skip = checkpoint.map_or(0, |c| c.events);
         let mut reader = EventReader::from_paths(&self.inputs)?;
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
         }
         // Each pass starts the rules afresh: a pass abandoned because the
         // log was out of order has shown them part of it.
-        let (provenance, evaluation, log, redactor) =
-            in_time_order(&reader, self.skip_invalid, self.sort_run_len, |feed| {
+        let (provenance, evaluation, log, redactor) = in_time_order(
+            &reader,
+            self.skip_invalid,
+            self.sort_run_len,
+            |feed| {
                 let (provenance, instances): (Vec<StartedRule>, Vec<_>) = (self.policy.rules)
                     .iter()
                     .zip(&plugins)
                     .enumerate()
                     .map(|(n, (spec, bytes))| {
                         let saved = self.resume.as_ref().map(|state| &state.rules[n]);
-                        start_rule(runtime, spec, bytes, saved)
+                        start_rule(runtime, spec, bytes, saved, checkpoint.is_some())
                     })
                     .unzip();
                 let mut redactor = (self.redact_key.as_ref())
@@ -186,7 +198,13 @@ impl Audit {
                 if let Some(state) = &self.resume {
                     evaluation = evaluation.resuming(state.position);
                 }
-                let (evaluation, log) = evaluation.run(self.batch_len, |sink| {
+                let mut save = |midway: Midway| self.save_checkpoint(&digests, skip, midway);
+                let checkpoints = (self.checkpoints.as_ref()).map(|(every, _)| Checkpoints {
+                    every: *every,
+                    save: &mut save,
+                });
+                let mut read: u64 = 0;
+                let (evaluation, log) = evaluation.run(self.batch_len, checkpoints, |sink| {
                     feed(&mut |event| {
                         if let Some(last) = last_saved
                             && event.time < last
@@ -197,11 +215,29 @@ impl Audit {
                         if let Some(redactor) = &mut redactor {
                             redactor.observe(&event);
                         }
+                        read += 1;
+                        if read < skip {
+                            return Ok(());
+                        }
+                        if let Some(checkpoint) = checkpoint
+                            && read == skip
+                        {
+                            return checkpoint.check_last(read, &event.id, event.time);
+                        }
                         sink(event)
                     })
                 })?;
+                if let Some(checkpoint) = checkpoint
+                    && read < skip
+                {
+                    bail!(
+                        "the log holds {read} events, but the checkpoint was taken after {}; resume a checkpoint with the inputs of the run it was taken of",
+                        checkpoint.events
+                    );
+                }
                 Ok((provenance, evaluation, log, redactor))
-            })?;
+            },
+        )?;
         let latest = log.latest.max(last_saved);
         let as_of = self.as_of.or(latest);
         if let (Some(as_of), Some(latest)) = (self.as_of, latest)
@@ -216,10 +252,20 @@ impl Audit {
             seconds: 0,
             nanos: 0,
         };
-        let outcomes = evaluation.finish(as_of.unwrap_or(epoch));
+        let mut outcomes = evaluation.finish(as_of.unwrap_or(epoch));
+        if let Some(checkpoint) = checkpoint {
+            for (outcome, before) in outcomes.iter_mut().zip(&checkpoint.findings) {
+                let before = before.iter().map(|(event_id, message)| Finding {
+                    event_id: event_id.clone(),
+                    message: message.clone(),
+                });
+                outcome.findings.splice(0..0, before);
+            }
+        }
         let earlier = self.resume.as_ref().map(|state| &state.places);
         let places = self.place(&reader, &log, &outcomes, snapshots.as_deref(), earlier)?;
-        let link = chain_link(self.resume.as_ref().map(|state| &state.chain), &log.inputs);
+        let after = self.resume.as_ref().and_then(|state| state.chain.as_ref());
+        let link = chain_link(after, &log.inputs);
         let state = match snapshots {
             Some(snapshots) => Some(self.saved_state(
                 snapshots,
@@ -331,7 +377,61 @@ impl Audit {
                 cited_places.insert(id.clone(), place.clone());
             }
         }
-        let rules = (self.policy.rules.iter())
+        Ok(SavedState {
+            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
+            policy_sha256: self.policy.sha256.clone(),
+            chain: Some(chain),
+            position,
+            last_event,
+            rules: self.saved_rules(digests, snapshots),
+            places: cited_places,
+            checkpoint: None,
+        })
+    }
+
+    /// Saves `midway` as a checkpoint of this run, `skip` events of which an
+    /// earlier checkpoint had already seen.
+    fn save_checkpoint(&self, digests: &[Option<String>], skip: u64, midway: Midway) -> Result<()> {
+        let (_, path) = self
+            .checkpoints
+            .as_ref()
+            .expect("checkpoints were asked for");
+        let resumed = self.resume.as_ref();
+        let before = resumed.and_then(|state| state.checkpoint.as_ref());
+        let findings = (midway.findings.into_iter().enumerate())
+            .map(|(n, now)| {
+                let earlier = before.map(|c| c.findings[n].clone()).unwrap_or_default();
+                let now = now.into_iter().map(|f| (f.event_id, f.message));
+                earlier.into_iter().chain(now).collect()
+            })
+            .collect();
+        let state = SavedState {
+            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
+            policy_sha256: self.policy.sha256.clone(),
+            chain: resumed.and_then(|state| state.chain.clone()),
+            position: midway.position,
+            last_event: resumed.and_then(|state| state.last_event),
+            rules: self.saved_rules(digests, midway.snapshots),
+            places: resumed
+                .map(|state| state.places.clone())
+                .unwrap_or_default(),
+            checkpoint: Some(Checkpoint {
+                events: skip + midway.events,
+                last_id: midway.last_id,
+                last_time: midway.last_time,
+                findings,
+            }),
+        };
+        state.write(path).context("checkpoint")
+    }
+
+    /// The policy's rules with their plugins' digests and `snapshots`.
+    fn saved_rules(
+        &self,
+        digests: &[Option<String>],
+        snapshots: Vec<Result<RuleSnapshot, String>>,
+    ) -> Vec<SavedRule> {
+        (self.policy.rules.iter())
             .zip(digests)
             .zip(snapshots)
             .map(|((spec, digest), snapshot)| SavedRule {
@@ -339,16 +439,7 @@ impl Audit {
                 plugin_sha256: digest.clone().unwrap_or_default(),
                 snapshot,
             })
-            .collect();
-        Ok(SavedState {
-            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
-            policy_sha256: self.policy.sha256.clone(),
-            chain,
-            position,
-            last_event,
-            rules,
-            places: cited_places,
-        })
+            .collect()
     }
 }
 
@@ -386,13 +477,15 @@ impl StartedRule {
 /// outcome, not the run's: the reason goes into the report.
 ///
 /// With `saved`, the rule carries on from its state in an earlier run of
-/// a chain; a rule that had failed by then fails again, with the reason,
-/// rather than start afresh and miss what came before.
+/// a chain, or (`midway`) from a checkpoint of this run; a rule that had
+/// failed by then fails again, with the reason, rather than start afresh
+/// and miss what came before.
 fn start_rule(
     runtime: &PluginRuntime,
     spec: &RuleSpec,
     bytes: &Result<Cow<'static, [u8]>, String>,
     saved: Option<&SavedRule>,
+    midway: bool,
 ) -> (StartedRule, Result<RuleInstance, String>) {
     let mut started = StartedRule::unloaded(spec);
     let bytes = match bytes {
@@ -422,6 +515,7 @@ fn start_rule(
         None => plugin.start(&config).map_err(|e| format!("{e:#}")),
         Some(Ok(snapshot)) => (plugin.restore(&config, snapshot))
             .map_err(|e| format!("cannot carry on from its saved state: {e:#}")),
+        Some(Err(reason)) if midway => Err(reason.clone()),
         Some(Err(reason)) => Err(format!(
             "failed in an earlier run of the chain, so it has no state to carry on from: {reason}"
         )),

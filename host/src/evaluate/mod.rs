@@ -112,6 +112,45 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// The rule's state after the batches it has observed, or why it has
+    /// none.
+    fn snapshot(&mut self) -> Result<RuleSnapshot, String> {
+        match &mut self.instance {
+            Some(instance) => {
+                (instance.snapshot()).map_err(|e| format!("its state could not be saved: {e:#}"))
+            }
+            None => Err(self.outcome.error.clone().unwrap_or_default()),
+        }
+    }
+}
+
+/// A run part-way through, between two batches: what a checkpoint saves.
+pub struct Midway {
+    /// Each rule's state, or why it has none, in the order the rules were
+    /// given.
+    pub snapshots: Vec<Result<RuleSnapshot, String>>,
+    /// Each rule's findings so far.
+    pub findings: Vec<Vec<Finding>>,
+    /// Where the run's events stand.
+    pub position: RunPosition,
+    /// Events the rules have observed in this run.
+    pub events: u64,
+    /// The last of them: its id.
+    pub last_id: String,
+    /// The last of them: its time.
+    pub last_time: Timestamp,
+}
+
+/// Every `every` events, hand the run's [`Midway`] state to `save`; its
+/// error stops the run.
+pub struct Checkpoints<'a> {
+    /// Events between two checkpoints.
+    pub every: u64,
+    /// Saves one checkpoint.
+    pub save: &'a mut dyn FnMut(Midway) -> Result<()>,
+}
+
 /// Every rule of one run, with what each has reported so far.
 pub struct Evaluation {
     slots: Vec<Slot>,
@@ -170,9 +209,14 @@ impl Evaluation {
     /// core takes, batch by batch, whichever rule is furthest behind
     /// ([`schedule`]). Which thread runs a rule changes nothing in what it
     /// reports.
+    ///
+    /// With `checkpoints`, the producer also waits, every so many events,
+    /// until the rules have observed everything sent, and hands their
+    /// states to be saved.
     pub fn run<T>(
         self,
         batch_len: usize,
+        mut checkpoints: Option<Checkpoints<'_>>,
         produce: impl FnOnce(&mut dyn FnMut(Event) -> Result<()>) -> Result<T>,
     ) -> Result<(Evaluation, T)> {
         let batch_len = batch_len.max(1);
@@ -206,10 +250,34 @@ impl Evaluation {
                 })
                 .collect();
             let stopped = |_| anyhow!("the rules stopped before the events ran out");
+            let mut sent: u64 = 0;
             let mut sink = |event: Event| -> Result<()> {
+                sent += 1;
+                let due = (checkpoints.as_ref()).filter(|c| sent.is_multiple_of(c.every.max(1)));
+                let last = due.map(|_| (event.id.clone(), event.time));
                 builder.push(event);
-                if builder.len() == batch_len {
+                if builder.len() == batch_len || (due.is_some() && !builder.is_empty()) {
                     schedule.send(builder.take()).map_err(stopped)?;
+                }
+                if let Some((last_id, last_time)) = last
+                    && let Some(checkpoints) = &mut checkpoints
+                {
+                    schedule.wait_idle().map_err(stopped)?;
+                    let mut snapshots = Vec::new();
+                    let mut findings = Vec::new();
+                    for slot in &slots {
+                        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                        snapshots.push(slot.snapshot());
+                        findings.push(slot.outcome.findings.clone());
+                    }
+                    (checkpoints.save)(Midway {
+                        snapshots,
+                        findings,
+                        position: builder.position(),
+                        events: sent,
+                        last_id,
+                        last_time,
+                    })?;
                 }
                 Ok(())
             };
@@ -241,13 +309,7 @@ impl Evaluation {
     /// not be taken, gives why instead: a later run reports it as failed,
     /// rather than starting it afresh and missing what came before.
     pub fn snapshot(&mut self) -> Vec<Result<RuleSnapshot, String>> {
-        (self.slots.iter_mut())
-            .map(|slot| match &mut slot.instance {
-                Some(instance) => (instance.snapshot())
-                    .map_err(|e| format!("its state could not be saved: {e:#}")),
-                None => Err(slot.outcome.error.clone().unwrap_or_default()),
-            })
-            .collect()
+        self.slots.iter_mut().map(Slot::snapshot).collect()
     }
 
     /// Asks every healthy rule for its last findings as of `as_of`, and

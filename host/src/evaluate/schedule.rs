@@ -135,6 +135,23 @@ impl Schedule {
         }
     }
 
+    /// Waits until every rule has observed every batch queued, so that
+    /// their states can be taken between two batches; fails if a thread
+    /// running rules panicked.
+    pub(super) fn wait_idle(&self) -> Result<(), Broken> {
+        let mut queues = self.lock();
+        while !queues.broken
+            && (queues.taken.iter().any(|&taken| taken)
+                || queues.pending.iter().any(|queue| !queue.is_empty()))
+        {
+            queues = self.wait(queues);
+        }
+        match queues.broken {
+            true => Err(Broken),
+            false => Ok(()),
+        }
+    }
+
     /// Puts `rule` back once its thread has observed the batch it took.
     pub(super) fn put_back(&self, rule: usize) {
         self.lock().taken[rule] = false;

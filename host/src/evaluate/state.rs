@@ -57,8 +57,11 @@ pub struct SavedState {
     pub covenant_version: String,
     /// The sha256 of the policy it was saved under.
     pub policy_sha256: String,
-    /// Where the run that saved it stands in its chain.
-    pub chain: ChainLink,
+    /// The chain link a run resuming this state follows: the saving run's
+    /// own; for a checkpoint, the link the interrupted run followed (none
+    /// for a chain's first run), since resuming a checkpoint finishes the
+    /// interrupted run rather than starting another.
+    pub chain: Option<ChainLink>,
     /// Where its events stopped: ordinals and data keys go on from here.
     pub position: RunPosition,
     /// The latest event the chain has read; a resumed run takes only
@@ -67,8 +70,30 @@ pub struct SavedState {
     /// Each rule's state, in the policy's order.
     pub rules: Vec<SavedRule>,
     /// The places of the events the rules' states cite: a later run's
-    /// findings may be about them.
+    /// findings may be about them. A checkpoint holds only those earlier
+    /// runs placed: the run that resumes it reads the interrupted run's
+    /// inputs again, and places the rest itself.
     pub places: SourcePlaces,
+    /// Set when the state was saved part-way through a run
+    /// (`--checkpoint-every`), for that run to be finished.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// How far an interrupted run had got: a run resuming its checkpoint
+/// reads the same inputs, skips the events the rules had observed, and
+/// reports what the interrupted run would have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    /// Events, in time order, the rules had observed.
+    pub events: u64,
+    /// The last of them, by id, to check the inputs are the same ones.
+    pub last_id: String,
+    /// The last of them: its time.
+    pub last_time: Timestamp,
+    /// Each rule's findings by then, in the policy's order: event id and
+    /// message.
+    pub findings: Vec<Vec<(String, String)>>,
 }
 
 /// One rule's saved state.
@@ -90,7 +115,8 @@ pub struct SavedRule {
 struct Header {
     covenant_version: String,
     policy_sha256: String,
-    chain: ChainLink,
+    chain: Option<ChainLink>,
+    checkpoint: Option<Checkpoint>,
     next_ordinal: u64,
     id_key: [u8; 16],
     last_event: Option<Timestamp>,
@@ -120,6 +146,7 @@ impl SavedState {
             covenant_version: self.covenant_version.clone(),
             policy_sha256: self.policy_sha256.clone(),
             chain: self.chain.clone(),
+            checkpoint: self.checkpoint.clone(),
             next_ordinal: self.position.next_ordinal,
             id_key: self.position.id_key,
             last_event: self.last_event,
@@ -228,6 +255,7 @@ impl SavedState {
             covenant_version: header.covenant_version,
             policy_sha256: header.policy_sha256,
             chain: header.chain,
+            checkpoint: header.checkpoint,
             position: RunPosition {
                 next_ordinal: header.next_ordinal,
                 id_key: header.id_key,
@@ -299,6 +327,22 @@ impl SavedState {
                     spec.plugin
                 );
             }
+        }
+        Ok(())
+    }
+}
+
+impl Checkpoint {
+    /// Checks that event number `events` of the log resumed is the last
+    /// one the checkpoint saw: otherwise the log is not the interrupted
+    /// run's.
+    pub fn check_last(&self, events: u64, id: &str, time: Timestamp) -> Result<()> {
+        if (id, time) != (self.last_id.as_str(), self.last_time) {
+            bail!(
+                "event {events} of the log is `{id}` at {time}, but the checkpoint was taken after `{}` at {}; resume a checkpoint with the inputs of the run it was taken of",
+                self.last_id,
+                self.last_time
+            );
         }
         Ok(())
     }
