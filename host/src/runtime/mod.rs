@@ -293,6 +293,11 @@ impl RulePlugin {
     /// the saved run's.
     pub fn restore(&self, config: &str, snapshot: &RuleSnapshot) -> Result<RuleInstance> {
         let mut instance = self.begin(|plugin, store| {
+            // Decoding a state costs in proportion to its size, which the
+            // rule's memory already bounds: one call's budget would refuse
+            // the states of long logs.
+            let per_byte = FUEL_PER_STATE_BYTE.saturating_mul(snapshot.state.len() as u64);
+            store.set_fuel(self.limits.fuel_per_call.saturating_add(per_byte))?;
             let result = (plugin.covenant_rule_rule().evaluator()).call_restore(
                 &mut *store,
                 config,
@@ -329,10 +334,20 @@ impl RulePlugin {
     }
 }
 
+/// The fuel a restore gets for each byte of the state it decodes, beyond
+/// `fuel_per_call`.
+pub const FUEL_PER_STATE_BYTE: u64 = 1_000;
+
 /// A store for one instance, with the limits applied.
 fn new_store(engine: &Engine, limits: Limits) -> Result<Store<Sandbox>> {
     let mut store = Store::new(engine, Sandbox::new(limits));
     store.limiter(|sandbox| &mut sandbox.memory);
+    // What a call returns (a snapshot, above all) is built in the plugin's
+    // memory, which `memory_mib` bounds; wasmtime's own default bound on
+    // what one call may copy out (128 MiB) would refuse a state that fits.
+    let memory_bytes =
+        usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    store.set_hostcall_fuel(memory_bytes);
     store.set_fuel(limits.fuel_per_call)?;
     Ok(store)
 }
