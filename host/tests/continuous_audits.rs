@@ -330,6 +330,49 @@ fn refused(saved: &Saved, state: &Path, extra: &[&str], says: &str) {
     assert!(!out.exists(), "a refused run wrote a report");
 }
 
+/// The state file at `path`, read under the tests' key.
+fn read_state(path: &Path) -> SavedState {
+    let key: Vec<u8> = (0..KEY.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&KEY[i..i + 2], 16).unwrap())
+        .collect();
+    SavedState::from_bytes(&std::fs::read(path).unwrap(), &key).unwrap()
+}
+
+#[test]
+fn an_event_id_the_saved_state_still_names_is_refused_in_a_later_run() {
+    let saved = saved_state(|_| None);
+    let state = read_state(&saved.state);
+    let cited = (state.cited.iter())
+        .find(|event| event.place.is_some())
+        .expect("day 1's state cites an event");
+    let reused = saved.dir.path().join("reused.jsonl");
+    let text = std::fs::read_to_string(&saved.next).unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines[0]["id"] = Value::String(cited.id.to_string());
+    write_log(
+        &reused,
+        &lines.iter().map(Value::to_string).collect::<Vec<_>>(),
+    );
+    let shown = reused.display().to_string();
+    let reusing = Saved {
+        next: reused,
+        ..saved
+    };
+    refused(
+        &reusing,
+        &reusing.state,
+        &[],
+        &format!(
+            "event id `{}` at {shown}:1 was used by an earlier run of the chain too, at",
+            cited.id
+        ),
+    );
+}
+
 #[test]
 fn a_state_changed_or_cut_short_is_refused() {
     let saved = saved_state(|_| None);
@@ -490,11 +533,7 @@ fn a_run_killed_midway_resumes_from_its_checkpoint_to_the_same_report() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!killed.exists(), "a killed run wrote its report");
-    let key: Vec<u8> = (0..KEY.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&KEY[i..i + 2], 16).unwrap())
-        .collect();
-    let checkpoint = SavedState::from_bytes(&std::fs::read(&state).unwrap(), &key).unwrap();
+    let checkpoint = read_state(&state);
     let taken = checkpoint
         .checkpoint
         .expect("the state on disk is a checkpoint");

@@ -82,7 +82,10 @@ fn run_chain(rules: &[ChainRule], events: &[Event], cuts: &[usize], as_of: Times
                 .collect(),
             Some((_, snapshots)) => (rules.iter().zip(snapshots))
                 .map(|(rule, snapshot)| {
-                    (rule.plugin.restore(&rule.config, snapshot))
+                    let cited: Vec<(u64, &str)> = (snapshot.cited.iter())
+                        .map(|(n, id)| (*n, id.as_str()))
+                        .collect();
+                    (rule.plugin.restore(&rule.config, &snapshot.state, &cited))
                         .unwrap_or_else(|e| panic!("{} does not restore: {e:#}", rule.id))
                 })
                 .collect(),

@@ -29,7 +29,7 @@ pub mod progress;
 
 use crate::cli::progress::ProgressBar;
 use crate::evaluate::audit::{Audit, RequestProblem};
-use crate::evaluate::state::{SavedState, max_state_bytes};
+use crate::evaluate::state::{SavedState, max_state_bytes, state_key};
 use crate::events::generate::{LogSpec, SpecProblem, generate as generate_log};
 use crate::events::validate::LogCheck;
 use crate::events::{EventReader, Timestamp};
@@ -488,6 +488,9 @@ fn report(args: ReportArgs) -> Result<u8> {
     if let Some(path) = &args.resume {
         let max_bytes = max_state_bytes(&audit.policy);
         audit.resume = Some(SavedState::read(path, max_bytes).context("--resume")?);
+    }
+    if args.save_state.is_some() {
+        state_key().context("--save-state")?;
     }
     audit.save_state = args.save_state.is_some();
     audit.checkpoints = (args.checkpoint_every).zip(args.save_state.clone());

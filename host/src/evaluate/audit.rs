@@ -3,19 +3,24 @@
 //! together, in the one direction data flows.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use crate::evaluate::state::{Checkpoint, SavedRule, SavedState, chain_link};
+use crate::evaluate::state::{
+    Checkpoint, CitedEvents, Citing, RuleState, SavedRule, SavedState, chain_link,
+};
 use crate::evaluate::{Checkpoints, DEFAULT_BATCH_LEN, Evaluation, Midway, RuleOutcome};
-use crate::events::{EventReader, ReadLog, ReadProgress, SourcePlaces, Timestamp, in_time_order};
+use crate::events::{
+    EventPlace, EventReader, Location, ReadLog, ReadProgress, SourcePlaces, Timestamp,
+    in_time_order,
+};
 use crate::policy::redact::Redactor;
 use crate::policy::waivers::{Waiver, check_waiver_rules};
 use crate::policy::{Policy, RuleSpec, Severity};
-use crate::report::{ChainLink, PluginProvenance, Report, RuleResult};
-use crate::runtime::{Finding, PluginRuntime, RuleInstance, RuleSnapshot, RunPosition};
+use crate::report::{PluginProvenance, Report, RuleResult};
+use crate::runtime::{Finding, PluginRuntime, RuleInstance, RuleSnapshot};
 
 /// A request an audit cannot honour. It names the problem, not a flag:
 /// the command line says which of its flags asked for it.
@@ -172,6 +177,9 @@ impl Audit {
             .as_ref()
             .and_then(|state| state.checkpoint.as_ref());
         let skip = checkpoint.map_or(0, |c| c.events);
+        let carried = (self.resume.as_ref())
+            .map(SavedState::carried)
+            .transpose()?;
         let mut reader = EventReader::from_paths(&self.inputs)?;
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
@@ -188,7 +196,8 @@ impl Audit {
                     .zip(&plugins)
                     .enumerate()
                     .map(|(n, (spec, bytes))| {
-                        let saved = self.resume.as_ref().map(|state| &state.rules[n]);
+                        let saved = (self.resume.as_ref().zip(carried.as_ref()))
+                            .map(|(state, carried)| (&state.rules[n], &carried[n][..]));
                         start_rule(runtime, spec, bytes, saved, checkpoint.is_some())
                     })
                     .unzip();
@@ -262,21 +271,21 @@ impl Audit {
                 outcome.findings.splice(0..0, before);
             }
         }
-        let earlier = self.resume.as_ref().map(|state| &state.places);
-        let places = self.place(&reader, &log, &outcomes, snapshots.as_deref(), earlier)?;
+        let earlier = self.resume.as_ref().map(|state| &state.cited);
+        let (places, cited) =
+            self.place(&reader, &log, &outcomes, snapshots.as_deref(), earlier)?;
         let after = self.resume.as_ref().and_then(|state| state.chain.as_ref());
         let link = chain_link(after, &log.inputs);
-        let state = match snapshots {
-            Some(snapshots) => Some(self.saved_state(
-                snapshots,
-                &digests,
-                &places,
-                link.clone(),
-                position,
-                latest,
-            )?),
-            None => None,
-        };
+        let state = (snapshots.zip(cited)).map(|(snapshots, cited)| SavedState {
+            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
+            policy_sha256: self.policy.sha256.clone(),
+            chain: Some(link.clone()),
+            position,
+            last_event: latest,
+            rules: self.saved_rules(&digests, snapshots),
+            cited,
+            checkpoint: None,
+        });
         let results = self
             .policy
             .rules
@@ -310,83 +319,57 @@ impl Audit {
         Ok(Audited { report, state })
     }
 
-    /// The places of the events the rules' findings and saved states name:
-    /// this run's, found by reading those lines again, and an earlier
-    /// run's, from the state it saved. Fails if this run read an event
-    /// with the id of one an earlier run placed, since a finding naming
-    /// that id could mean either.
+    /// The places of the events the rules' findings name, for the report,
+    /// and, when a state is to be saved, the table of the events its
+    /// `snapshots` cite. This run's events are placed by reading their
+    /// lines again, all in one pass; an earlier run's come from the state
+    /// it saved (`earlier`). Fails if this run read an event with the id of
+    /// one an earlier run placed, since a finding naming that id could mean
+    /// either.
     fn place(
         &self,
         reader: &EventReader,
         log: &ReadLog,
         outcomes: &[RuleOutcome],
         snapshots: Option<&[Result<RuleSnapshot, String>]>,
-        earlier: Option<&SourcePlaces>,
-    ) -> Result<SourcePlaces> {
-        let found = outcomes
-            .iter()
+        earlier: Option<&CitedEvents>,
+    ) -> Result<(SourcePlaces, Option<CitedEvents>)> {
+        let none = CitedEvents::default();
+        let earlier = earlier.unwrap_or(&none);
+        check_ids_unused(reader, log, earlier)?;
+        let found: HashSet<&str> = (outcomes.iter())
             .flat_map(|o| &o.findings)
-            .map(|f| f.event_id.as_str());
-        let cited = (snapshots.into_iter().flatten())
-            .filter_map(|snapshot| snapshot.as_ref().ok())
-            .flat_map(|snapshot| snapshot.cited.iter().map(|(_, id)| id.as_str()));
-        let before = earlier
-            .into_iter()
-            .flat_map(|places| places.keys().map(String::as_str));
-        let here = reader.places(log, found.chain(cited).chain(before))?;
-        if let Some(earlier) = earlier {
-            let reused = (earlier.iter())
-                .filter_map(|(id, then)| here.get(id).map(|now| (id, then, now)))
-                .min_by(|a, b| a.0.cmp(b.0));
-            if let Some((id, then, now)) = reused {
-                bail!(
-                    "event id `{id}` at {} was used by an earlier run of the chain too, at {}, for an event the saved state still names; event ids must be unique across a chain",
-                    log.describe(now.location),
-                    then.describe()
-                );
-            }
-        }
-        let mut places: SourcePlaces = (here.iter())
-            .map(|(id, place)| (id.clone(), log.source_place(place)))
+            .map(|f| f.event_id.as_str())
             .collect();
-        for (id, place) in earlier.into_iter().flatten() {
-            places.insert(id.clone(), place.clone());
+        let mut citing = snapshots
+            .map(|snapshots| Citing::new(snapshots.iter().flatten(), earlier, &log.inputs));
+        let wanted = citing.as_ref().map(Citing::wanted).unwrap_or_default();
+        let mut places = SourcePlaces::new();
+        reader.visit_places(
+            log,
+            found.iter().copied().chain(wanted),
+            |location, event| {
+                if found.contains(event.id.as_ref()) && !places.contains_key(event.id.as_ref()) {
+                    let place = EventPlace {
+                        time: event.time,
+                        location,
+                        tenant: event.filed_tenant().map(str::to_string),
+                        data_id: event.data_id().map(str::to_string),
+                    };
+                    places.insert(event.id.to_string(), log.source_place(&place));
+                }
+                if let Some(citing) = &mut citing {
+                    citing.place(location, event);
+                }
+            },
+        )?;
+        let before: HashSet<&str> = (found.into_iter())
+            .filter(|id| !places.contains_key(*id))
+            .collect();
+        if !before.is_empty() {
+            places.extend(earlier.places_of(&before));
         }
-        Ok(places)
-    }
-
-    /// The state to save after this run: the rules' `snapshots`, with the
-    /// places of the events they cite.
-    fn saved_state(
-        &self,
-        snapshots: Vec<Result<RuleSnapshot, String>>,
-        digests: &[Option<String>],
-        places: &SourcePlaces,
-        chain: ChainLink,
-        position: RunPosition,
-        last_event: Option<Timestamp>,
-    ) -> Result<SavedState> {
-        let mut cited_places = SourcePlaces::new();
-        for snapshot in snapshots.iter().filter_map(|s| s.as_ref().ok()) {
-            for (_, id) in &snapshot.cited {
-                let place = places.get(id).with_context(|| {
-                    format!(
-                        "a rule's saved state names event `{id}`, which no run of the chain placed"
-                    )
-                })?;
-                cited_places.insert(id.clone(), place.clone());
-            }
-        }
-        Ok(SavedState {
-            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
-            policy_sha256: self.policy.sha256.clone(),
-            chain: Some(chain),
-            position,
-            last_event,
-            rules: self.saved_rules(digests, snapshots),
-            places: cited_places,
-            checkpoint: None,
-        })
+        Ok((places, citing.map(Citing::finish).transpose()?))
     }
 
     /// Saves `midway` as a checkpoint of this run, `skip` events of which an
@@ -405,6 +388,9 @@ impl Audit {
                 earlier.into_iter().chain(now).collect()
             })
             .collect();
+        let none = CitedEvents::default();
+        let earlier = resumed.map_or(&none, |state| &state.cited);
+        let cited = Citing::new(midway.snapshots.iter().flatten(), earlier, &[]).finish_unplaced();
         let state = SavedState {
             covenant_version: env!("CARGO_PKG_VERSION").to_string(),
             policy_sha256: self.policy.sha256.clone(),
@@ -412,9 +398,7 @@ impl Audit {
             position: midway.position,
             last_event: resumed.and_then(|state| state.last_event),
             rules: self.saved_rules(digests, midway.snapshots),
-            places: resumed
-                .map(|state| state.places.clone())
-                .unwrap_or_default(),
+            cited,
             checkpoint: Some(Checkpoint {
                 events: skip + midway.events,
                 last_id: midway.last_id,
@@ -437,10 +421,45 @@ impl Audit {
             .map(|((spec, digest), snapshot)| SavedRule {
                 id: spec.id.clone(),
                 plugin_sha256: digest.clone().unwrap_or_default(),
-                snapshot,
+                state: snapshot.map(|snapshot| RuleState {
+                    cites: snapshot
+                        .cited
+                        .into_iter()
+                        .map(|(ordinal, _)| ordinal)
+                        .collect(),
+                    bytes: snapshot.state,
+                }),
             })
             .collect()
     }
+}
+
+/// Fails if `log` holds an event with the id of one an earlier run of the
+/// chain placed and its state still cites (`earlier`): a finding naming
+/// that id could mean either. Event ids are checked across a chain only
+/// that far; the README says so.
+fn check_ids_unused(reader: &EventReader, log: &ReadLog, earlier: &CitedEvents) -> Result<()> {
+    let placed = || (earlier.iter()).filter(|event| event.place.is_some());
+    // The id ledger finds the events whose ids hash like a cited one's:
+    // none, unless an id is reused (or, rarely, two hashes meet), so the
+    // millions of cited ids cost a pass over the ledger, not a set.
+    let mut met: HashMap<String, Location> = HashMap::new();
+    reader.visit_places(log, placed().map(|event| event.id), |location, event| {
+        met.entry(event.id.to_string()).or_insert(location);
+    })?;
+    if met.is_empty() {
+        return Ok(());
+    }
+    if let Some(event) = placed().find(|event| met.contains_key(event.id)) {
+        let then = earlier.source_place(&event.place.expect("placed"));
+        bail!(
+            "event id `{}` at {} was used by an earlier run of the chain too, at {}, for an event the saved state still names; event ids must be unique across a chain",
+            event.id,
+            log.describe(met[event.id]),
+            then.describe()
+        );
+    }
+    Ok(())
 }
 
 /// What an audit gives: its report, and the state to carry on from when
@@ -484,7 +503,7 @@ fn start_rule(
     runtime: &PluginRuntime,
     spec: &RuleSpec,
     bytes: &Result<Cow<'static, [u8]>, String>,
-    saved: Option<&SavedRule>,
+    saved: Option<(&SavedRule, &[(u64, &str)])>,
     midway: bool,
 ) -> (StartedRule, Result<RuleInstance, String>) {
     let mut started = StartedRule::unloaded(spec);
@@ -511,12 +530,12 @@ fn start_rule(
     started.description = Some(metadata.description.clone());
     started.severity = Some(metadata.severity);
     let config = spec.config.to_string();
-    let instance = match saved.map(|rule| &rule.snapshot) {
+    let instance = match saved.map(|(rule, cited)| (&rule.state, cited)) {
         None => plugin.start(&config).map_err(|e| format!("{e:#}")),
-        Some(Ok(snapshot)) => (plugin.restore(&config, snapshot))
+        Some((Ok(state), cited)) => (plugin.restore(&config, &state.bytes, cited))
             .map_err(|e| format!("cannot carry on from its saved state: {e:#}")),
-        Some(Err(reason)) if midway => Err(reason.clone()),
-        Some(Err(reason)) => Err(format!(
+        Some((Err(reason), _)) if midway => Err(reason.clone()),
+        Some((Err(reason), _)) => Err(format!(
             "failed in an earlier run of the chain, so it has no state to carry on from: {reason}"
         )),
     };

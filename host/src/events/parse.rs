@@ -61,6 +61,11 @@ impl EventRef<'_> {
         (self.tenant.as_deref()).or_else(|| self.data.as_ref().and_then(|d| d.tenant.as_deref()))
     }
 
+    /// The id of the data item the event touches, if any.
+    pub fn data_id(&self) -> Option<&str> {
+        self.data.as_ref().and_then(|d| d.id.as_deref())
+    }
+
     /// The owned event, with the attributes the schema does not name
     /// parsed into JSON values.
     pub fn into_event(self) -> Event {

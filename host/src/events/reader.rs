@@ -64,7 +64,7 @@ pub struct Location {
 }
 
 /// How an input's records are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum InputFormat {
     /// JSON Lines: one event per line, placed by line number.
     #[serde(rename = "jsonl")]
@@ -869,30 +869,47 @@ impl EventReader {
     ) -> Result<Places> {
         let ids: HashSet<&str> = ids.into_iter().collect();
         let mut places = Places::new();
-        if ids.is_empty() {
-            return Ok(places);
-        }
-        let wanted = log.ids.find(ids.iter().copied())?;
+        self.visit_places(log, ids.iter().copied(), |location, event| {
+            if ids.contains(event.id.as_ref()) && !places.contains_key(event.id.as_ref()) {
+                places.insert(
+                    event.id.to_string(),
+                    EventPlace {
+                        time: event.time,
+                        location,
+                        tenant: event.filed_tenant().map(str::to_string),
+                        data_id: event.data_id().map(str::to_string),
+                    },
+                );
+            }
+        })?;
+        Ok(places)
+    }
+
+    /// Hands `each` the events of `log` with these `ids`, and where each
+    /// was read, reading those lines again as [`places`](Self::places)
+    /// does but keeping nothing, so that a saved state's millions of cited
+    /// events go straight into its own table.
+    ///
+    /// Events come in input order. `each` may also be handed an event with
+    /// another id that hashes like one of `ids` in the id ledger (rare),
+    /// and each event that holds an id under `--skip-invalid` rejected as a
+    /// duplicate: it tells them apart by id, and takes the first.
+    pub fn visit_places<'a>(
+        &self,
+        log: &ReadLog,
+        ids: impl IntoIterator<Item = &'a str>,
+        mut each: impl FnMut(Location, &EventRef<'_>),
+    ) -> Result<()> {
+        let wanted = log.ids.find(ids)?;
         if wanted.is_empty() {
-            return Ok(places);
+            return Ok(());
         }
         self.progress.begin(Pass::Place, self.total_bytes());
         self.revisit(&log.inputs, &wanted, log.ids.hasher(), |location, event| {
-            if ids.contains(event.id.as_ref()) {
-                places.entry(event.id.to_string()).or_insert(EventPlace {
-                    time: event.time,
-                    location,
-                    tenant: event.filed_tenant().map(str::to_string),
-                    data_id: event
-                        .data
-                        .as_ref()
-                        .and_then(|d| d.id.as_deref())
-                        .map(str::to_string),
-                });
-            }
+            each(location, &event)
         })?;
         self.progress.done();
-        Ok(places)
+        Ok(())
     }
 
     /// Reads the records at `wanted` (sorted by place, each with the hash

@@ -74,9 +74,9 @@ impl Frames {
 
     /// Takes on the events an earlier run's state names, so that this
     /// run's findings may cite them; before the first frame.
-    pub(super) fn carry(&mut self, cited: &[(u64, String)]) -> Result<()> {
-        for (ordinal, id) in cited {
-            self.sent.push(*ordinal, id)?;
+    pub(super) fn carry(&mut self, cited: &[(u64, &str)]) -> Result<()> {
+        for &(ordinal, id) in cited {
+            self.sent.push(ordinal, id)?;
         }
         Ok(())
     }

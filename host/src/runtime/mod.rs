@@ -287,26 +287,29 @@ impl RulePlugin {
         })
     }
 
-    /// Carries on an evaluation an earlier run saved as `snapshot`, under
-    /// the configuration it was saved with: the rule's findings may cite
-    /// the events `snapshot` names, and the run's ordinals must start after
-    /// the saved run's.
-    pub fn restore(&self, config: &str, snapshot: &RuleSnapshot) -> Result<RuleInstance> {
+    /// Carries on an evaluation an earlier run saved as `state`, under the
+    /// configuration it was saved with: the rule's findings may cite the
+    /// events `cited` (ordinal and id, in ordinal order) that its
+    /// snapshot cited, and the run's ordinals must start after the saved
+    /// run's.
+    pub fn restore(
+        &self,
+        config: &str,
+        state: &[u8],
+        cited: &[(u64, &str)],
+    ) -> Result<RuleInstance> {
         let mut instance = self.begin(|plugin, store| {
             // Decoding a state costs in proportion to its size, which the
             // rule's memory already bounds: one call's budget would refuse
             // the states of long logs.
-            let per_byte = FUEL_PER_STATE_BYTE.saturating_mul(snapshot.state.len() as u64);
+            let per_byte = FUEL_PER_STATE_BYTE.saturating_mul(state.len() as u64);
             store.set_fuel(self.limits.fuel_per_call.saturating_add(per_byte))?;
-            let result = (plugin.covenant_rule_rule().evaluator()).call_restore(
-                &mut *store,
-                config,
-                &snapshot.state,
-            );
+            let result =
+                (plugin.covenant_rule_rule().evaluator()).call_restore(&mut *store, config, state);
             (result.map_err(|e| explain("restore", &e, store))?)
                 .map_err(|message| anyhow!("refused its saved state: {}", one_line(&message)))
         })?;
-        instance.frames.carry(&snapshot.cited)?;
+        instance.frames.carry(cited)?;
         Ok(instance)
     }
 

@@ -12,16 +12,21 @@
 //! the seal is checked before anything in it is read. The layout:
 //!
 //! ```text
-//! "covenant-state/1"   16 bytes: the format and its version
+//! "covenant-state/2"   16 bytes: the format and its version
 //! header length        8 bytes, little-endian
 //! header               JSON (`Header`): versions, digests, where the run stopped,
-//!                      each rule's saved state's length and cited events
-//! rule states          each rule's state as its plugin encoded it, in header order
+//!                      each rule's parts' lengths, the cited events' strings
+//! cited events         the events the rules' states cite (`cited`)
+//! each rule, in header order, unless it failed:
+//!   cites              the ordinals its state cites, increasing: LEB128 deltas
+//!   state              its state as its plugin encoded it
 //! seal                 32 bytes: HMAC-SHA256 of everything before it
 //! ```
 //!
 //! It holds data ids' keyed hashes, event ids, tenants and the places of
 //! the events the rules still need: keep it as private as the logs.
+
+mod cited;
 
 use std::path::Path;
 
@@ -30,20 +35,23 @@ use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::events::{InputSummary, SourcePlace, SourcePlaces, Timestamp};
+pub use cited::{CitedEvent, CitedEvents, CitedPlace, Citing};
+
+use crate::events::{InputSummary, Timestamp};
 use crate::policy::Policy;
 use crate::report::ChainLink;
 use crate::report::atomic_file::write_atomically;
-use crate::runtime::{RuleSnapshot, RunPosition};
+use crate::runtime::RunPosition;
+use cited::{Bytes, CitedStrings, put_varint};
 
 /// The first bytes of every state file: the format and its version.
-const MAGIC: &[u8; 16] = b"covenant-state/1";
+const MAGIC: &[u8; 16] = b"covenant-state/2";
 
 /// The length of the seal at the end of the file.
 const SEAL_LEN: usize = 32;
 
-/// Room for the header beyond the rules' states, when bounding the size
-/// of a file to read (see [`SavedState::read`]).
+/// Room for the header and the cited events beyond the rules' states,
+/// when bounding the size of a file to read (see [`SavedState::read`]).
 const HEADER_ALLOWANCE: u64 = 256 << 20;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
@@ -69,11 +77,11 @@ pub struct SavedState {
     pub last_event: Option<Timestamp>,
     /// Each rule's state, in the policy's order.
     pub rules: Vec<SavedRule>,
-    /// The places of the events the rules' states cite: a later run's
-    /// findings may be about them. A checkpoint holds only those earlier
-    /// runs placed: the run that resumes it reads the interrupted run's
-    /// inputs again, and places the rest itself.
-    pub places: SourcePlaces,
+    /// The events the rules' states cite, with the places of those earlier
+    /// runs read: a later run's findings may be about them. A checkpoint
+    /// leaves unplaced the events of the run it was taken of, since the
+    /// run that resumes it reads those inputs again and places them.
+    pub cited: CitedEvents,
     /// Set when the state was saved part-way through a run
     /// (`--checkpoint-every`), for that run to be finished.
     pub checkpoint: Option<Checkpoint>,
@@ -106,10 +114,20 @@ pub struct SavedRule {
     pub plugin_sha256: String,
     /// The state, or why the rule had none to save (it failed, in this
     /// run or an earlier one).
-    pub snapshot: Result<RuleSnapshot, String>,
+    pub state: Result<RuleState, String>,
 }
 
-/// The part of the file before the rules' states.
+/// What a rule's plugin saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleState {
+    /// The plugin's own encoding of its state, handed back unread.
+    pub bytes: Vec<u8>,
+    /// The ordinals of the events it cites, increasing; each is in
+    /// [`SavedState::cited`].
+    pub cites: Vec<u64>,
+}
+
+/// The part of the file before the cited events.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Header {
@@ -121,7 +139,7 @@ struct Header {
     id_key: [u8; 16],
     last_event: Option<Timestamp>,
     rules: Vec<HeaderRule>,
-    places: Vec<(String, SourcePlace)>,
+    cited: CitedStrings,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -129,19 +147,24 @@ struct Header {
 struct HeaderRule {
     id: String,
     plugin_sha256: String,
-    /// The length of the rule's state in the file; absent when `failed`.
-    state_bytes: Option<u64>,
-    cited: Vec<(u64, String)>,
+    /// The lengths of the rule's cites and state in the file; absent when
+    /// `failed`.
+    parts: Option<(u64, u64)>,
     failed: Option<String>,
 }
 
 impl SavedState {
     /// The file's bytes, sealed with `key`.
     pub fn to_bytes(&self, key: &[u8]) -> Vec<u8> {
-        let mut places: Vec<(String, SourcePlace)> = (self.places.iter())
-            .map(|(id, place)| (id.clone(), place.clone()))
+        let cites: Vec<Option<Vec<u8>>> = (self.rules.iter())
+            .map(|rule| {
+                rule.state
+                    .as_ref()
+                    .ok()
+                    .map(|state| encode_cites(&state.cites))
+            })
             .collect();
-        places.sort_by(|a, b| a.0.cmp(&b.0));
+        let (strings, rows) = self.cited.parts();
         let header = Header {
             covenant_version: self.covenant_version.clone(),
             policy_sha256: self.policy_sha256.clone(),
@@ -150,31 +173,40 @@ impl SavedState {
             next_ordinal: self.position.next_ordinal,
             id_key: self.position.id_key,
             last_event: self.last_event,
-            rules: (self.rules.iter())
-                .map(|rule| {
-                    let (state_bytes, cited, failed) = match &rule.snapshot {
-                        Ok(s) => (Some(s.state.len() as u64), s.cited.clone(), None),
-                        Err(why) => (None, Vec::new(), Some(why.clone())),
+            rules: (self.rules.iter().zip(&cites))
+                .map(|(rule, cites)| {
+                    let (parts, failed) = match (&rule.state, cites) {
+                        (Ok(state), Some(cites)) => {
+                            (Some((cites.len() as u64, state.bytes.len() as u64)), None)
+                        }
+                        (Err(why), _) => (None, Some(why.clone())),
+                        (Ok(_), None) => unreachable!("cites are encoded for every state"),
                     };
                     HeaderRule {
                         id: rule.id.clone(),
                         plugin_sha256: rule.plugin_sha256.clone(),
-                        state_bytes,
-                        cited,
+                        parts,
                         failed,
                     }
                 })
                 .collect(),
-            places,
+            cited: strings.clone(),
         };
         let header = serde_json::to_vec(&header).expect("a header always serialises");
-        let mut bytes = Vec::new();
+        let states: usize = (self.rules.iter())
+            .filter_map(|rule| rule.state.as_ref().ok())
+            .map(|state| state.bytes.len())
+            .sum();
+        let mut bytes =
+            Vec::with_capacity(MAGIC.len() + 8 + header.len() + rows.len() + states + SEAL_LEN);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&header);
-        for rule in &self.rules {
-            if let Ok(snapshot) = &rule.snapshot {
-                bytes.extend_from_slice(&snapshot.state);
+        bytes.extend_from_slice(rows);
+        for (rule, cites) in self.rules.iter().zip(&cites) {
+            if let (Ok(state), Some(cites)) = (&rule.state, cites) {
+                bytes.extend_from_slice(cites);
+                bytes.extend_from_slice(&state.bytes);
             }
         }
         let seal = seal(key, &bytes);
@@ -192,7 +224,7 @@ impl SavedState {
         if !bytes.starts_with(MAGIC) {
             let version = String::from_utf8_lossy(&bytes[b"covenant-state/".len()..MAGIC.len()]);
             bail!(
-                "a state file of format version {version}, but this Covenant reads version 1; resume it with the Covenant that saved it"
+                "a state file of format version {version}, but this Covenant reads version 2; resume it with the Covenant that saved it"
             );
         }
         if bytes.len() < MAGIC.len() + 8 + SEAL_LEN {
@@ -208,30 +240,26 @@ impl SavedState {
                  of the user who saved it)"
             );
         }
-        let length_at = MAGIC.len();
-        let header_len = u64::from_le_bytes(body[length_at..length_at + 8].try_into().unwrap());
-        let header_end = (length_at as u64 + 8)
-            .checked_add(header_len)
-            .filter(|&end| end <= body.len() as u64)
-            .ok_or_else(|| anyhow!("the state file's header runs past its end"))?
-            as usize;
-        let header: Header = serde_json::from_slice(&body[length_at + 8..header_end])
+        let mut rest = &body[MAGIC.len()..];
+        let header_len = u64::from_le_bytes(
+            take(&mut rest, 8, "the header's length")?
+                .try_into()
+                .unwrap(),
+        );
+        let header: Header = serde_json::from_slice(take(&mut rest, header_len, "the header")?)
             .context("the state file's header is not valid")?;
-        let mut states = &body[header_end..];
+        let rows = take(&mut rest, header.cited.bytes, "the cited events")?;
+        let cited = CitedEvents::from_parts(header.cited, rows)
+            .context("the state file's cited events are not valid")?;
         let mut rules = Vec::new();
         for rule in header.rules {
-            let snapshot = match (rule.state_bytes, rule.failed) {
-                (Some(len), None) => {
-                    let len = usize::try_from(len).ok().filter(|&l| l <= states.len());
-                    let len = len.ok_or_else(|| {
-                        anyhow!("rule `{}`: its state runs past the file's end", rule.id)
-                    })?;
-                    let (state, rest) = states.split_at(len);
-                    states = rest;
-                    Ok(RuleSnapshot {
-                        state: state.to_vec(),
-                        cited: rule.cited,
-                    })
+            let state = match (rule.parts, rule.failed) {
+                (Some((cites, state)), None) => {
+                    let what = format!("rule `{}`'s state", rule.id);
+                    let cites = decode_cites(take(&mut rest, cites, &what)?)
+                        .with_context(|| format!("{what} is not valid"))?;
+                    let bytes = take(&mut rest, state, &what)?.to_vec();
+                    Ok(RuleState { bytes, cites })
                 }
                 (None, Some(why)) => Err(why),
                 _ => bail!(
@@ -242,16 +270,16 @@ impl SavedState {
             rules.push(SavedRule {
                 id: rule.id,
                 plugin_sha256: rule.plugin_sha256,
-                snapshot,
+                state,
             });
         }
-        if !states.is_empty() {
+        if !rest.is_empty() {
             bail!(
                 "the state file holds {} bytes the header does not account for",
-                states.len()
+                rest.len()
             );
         }
-        Ok(SavedState {
+        let state = SavedState {
             covenant_version: header.covenant_version,
             policy_sha256: header.policy_sha256,
             chain: header.chain,
@@ -262,8 +290,29 @@ impl SavedState {
             },
             last_event: header.last_event,
             rules,
-            places: header.places.into_iter().collect(),
-        })
+            cited,
+        };
+        state.carried()?;
+        Ok(state)
+    }
+
+    /// Each rule's cited events with their ids, in the policy's order
+    /// (none for a rule that failed): what the rule is handed back with its
+    /// state. One pass over the cited events for every rule.
+    pub fn carried(&self) -> Result<Vec<Vec<(u64, &str)>>> {
+        let cites: Vec<&[u64]> = (self.rules.iter())
+            .map(|rule| rule.state.as_ref().map_or(&[][..], |state| &state.cites))
+            .collect();
+        let carried = self.cited.carried(&cites);
+        for (rule, (carried, cites)) in self.rules.iter().zip(carried.iter().zip(&cites)) {
+            if let Some(missing) = cites.get(carried.len()) {
+                bail!(
+                    "rule `{}`: its state cites event {missing}, which the state file does not hold",
+                    rule.id
+                );
+            }
+        }
+        Ok(carried)
     }
 
     /// Reads and checks the state file at `path`, under this user's state
@@ -348,10 +397,54 @@ impl Checkpoint {
     }
 }
 
-/// This user's key for sealing states.
-fn state_key() -> Result<Vec<u8>> {
+/// This user's key for sealing states: `$COVENANT_STATE_KEY`, else the
+/// key file (made on first use). A run that will save a state asks for it
+/// first, so that a missing or bad key fails the run before it reads the
+/// log rather than after.
+pub fn state_key() -> Result<Vec<u8>> {
     crate::runtime::cache::user_key("COVENANT_STATE_KEY", "state.key")
         .map_err(|why| anyhow!("no key to seal saved states with: {why}"))
+}
+
+/// The next `len` bytes of `rest`, which holds `what`.
+fn take<'a>(rest: &mut &'a [u8], len: u64, what: &str) -> Result<&'a [u8]> {
+    let len = (usize::try_from(len).ok())
+        .filter(|&len| len <= rest.len())
+        .ok_or_else(|| anyhow!("{what} runs past the state file's end"))?;
+    let (taken, left) = rest.split_at(len);
+    *rest = left;
+    Ok(taken)
+}
+
+/// `cites` (increasing) as LEB128: the first, then each one's distance
+/// from the one before.
+fn encode_cites(cites: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cites.len() * 3);
+    let mut before = 0;
+    for &ordinal in cites {
+        put_varint(&mut out, ordinal - before);
+        before = ordinal;
+    }
+    out
+}
+
+/// What [`encode_cites`] wrote; an ordinal that does not increase is an
+/// error.
+fn decode_cites(bytes: &[u8]) -> Result<Vec<u64>> {
+    let mut bytes = Bytes::new(bytes);
+    let mut cites: Vec<u64> = Vec::new();
+    while !bytes.is_empty() {
+        let delta = bytes.varint()?;
+        let ordinal = match cites.last() {
+            None => delta,
+            Some(_) if delta == 0 => bail!("it cites an event twice"),
+            Some(before) => {
+                (before.checked_add(delta)).ok_or_else(|| anyhow!("an ordinal overflows"))?
+            }
+        };
+        cites.push(ordinal);
+    }
+    Ok(cites)
 }
 
 /// HMAC-SHA256 of `bytes` under `key`.
@@ -387,4 +480,91 @@ pub fn max_state_bytes(policy: &Policy) -> u64 {
     (policy.rules.iter())
         .map(|rule| rule.limits.memory_mib << 20)
         .fold(HEADER_ALLOWANCE, u64::saturating_add)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cited::{CitedEventsBuilder, PlaceParts};
+    use super::*;
+    use crate::events::InputFormat;
+
+    const KEY: &[u8] = b"a test key of the state's seal";
+
+    fn state(cites: Vec<u64>) -> SavedState {
+        let mut cited = CitedEventsBuilder::default();
+        let day = cited.input("day-1.jsonl", InputFormat::Jsonl);
+        let place = |line| PlaceParts {
+            time: Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            },
+            input: day,
+            line,
+            tenant: Some("contoso"),
+            data_id: Some("item-1"),
+        };
+        cited.push(3, "evt-3", Some(place(3)));
+        cited.push(9, "evt-9", Some(place(9)));
+        SavedState {
+            covenant_version: env!("CARGO_PKG_VERSION").to_string(),
+            policy_sha256: "ab".repeat(32),
+            chain: None,
+            position: RunPosition {
+                next_ordinal: 10,
+                id_key: [7; 16],
+            },
+            last_event: None,
+            rules: vec![
+                SavedRule {
+                    id: "retention".to_string(),
+                    plugin_sha256: "cd".repeat(32),
+                    state: Ok(RuleState {
+                        bytes: vec![1, 2, 3],
+                        cites,
+                    }),
+                },
+                SavedRule {
+                    id: "segregation".to_string(),
+                    plugin_sha256: "ef".repeat(32),
+                    state: Err("ran out of fuel".to_string()),
+                },
+            ],
+            cited: cited.finish(),
+            checkpoint: None,
+        }
+    }
+
+    #[test]
+    fn a_state_read_back_equals_the_one_saved_and_carries_its_cited_events() {
+        let saved = state(vec![3, 9]);
+        let back = SavedState::from_bytes(&saved.to_bytes(KEY), KEY).unwrap();
+        assert_eq!(back, saved);
+        assert_eq!(
+            back.carried().unwrap(),
+            [vec![(3, "evt-3"), (9, "evt-9")], vec![]]
+        );
+    }
+
+    #[test]
+    fn a_state_whose_rule_cites_an_event_it_does_not_hold_is_refused() {
+        let bytes = state(vec![3, 4]).to_bytes(KEY);
+        let error = format!("{:#}", SavedState::from_bytes(&bytes, KEY).unwrap_err());
+        assert!(
+            error.contains("rule `retention`: its state cites event 4"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn every_changed_byte_and_another_key_are_refused() {
+        let bytes = state(vec![9]).to_bytes(KEY);
+        assert!(SavedState::from_bytes(&bytes, b"another key").is_err());
+        for at in (0..bytes.len()).step_by(7) {
+            let mut changed = bytes.clone();
+            changed[at] ^= 1;
+            assert!(SavedState::from_bytes(&changed, KEY).is_err(), "byte {at}");
+        }
+        let error = SavedState::from_bytes(b"covenant-state/1 and so on", KEY).unwrap_err();
+        assert!(error.to_string().contains("format version 1"), "{error}");
+    }
 }
