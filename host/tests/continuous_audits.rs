@@ -225,29 +225,20 @@ fn thirty_daily_runs_merge_into_the_report_of_one_run() {
     assert!(rewritten, "no run's finding was rewritten by a later one");
 
     // A chain with a day missing, or a day given twice, does not merge.
-    let run = covenant(
-        dir,
-        &[
-            "merge",
-            "-o",
-            arg(&dir.join("x.json")),
-            arg(&reports[0]),
-            arg(&reports[2]),
-        ],
-    );
-    assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("is missing"));
-    let run = covenant(
-        dir,
-        &[
-            "merge",
-            "-o",
-            arg(&dir.join("x.json")),
-            arg(&reports[1]),
-            arg(&reports[1]),
-        ],
-    );
-    assert_eq!(run.status.code(), Some(2));
+    merge_refused(dir, &[&reports[0], &reports[2]], "is missing");
+    merge_refused(dir, &[&reports[1], &reports[1]], "given twice");
+}
+
+/// Merges `reports`, expecting exit 2 and a message holding `says`.
+fn merge_refused(dir: &Path, reports: &[&Path], says: &str) {
+    let out = dir.join("refused-merge.json");
+    let mut args = vec!["merge", "-o", arg(&out)];
+    args.extend(reports.iter().map(|path| arg(path)));
+    let run = covenant(dir, &args);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(says), "expected `{says}` in: {stderr}");
+    assert!(!out.exists(), "a refused merge wrote a report");
 }
 
 proptest! {
