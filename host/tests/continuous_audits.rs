@@ -479,6 +479,66 @@ fn a_resumed_run_refuses_events_before_the_saved_state_ends() {
 }
 
 #[test]
+fn a_resumed_run_is_taken_as_of_no_earlier_than_the_run_before() {
+    let saved = saved_state(|_| None);
+    let dir = saved.dir.path();
+    let last = read_state(&saved.state)
+        .last_event
+        .expect("day 1 has events");
+    let later = |hours: i64| {
+        Timestamp {
+            seconds: last.seconds + hours * 3_600,
+            nanos: 0,
+        }
+        .to_rfc3339()
+    };
+    // Day 1 again, as of two days after its last event, saving its state.
+    let first = dir.join("day1.jsonl");
+    let state = dir.join("as-of.state");
+    let as_of = later(48);
+    let extra = ["--as-of", as_of.as_str(), "--save-state", arg(&state)];
+    report(dir, &dir.join("as-of.json"), &extra, &first);
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let resumed = |as_of: Option<&str>| {
+        let out = dir.join("resumed.json");
+        let mut args = vec![
+            "report",
+            "--quiet",
+            "--resume",
+            arg(&state),
+            "-o",
+            arg(&out),
+        ];
+        if let Some(as_of) = as_of {
+            args.extend(["--as-of", as_of]);
+        }
+        args.push(arg(&empty));
+        covenant(dir, &args)
+    };
+    // After the saved run's last event but before its as-of: refused.
+    let early = later(24);
+    let run = resumed(Some(&early));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--as-of with --resume"), "{stderr}");
+    assert!(
+        stderr.contains("a chain's reports go forward in time"),
+        "{stderr}"
+    );
+    // Unasked, the resumed run is taken as of the saved run's as-of.
+    let run = resumed(None);
+    assert!(
+        matches!(run.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("resumed.json")).unwrap()).unwrap();
+    assert_eq!(report["as_of"], Value::String(as_of));
+}
+
+#[test]
 fn a_run_killed_midway_resumes_from_its_checkpoint_to_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();

@@ -465,6 +465,7 @@ fn blame_flag(error: anyhow::Error) -> anyhow::Error {
         Some(RequestProblem::RedactResumed) => "--redact with --resume",
         Some(RequestProblem::BeforeSavedState { .. }) => "--resume",
         Some(RequestProblem::AsOfBeforeLatest { .. }) => "--as-of",
+        Some(RequestProblem::AsOfBeforeSaved { .. }) => "--as-of with --resume",
         None => return error,
     };
     error.context(flag)

@@ -48,6 +48,14 @@ pub enum RequestProblem {
         /// The latest event's time.
         latest: Timestamp,
     },
+    /// A run carrying on from a saved state was to be taken as of an
+    /// instant before the as-of of the run that saved it.
+    AsOfBeforeSaved {
+        /// The instant asked for.
+        as_of: Timestamp,
+        /// The as-of of the run that saved the state.
+        saved: Timestamp,
+    },
 }
 
 impl std::fmt::Display for RequestProblem {
@@ -66,6 +74,10 @@ impl std::fmt::Display for RequestProblem {
             RequestProblem::AsOfBeforeLatest { as_of, latest } => write!(
                 f,
                 "the as-of time {as_of} is before the latest event ({latest}); a report cannot be taken as of a time its log runs past"
+            ),
+            RequestProblem::AsOfBeforeSaved { as_of, saved } => write!(
+                f,
+                "the as-of time {as_of} is before {saved}, the as-of of the run whose state this one carries on from; a chain's reports go forward in time"
             ),
         }
     }
@@ -248,11 +260,17 @@ impl Audit {
             },
         )?;
         let latest = log.latest.max(last_saved);
-        let as_of = self.as_of.or(latest);
+        let saved_as_of = self.resume.as_ref().and_then(|state| state.as_of);
+        let as_of = self.as_of.or(latest.max(saved_as_of));
         if let (Some(as_of), Some(latest)) = (self.as_of, latest)
             && as_of < latest
         {
             return Err(RequestProblem::AsOfBeforeLatest { as_of, latest }.into());
+        }
+        if let (Some(as_of), Some(saved)) = (self.as_of, saved_as_of)
+            && as_of < saved
+        {
+            return Err(RequestProblem::AsOfBeforeSaved { as_of, saved }.into());
         }
         let mut evaluation = evaluation;
         let snapshots = self.save_state.then(|| evaluation.snapshot());
@@ -282,6 +300,7 @@ impl Audit {
             chain: Some(link.clone()),
             position,
             last_event: latest,
+            as_of,
             rules: self.saved_rules(&digests, snapshots),
             cited,
             checkpoint: None,
@@ -397,6 +416,7 @@ impl Audit {
             chain: resumed.and_then(|state| state.chain.clone()),
             position: midway.position,
             last_event: resumed.and_then(|state| state.last_event),
+            as_of: resumed.and_then(|state| state.as_of),
             rules: self.saved_rules(digests, midway.snapshots),
             cited,
             checkpoint: Some(Checkpoint {

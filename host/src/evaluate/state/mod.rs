@@ -75,6 +75,11 @@ pub struct SavedState {
     /// The latest event the chain has read; a resumed run takes only
     /// events from this instant on.
     pub last_event: Option<Timestamp>,
+    /// The instant the saving run's report was taken as of (for a
+    /// checkpoint, the one before it in the chain): a later run is taken
+    /// as of no earlier instant, so that what one report says is overdue
+    /// the next does not call still in time.
+    pub as_of: Option<Timestamp>,
     /// Each rule's state, in the policy's order.
     pub rules: Vec<SavedRule>,
     /// The events the rules' states cite, with the places of those earlier
@@ -138,6 +143,7 @@ struct Header {
     next_ordinal: u64,
     id_key: [u8; 16],
     last_event: Option<Timestamp>,
+    as_of: Option<Timestamp>,
     rules: Vec<HeaderRule>,
     cited: CitedStrings,
 }
@@ -173,6 +179,7 @@ impl SavedState {
             next_ordinal: self.position.next_ordinal,
             id_key: self.position.id_key,
             last_event: self.last_event,
+            as_of: self.as_of,
             rules: (self.rules.iter().zip(&cites))
                 .map(|(rule, cites)| {
                     let (parts, failed) = match (&rule.state, cites) {
@@ -289,6 +296,7 @@ impl SavedState {
                 id_key: header.id_key,
             },
             last_event: header.last_event,
+            as_of: header.as_of,
             rules,
             cited,
         };
@@ -514,6 +522,7 @@ mod tests {
                 id_key: [7; 16],
             },
             last_event: None,
+            as_of: None,
             rules: vec![
                 SavedRule {
                     id: "retention".to_string(),
