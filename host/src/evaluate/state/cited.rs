@@ -374,9 +374,20 @@ impl CitedEventsBuilder {
         index
     }
 
-    /// The table, rows in ordinal order.
+    /// The table, rows in ordinal order. Inputs no row names are left
+    /// out: a chain's runs name every input they read, and the table
+    /// would otherwise keep every file name of every day.
     pub fn finish(mut self) -> CitedEvents {
         self.rows.sort_unstable_by_key(|row| row.ordinal);
+        let mut renumbered: Vec<Option<u32>> = vec![None; self.inputs.len()];
+        let mut inputs = Vec::new();
+        for place in self.rows.iter_mut().filter_map(|row| row.place.as_mut()) {
+            let new = renumbered[place.input as usize].get_or_insert_with(|| {
+                inputs.push(self.inputs[place.input as usize].clone());
+                inputs.len() as u32 - 1
+            });
+            place.input = *new;
+        }
         let mut out = Vec::with_capacity(self.rows.len() * 40);
         let (mut ordinal, mut seconds) = (None, 0i64);
         for row in &self.rows {
@@ -405,7 +416,7 @@ impl CitedEventsBuilder {
             strings: CitedStrings {
                 events: self.rows.len() as u64,
                 bytes: out.len() as u64,
-                inputs: self.inputs,
+                inputs,
                 tenants: self.tenants,
             },
             rows: out,
@@ -645,6 +656,31 @@ mod tests {
             ("day-2.json", InputFormat::JsonArray)
         );
         assert_eq!(table.strings.tenants, ["contoso"]);
+    }
+
+    #[test]
+    fn inputs_no_row_names_are_left_out() {
+        let mut builder = CitedEventsBuilder::default();
+        builder.input("day-1.jsonl", InputFormat::Jsonl);
+        let day2 = builder.input("day-2.jsonl", InputFormat::Jsonl);
+        let place = PlaceParts {
+            time: at(0, 0),
+            input: day2,
+            line: 4,
+            tenant: None,
+            data_id: None,
+        };
+        builder.push(1, "evt-1", Some(place));
+        let table = builder.finish();
+        assert_eq!(
+            table.strings.inputs,
+            [("day-2.jsonl".to_string(), InputFormat::Jsonl)]
+        );
+        let event = table.iter().next().unwrap();
+        assert_eq!(
+            table.source_place(&event.place.unwrap()).describe(),
+            "day-2.jsonl:4"
+        );
     }
 
     #[test]
