@@ -162,13 +162,9 @@ struct HeaderRule {
 impl SavedState {
     /// The file's bytes, sealed with `key`.
     pub fn to_bytes(&self, key: &[u8]) -> Vec<u8> {
-        let cites: Vec<Option<Vec<u8>>> = (self.rules.iter())
-            .map(|rule| {
-                rule.state
-                    .as_ref()
-                    .ok()
-                    .map(|state| encode_cites(&state.cites))
-            })
+        // Each rule's state with its cites encoded; none for a failed rule.
+        let states: Vec<Option<(&RuleState, Vec<u8>)>> = (self.rules.iter())
+            .map(|rule| (rule.state.as_ref().ok()).map(|state| (state, encode_cites(&state.cites))))
             .collect();
         let (strings, rows) = self.cited.parts();
         let header = Header {
@@ -180,41 +176,30 @@ impl SavedState {
             id_key: self.position.id_key,
             last_event: self.last_event,
             as_of: self.as_of,
-            rules: (self.rules.iter().zip(&cites))
-                .map(|(rule, cites)| {
-                    let (parts, failed) = match (&rule.state, cites) {
-                        (Ok(state), Some(cites)) => {
-                            (Some((cites.len() as u64, state.bytes.len() as u64)), None)
-                        }
-                        (Err(why), _) => (None, Some(why.clone())),
-                        (Ok(_), None) => unreachable!("cites are encoded for every state"),
-                    };
-                    HeaderRule {
-                        id: rule.id.clone(),
-                        plugin_sha256: rule.plugin_sha256.clone(),
-                        parts,
-                        failed,
-                    }
+            rules: (self.rules.iter().zip(&states))
+                .map(|(rule, state)| HeaderRule {
+                    id: rule.id.clone(),
+                    plugin_sha256: rule.plugin_sha256.clone(),
+                    parts: (state.as_ref())
+                        .map(|(state, cites)| (cites.len() as u64, state.bytes.len() as u64)),
+                    failed: rule.state.as_ref().err().cloned(),
                 })
                 .collect(),
             cited: strings.clone(),
         };
         let header = serde_json::to_vec(&header).expect("a header always serialises");
-        let states: usize = (self.rules.iter())
-            .filter_map(|rule| rule.state.as_ref().ok())
-            .map(|state| state.bytes.len())
+        let body: usize = (states.iter().flatten())
+            .map(|(state, cites)| cites.len() + state.bytes.len())
             .sum();
         let mut bytes =
-            Vec::with_capacity(MAGIC.len() + 8 + header.len() + rows.len() + states + SEAL_LEN);
+            Vec::with_capacity(MAGIC.len() + 8 + header.len() + rows.len() + body + SEAL_LEN);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(rows);
-        for (rule, cites) in self.rules.iter().zip(&cites) {
-            if let (Ok(state), Some(cites)) = (&rule.state, cites) {
-                bytes.extend_from_slice(cites);
-                bytes.extend_from_slice(&state.bytes);
-            }
+        for (state, cites) in states.iter().flatten() {
+            bytes.extend_from_slice(cites);
+            bytes.extend_from_slice(&state.bytes);
         }
         let seal = seal(key, &bytes);
         bytes.extend_from_slice(&seal);
