@@ -41,7 +41,6 @@ use crate::runtime::RuleSnapshot;
 pub struct CitedEvents {
     strings: CitedStrings,
     rows: Vec<u8>,
-    len: u64,
 }
 
 /// The table's interned strings and size: what the state file's header
@@ -88,18 +87,18 @@ pub struct CitedPlace<'a> {
 impl CitedEvents {
     /// How many events the table holds.
     pub fn len(&self) -> u64 {
-        self.len
+        self.strings.events
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The events, in ordinal order.
     pub fn iter(&self) -> impl Iterator<Item = CitedEvent<'_>> {
         let mut rows = Rows::new(&self.rows, &self.strings);
-        (0..self.len).map(move |_| {
+        (0..self.len()).map(move |_| {
             (rows.next())
                 .expect("every row was checked when the table was made or read")
                 .expect("the table holds `len` rows")
@@ -169,12 +168,11 @@ impl CitedEvents {
                 })?;
         }
         ensure!(
-            reader.at == rows.len(),
+            reader.bytes.is_empty(),
             "the cited events are followed by {} bytes they do not account for",
-            rows.len() - reader.at
+            rows.len() - reader.bytes.at
         );
         Ok(CitedEvents {
-            len: strings.events,
             strings,
             rows: rows.to_vec(),
         })
@@ -184,7 +182,6 @@ impl CitedEvents {
 /// A reader of the rows, which checks each as it goes.
 struct Rows<'a> {
     bytes: Bytes<'a>,
-    at: usize,
     strings: &'a CitedStrings,
     ordinal: Option<u64>,
     seconds: i64,
@@ -194,7 +191,6 @@ impl<'a> Rows<'a> {
     fn new(rows: &'a [u8], strings: &'a CitedStrings) -> Rows<'a> {
         Rows {
             bytes: Bytes::new(rows),
-            at: 0,
             strings,
             ordinal: None,
             seconds: 0,
@@ -260,7 +256,6 @@ impl<'a> Rows<'a> {
                 })
             }
         };
-        self.at = self.bytes.at;
         Ok(Some(CitedEvent { ordinal, id, place }))
     }
 }
@@ -412,7 +407,6 @@ impl CitedEventsBuilder {
             }
         }
         CitedEvents {
-            len: self.rows.len() as u64,
             strings: CitedStrings {
                 events: self.rows.len() as u64,
                 bytes: out.len() as u64,
