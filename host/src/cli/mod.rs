@@ -31,6 +31,7 @@ use crate::cli::progress::ProgressBar;
 use crate::evaluate::audit::{Audit, RequestProblem};
 use crate::evaluate::state::{SavedState, max_state_bytes, state_key};
 use crate::events::generate::{LogSpec, SpecProblem, generate as generate_log};
+use crate::events::mapping::FormatChoice;
 use crate::events::validate::LogCheck;
 use crate::events::{EventReader, Timestamp};
 use crate::policy::waivers::load_waivers;
@@ -96,6 +97,10 @@ enum Command {
     /// Exit codes: 0 written, 2 bad input or usage (nothing written).
     Split(SplitArgs),
 
+    /// List the log formats read besides schema v1, or print one's mapping
+    /// file, to copy and change for `--mapping`.
+    Formats(FormatsArgs),
+
     /// Write a synthetic event log (schema v1) for demos, tests and
     /// benchmarks: the same options always give the same log.
     Generate(GenerateArgs),
@@ -127,6 +132,31 @@ struct MergeArgs {
     out: OutputArgs,
 }
 
+/// How the event logs are read, for every command that reads them.
+#[derive(Debug, clap::Args)]
+struct InputArgs {
+    /// The logs' format: `auto` tells each file's from its first record
+    /// (standard input is then `covenant`); `covenant` is schema v1;
+    /// `cloudtrail`, `ocsf` and `openlineage` are the shipped profiles
+    /// (`covenant formats` lists them).
+    #[arg(long, value_name = "FORMAT", default_value = "auto")]
+    input_format: String,
+
+    /// Read every log through this mapping file (TOML; see the README's
+    /// "Log formats"), instead of an --input-format.
+    #[arg(long, value_name = "FILE", conflicts_with = "input_format")]
+    mapping: Option<PathBuf>,
+}
+
+impl InputArgs {
+    fn choice(&self) -> Result<FormatChoice> {
+        match &self.mapping {
+            Some(path) => FormatChoice::from_file(path).context("--mapping"),
+            None => FormatChoice::named(&self.input_format).context("--input-format"),
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct ValidateArgs {
     /// List every invalid record and go on, instead of stopping at the
@@ -137,6 +167,9 @@ struct ValidateArgs {
     /// Event logs, as for `report`.
     #[arg(required = true, value_name = "EVENTS")]
     events: Vec<PathBuf>,
+
+    #[command(flatten)]
+    input: InputArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -153,6 +186,16 @@ struct SplitArgs {
     /// Event logs, as for `report`.
     #[arg(required = true, value_name = "EVENTS")]
     events: Vec<PathBuf>,
+
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct FormatsArgs {
+    /// A format whose mapping file to print, e.g. `cloudtrail`.
+    #[arg(value_name = "FORMAT")]
+    name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -187,10 +230,15 @@ struct CoverageArgs {
 
 #[derive(Debug, clap::Args)]
 struct ReportArgs {
-    /// Event logs: JSON Lines files, `.json` files holding an array,
-    /// directories (searched recursively for both), or `-` for standard input.
+    /// Event logs: JSON Lines files, `.json` files (an array of records,
+    /// or a document such as CloudTrail's `{"Records": [...]}`), any of
+    /// them gzip- or zstd-compressed, directories (searched recursively
+    /// for all of these), or `-` for standard input.
     #[arg(required = true, value_name = "EVENTS")]
     events: Vec<PathBuf>,
+
+    #[command(flatten)]
+    input: InputArgs,
 
     /// Policy file (TOML). Defaults to the embedded Defender for Cloud policy.
     #[arg(long, value_name = "FILE")]
@@ -357,6 +405,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Generate(args) => generate(args),
         Command::Validate(args) => validate(args),
         Command::Split(args) => split(args),
+        Command::Formats(args) => formats(args),
         Command::Merge(args) => {
             let outputs = outputs(&args.out.output, args.out.format)?;
             let report = crate::shard::merge::merge(&args.parts)?;
@@ -413,9 +462,39 @@ fn generate(args: GenerateArgs) -> Result<u8> {
     Ok(EXIT_COMPLIANT)
 }
 
+/// Lists the shipped log formats, or prints one's mapping file.
+fn formats(args: FormatsArgs) -> Result<u8> {
+    let shipped = crate::events::mapping::shipped();
+    let text = match &args.name {
+        None => {
+            let mut text = String::from(
+                "covenant  Covenant's own schema v1 (the README's \"Event schema v1\")\n",
+            );
+            for mapping in shipped {
+                text.push_str(&format!(
+                    "{:<9} {}\n",
+                    mapping.name(),
+                    mapping.description()
+                ));
+            }
+            text
+        }
+        Some(name) => match shipped.iter().find(|m| m.name() == name) {
+            Some(mapping) => mapping.text().to_string(),
+            None => {
+                FormatChoice::named(name).context("formats")?;
+                bail!("formats: `{name}` is not read through a mapping file");
+            }
+        },
+    };
+    write_stdout(&text)?;
+    Ok(EXIT_COMPLIANT)
+}
+
 /// Reads the logs as a report would, with no rule.
 fn validate(args: ValidateArgs) -> Result<u8> {
-    let check = LogCheck::read(&EventReader::from_paths(&args.events)?, args.skip_invalid)?;
+    let reader = EventReader::from_paths_as(&args.events, &args.input.choice()?)?;
+    let check = LogCheck::read(&reader, args.skip_invalid)?;
     write_stdout(&format!("{check}\n"))?;
     Ok(match check.is_valid() {
         true => EXIT_COMPLIANT,
@@ -427,7 +506,7 @@ fn validate(args: ValidateArgs) -> Result<u8> {
 fn split(args: SplitArgs) -> Result<u8> {
     crate::shard::split::check_shards(args.shards)
         .map_err(|problem| anyhow::anyhow!("--shards: {problem}"))?;
-    let reader = EventReader::from_paths(&args.events)?;
+    let reader = EventReader::from_paths_as(&args.events, &args.input.choice()?)?;
     let summary = crate::shard::split::split(&reader, args.shards, &args.dir)?;
     let counts: Vec<String> = summary.shard_events.iter().map(u64::to_string).collect();
     eprintln!(
@@ -477,6 +556,7 @@ fn report(args: ReportArgs) -> Result<u8> {
     let outputs = outputs(&args.out.output, args.out.format)?;
     let policy = load_policy(args.policy.as_deref())?;
     let mut audit = Audit::new(policy, args.events);
+    audit.input_format = args.input.choice()?;
     audit.as_of = args.as_of;
     audit.skip_invalid = args.skip_invalid;
     for path in &args.waivers {

@@ -12,6 +12,7 @@ use crate::evaluate::state::{
     Checkpoint, CitedEvents, Citing, RuleState, SavedRule, SavedState, chain_link,
 };
 use crate::evaluate::{Checkpoints, DEFAULT_BATCH_LEN, Evaluation, Midway, RuleOutcome};
+use crate::events::mapping::FormatChoice;
 use crate::events::{
     EventPlace, EventReader, Location, ReadLog, ReadProgress, SourcePlaces, Timestamp,
     in_time_order,
@@ -91,6 +92,9 @@ pub struct Audit {
     pub policy: Policy,
     /// Files, directories, or `-` for standard input.
     pub inputs: Vec<PathBuf>,
+    /// How the inputs are read: told per file from its first record
+    /// unless `--input-format` or `--mapping` says.
+    pub input_format: FormatChoice,
     /// The instant the report is taken as of; defaults to the latest event.
     pub as_of: Option<Timestamp>,
     /// Events per plugin call.
@@ -122,6 +126,7 @@ impl Audit {
         Audit {
             policy,
             inputs,
+            input_format: FormatChoice::Auto,
             as_of: None,
             batch_len: DEFAULT_BATCH_LEN,
             sort_run_len: crate::events::DEFAULT_RUN_LEN,
@@ -192,7 +197,7 @@ impl Audit {
         let carried = (self.resume.as_ref())
             .map(SavedState::carried)
             .transpose()?;
-        let mut reader = EventReader::from_paths(&self.inputs)?;
+        let mut reader = EventReader::from_paths_as(&self.inputs, &self.input_format)?;
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
         }

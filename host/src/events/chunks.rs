@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 
 use super::files::hex_digest;
 use super::ids::IdHasher;
-use super::parse::{check_event, parse_event_ref};
-use super::{Event, MAX_LINE_BYTES, Timestamp};
+use super::mapping::{Mapped, Mapping};
+use super::parse::{ParseError, check_event, parse_event_ref};
+use super::{Event, EventRef, MAX_LINE_BYTES, Timestamp};
 
 /// The size of the blocks the input is cut into: big enough (about 900
 /// events) that handing one to a thread costs nothing next to decoding
@@ -38,6 +39,14 @@ pub enum Decode {
     CheckDigested,
     /// The owned event as well, for rules, and the input's digest.
     Events,
+}
+
+/// One event's text parsed as much as `decode` needs.
+fn decode_event(text: &str, decode: Decode) -> Result<EventRef<'_>, ParseError> {
+    match decode {
+        Decode::Events => parse_event_ref(text),
+        Decode::Check | Decode::CheckDigested => check_event(text),
+    }
 }
 
 /// One record of the input: a line's event, or why it is not one.
@@ -76,17 +85,44 @@ pub struct Block {
     pub first: Option<(Timestamp, String)>,
     /// The (time, id) of its last valid event.
     pub last: Option<(Timestamp, String)>,
+    /// Records the input's mapping left out as holding no event it maps.
+    pub skipped: u64,
 }
 
 impl Block {
-    /// Adds one record's outcome for `text` read at `line`, keeping the
-    /// order keys up to date.
-    pub fn decode(&mut self, line: u64, text: &str, decode: Decode, hasher: &IdHasher) {
-        let parsed = match decode {
-            Decode::Events => parse_event_ref(text),
-            Decode::Check | Decode::CheckDigested => check_event(text),
+    /// Adds the outcome of the record `text` read at `line`: through the
+    /// input's mapping, if it has one, into as many records (all at
+    /// `line`) as the events it maps to. A record one of whose events is
+    /// not valid is rejected whole.
+    pub fn decode(&mut self, line: u64, text: &str, how: &Decoding<'_>) {
+        let Some(mapping) = how.mapping else {
+            let parsed = decode_event(text, how.decode);
+            self.add(line, parsed.map_err(|e| e.to_string()), how);
+            return;
         };
-        let outcome = parsed.map_err(|e| e.to_string()).map(|event| {
+        let texts = match mapping.apply(text) {
+            Err(reason) => return self.reject(line, reason),
+            Ok(Mapped::Skipped) => return self.skipped += 1,
+            Ok(Mapped::Events(texts)) => texts,
+        };
+        let parsed: Result<Vec<EventRef<'_>>, ParseError> = texts
+            .iter()
+            .map(|text| decode_event(text, how.decode))
+            .collect();
+        match parsed {
+            Err(e) => self.reject(line, format!("mapped as {}: {e}", mapping.name())),
+            Ok(events) => {
+                for event in events {
+                    self.add(line, Ok(event), how);
+                }
+            }
+        }
+    }
+
+    /// Adds one event's outcome, keeping the order keys up to date.
+    fn add(&mut self, line: u64, parsed: Result<EventRef<'_>, String>, how: &Decoding<'_>) {
+        let Decoding { decode, hasher, .. } = *how;
+        let outcome = parsed.map(|event| {
             let key = (event.time, event.id.as_ref());
             match &mut self.last {
                 Some(last) => {
@@ -122,6 +158,7 @@ impl Block {
         self.out_of_order = false;
         self.first = None;
         self.last = None;
+        self.skipped = 0;
     }
 
     fn reject(&mut self, line: u64, reason: String) {
@@ -150,6 +187,8 @@ pub struct Decoding<'h> {
     pub hasher: &'h IdHasher,
     /// Worker threads (the reading thread is one more).
     pub threads: usize,
+    /// How the input's records become events; none for schema v1.
+    pub mapping: Option<&'h Mapping>,
 }
 
 /// Reads JSON Lines from `source` (named `name` in errors), decoding as
@@ -184,6 +223,7 @@ fn decode_in_blocks(
         decode,
         hasher,
         threads,
+        mapping,
     } = how;
     std::thread::scope(|scope| {
         let depth = threads + 1;
@@ -202,7 +242,15 @@ fn decode_in_blocks(
         for _ in 0..threads.max(1) {
             let (chunks, done, hasher) = (chunks.clone(), done.clone(), hasher.clone());
             let (recycle, spares) = (recycle.clone(), spares.clone());
-            scope.spawn(move || decode_chunks(&chunks, &done, &recycle, &spares, decode, &hasher));
+            scope.spawn(move || {
+                let how = Decoding {
+                    decode,
+                    hasher: &hasher,
+                    threads,
+                    mapping,
+                };
+                decode_chunks(&chunks, &done, &recycle, &spares, &how)
+            });
         }
         // The workers hold the only ends now, so that when they stop, the
         // reading thread's sends fail and it stops too.
@@ -242,8 +290,7 @@ fn decode_chunks(
     done: &SyncSender<(u64, Block)>,
     recycle: &SyncSender<Vec<u8>>,
     spares: &Mutex<Receiver<Block>>,
-    decode: Decode,
-    hasher: &IdHasher,
+    how: &Decoding<'_>,
 ) {
     loop {
         let next = chunks.lock().map(|chunks| chunks.recv());
@@ -253,7 +300,7 @@ fn decode_chunks(
             .unwrap_or_default();
         let block = match chunk {
             Chunk::Lines { first_line, bytes } => {
-                decode_chunk(first_line, &bytes, decode, hasher, &mut block);
+                decode_chunk(first_line, &bytes, how, &mut block);
                 let _ = recycle.try_send(bytes);
                 block
             }
@@ -273,13 +320,7 @@ fn decode_chunks(
 }
 
 /// Decodes the lines of `bytes` into `block`, which is empty.
-fn decode_chunk(
-    first_line: u64,
-    bytes: &[u8],
-    decode: Decode,
-    hasher: &IdHasher,
-    block: &mut Block,
-) {
+fn decode_chunk(first_line: u64, bytes: &[u8], how: &Decoding<'_>, block: &mut Block) {
     block.bytes = bytes.len() as u64;
     // One check of the whole block costs far less than one a line; only a
     // block that fails it has its lines checked alone, to name the line.
@@ -309,7 +350,7 @@ fn decode_chunk(
             Ok(text) => {
                 let text = text.trim_end_matches('\r');
                 if !text.trim().is_empty() {
-                    block.decode(line, text, decode, hasher);
+                    block.decode(line, text, how);
                 }
             }
             Err(e) => block.reject(
@@ -462,6 +503,7 @@ mod tests {
                 decode: Decode::Events,
                 hasher: &hasher,
                 threads,
+                mapping: None,
             },
             |block| {
                 let mut events = block.events.drain(..);
@@ -510,6 +552,7 @@ mod tests {
                     decode,
                     hasher: &hasher,
                     threads: 1,
+                    mapping: None,
                 },
                 |_| Ok(()),
             )
@@ -539,6 +582,7 @@ mod tests {
                 decode: Decode::Check,
                 hasher: &hasher,
                 threads: 2,
+                mapping: None,
             },
             |_| {
                 blocks += 1;

@@ -43,6 +43,7 @@ impl Cursor {
                     return Ok(None);
                 };
                 progress.bytes(block.bytes);
+                state.count_skipped(number, block.skipped);
                 self.records = block.records.into_iter();
                 self.events = block.events.into_iter();
                 continue;

@@ -16,6 +16,7 @@ mod compressed;
 mod files;
 pub mod generate;
 mod ids;
+pub mod mapping;
 mod merge;
 mod order;
 mod parse;

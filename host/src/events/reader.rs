@@ -5,8 +5,8 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,9 @@ use walkdir::WalkDir;
 
 use super::chunks::{Block, Decode, Decoding, Record, decode_lines};
 use super::compressed::{Compression, open_decompressed, uncompressed_name};
-use super::files::{HashingReader, array_elements, find_lines, read_json_array};
+use super::files::{HashingReader, document_records, find_lines, first_record, read_json_array};
 use super::ids::{ID_BUDGET_BYTES, IdHasher, IdLedger, SealedIds};
+use super::mapping::{Detected, FormatChoice, Mapped, Mapping, canonical, detect};
 use super::merge::{Cursor, MergeHead};
 use super::order::OutOfOrder;
 use super::parse::{EventRef, parse_event_ref};
@@ -104,6 +105,44 @@ pub struct InputSummary {
     pub rejected: u64,
     /// Hex SHA-256 of the bytes read, so an auditor can show what was checked.
     pub sha256: String,
+    /// The mapping its records were read through (`cloudtrail`, `ocsf`,
+    /// `openlineage`, or a `--mapping` file's name); none for schema v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
+    /// Records the mapping left out, as of kinds it maps to no event (a
+    /// failed call, a read of metadata, a run that has not completed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+    /// Records that repeated an earlier record exactly, and were folded
+    /// into it: a format delivered at least once repeats some.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub folded: u64,
+}
+
+impl InputSummary {
+    /// How it was read, in words: its layout and, for a mapped format, the
+    /// mapping and what it left out or folded.
+    pub fn describe_format(&self) -> String {
+        let mut text = match (&self.mapping, self.format) {
+            (None, format) => format.to_string(),
+            (Some(mapping), InputFormat::Jsonl) => format!("{mapping} lines"),
+            (Some(mapping), InputFormat::JsonArray) => format!("{mapping} document"),
+        };
+        let count = |n: u64, what: &str| format!(", {n} {what}{}", if n == 1 { "" } else { "s" });
+        if self.skipped > 0 {
+            text.push_str(&count(self.skipped, "record"));
+            text.push_str(" mapped to no event");
+        }
+        if self.folded > 0 {
+            text.push_str(&count(self.folded, "repeated record"));
+            text.push_str(" folded");
+        }
+        text
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Where an event was read and whose data it was, found again by its id
@@ -256,6 +295,12 @@ pub struct EventReader {
     /// A copy of standard input, made on its first read, so that it can
     /// be read again like a file.
     spool: OnceLock<File>,
+    /// Each input's mapping, in the order of `inputs`; none for schema v1.
+    mappings: Vec<Option<Arc<Mapping>>>,
+    /// What a first pass found to leave out (for `--skip-invalid`, and to
+    /// fold repeats), kept for the passes after it: a log read again to
+    /// sort it must not be searched again.
+    first_pass: Mutex<Option<(bool, Arc<Skip>)>>,
 }
 
 /// Which read of the log is under way, for the progress display to say.
@@ -296,10 +341,12 @@ impl ReadProgress for Unwatched {
     fn done(&self) {}
 }
 
-/// The records the first pass of a `--skip-invalid` read rejected: the
-/// second skips them, so rules never see a duplicate id.
+/// The records a first pass found to leave out: those it rejected (under
+/// `--skip-invalid`), and repeats to fold. The second pass skips them, so
+/// rules never see a duplicate id.
 struct Skip {
     rejected: Vec<(Location, Rejection)>,
+    folded: HashSet<Location>,
     digests: Vec<String>,
 }
 
@@ -310,6 +357,15 @@ impl EventReader {
     /// unless it ends in `.json` (or `.json.gz`, `.json.zst`). A compressed
     /// file is read as the text it holds, whatever its name.
     pub fn from_paths(paths: &[PathBuf]) -> Result<EventReader> {
+        EventReader::from_paths_as(paths, &FormatChoice::Auto)
+    }
+
+    /// [`from_paths`](Self::from_paths), reading each input in the format
+    /// `choice` says. Under [`FormatChoice::Auto`] each file's format is
+    /// told from its first record (a `.json` file's document is read
+    /// through once for it); standard input, which cannot be read twice
+    /// before it is kept, is then schema v1.
+    pub fn from_paths_as(paths: &[PathBuf], choice: &FormatChoice) -> Result<EventReader> {
         let mut inputs = Vec::new();
         for path in paths {
             if path.as_os_str() == "-" {
@@ -349,13 +405,51 @@ impl EventReader {
         {
             bail!("standard input (`-`) is given more than once");
         }
+        let mappings = (inputs.iter())
+            .map(|input| match choice {
+                FormatChoice::Covenant => Ok(None),
+                FormatChoice::Mapping(mapping) => Ok(Some(mapping.clone())),
+                FormatChoice::Auto => detect_input(input),
+            })
+            .collect::<Result<_>>()?;
         Ok(EventReader {
             inputs,
             progress: Box::new(Unwatched),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             id_budget: ID_BUDGET_BYTES,
             spool: OnceLock::new(),
+            mappings,
+            first_pass: Mutex::new(None),
         })
+    }
+
+    /// What the inputs are read as, when any is not schema v1: for
+    /// example `cloudtrail (3 inputs), covenant (1 input)`.
+    pub fn formats(&self) -> Option<String> {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for mapping in &self.mappings {
+            let name = mapping.as_deref().map_or("covenant", Mapping::name);
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        if counts.iter().all(|(name, _)| *name == "covenant") {
+            return None;
+        }
+        let counted = counts.iter().map(|(name, count)| {
+            format!(
+                "{name} ({count} input{})",
+                if *count == 1 { "" } else { "s" }
+            )
+        });
+        Some(counted.collect::<Vec<_>>().join(", "))
+    }
+
+    /// Whether some input's format folds repeated records, which a read
+    /// that hands events on can only do once a first pass has found them.
+    fn folds_repeats(&self) -> bool {
+        (self.mappings.iter().flatten()).any(|mapping| mapping.folds_repeats())
     }
 
     /// Reports reading progress to `progress`.
@@ -488,25 +582,39 @@ impl EventReader {
         merge: bool,
         sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<ReadLog> {
-        if !skip_invalid {
+        if !skip_invalid && !self.folds_repeats() {
             return self
                 .read_with(pass, Decode::Events, false, None, merge, sink)
                 .map(|pending| pending.log);
         }
+        let skip = self.first_pass(skip_invalid)?;
+        self.read_with(pass, Decode::Events, skip_invalid, Some(&skip), merge, sink)
+            .map(|pending| pending.log)
+    }
+
+    /// The first pass of a two-pass read, made once for every later read.
+    fn first_pass(&self, skip_invalid: bool) -> Result<Arc<Skip>> {
+        let mut kept = self.first_pass.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((flag, skip)) = kept.as_ref()
+            && *flag == skip_invalid
+        {
+            return Ok(skip.clone());
+        }
         let first = self.read_with(
             Pass::FindInvalid,
             Decode::CheckDigested,
-            true,
+            skip_invalid,
             None,
             false,
             |_| Ok(()),
         )?;
-        let skip = Skip {
+        let skip = Arc::new(Skip {
             digests: first.log.inputs.iter().map(|i| i.sha256.clone()).collect(),
             rejected: first.ids_rejected,
-        };
-        self.read_with(pass, Decode::Events, true, Some(skip), merge, sink)
-            .map(|pending| pending.log)
+            folded: first.folded,
+        });
+        *kept = Some((skip_invalid, skip.clone()));
+        Ok(skip)
     }
 
     /// Reads every input as [`EventReader::read`] does, keeping no event:
@@ -532,7 +640,7 @@ impl EventReader {
         pass: Pass,
         decode: Decode,
         skip_invalid: bool,
-        skip: Option<Skip>,
+        skip: Option<&Skip>,
         merge: bool,
         mut sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<Pending> {
@@ -541,7 +649,6 @@ impl EventReader {
         let ledger = IdLedger::new(self.id_budget);
         let hasher = ledger.hasher();
         let skipped: HashSet<Location> = skip
-            .as_ref()
             .map(|s| s.rejected.iter().map(|(location, _)| *location).collect())
             .unwrap_or_default();
         let mut state = ReadState {
@@ -555,9 +662,11 @@ impl EventReader {
             first_error: None,
             ledger,
             skipped,
+            folded: skip.map(|s| s.folded.clone()).unwrap_or_default(),
+            last_left_out: None,
             skip_invalid,
         };
-        for input in &self.inputs {
+        for (input, mapping) in self.inputs.iter().zip(&self.mappings) {
             state.inputs.push(InputSummary {
                 name: input.name(),
                 format: if matches!(input, Input::JsonArray(_)) {
@@ -568,6 +677,9 @@ impl EventReader {
                 events: 0,
                 rejected: 0,
                 sha256: String::new(),
+                mapping: mapping.as_deref().map(|m| m.name().to_string()),
+                skipped: 0,
+                folded: 0,
             });
         }
         u32::try_from(self.inputs.len()).context("more than 2^32 inputs")?;
@@ -587,14 +699,25 @@ impl EventReader {
             other => other?,
         }
         progress.done();
-        if let Some(skip) = &skip {
+        if let Some(skip) = skip {
             for (input, before) in state.inputs.iter().zip(&skip.digests) {
                 unchanged(&input.name, before, &input.sha256)?;
             }
         }
         // Sealing consumes the ledger; a one-entry one takes its place.
         let ids = std::mem::replace(&mut state.ledger, IdLedger::new(0)).seal()?;
-        let duplicates = self.duplicates(&state.inputs, &ids)?;
+        let Repeats { duplicates, folds } = self.duplicates(&state.inputs, &ids)?;
+        let mut folded = HashSet::new();
+        for location in folds {
+            // A folded record's events were counted as read; it is one
+            // record, however many events it maps to.
+            let input = &mut state.inputs[location.input as usize];
+            input.events -= 1;
+            state.events -= 1;
+            if folded.insert(location) {
+                input.folded += 1;
+            }
+        }
         if let Some(first_error) = state.first_error.take() {
             // The read stopped at its first bad record; a duplicate id
             // before it is the first error, if there is one.
@@ -610,7 +733,7 @@ impl EventReader {
             );
         }
         let mut rejected = match skip {
-            Some(skip) => skip.rejected,
+            Some(skip) => skip.rejected.clone(),
             None => std::mem::take(&mut state.rejected),
         };
         if let Some((location, reason)) = duplicates.first()
@@ -618,11 +741,17 @@ impl EventReader {
         {
             bail!("{}: {reason}", describe(&state.inputs, *location));
         }
+        let mut rejected_here = HashSet::new();
         for (location, reason) in duplicates {
             let input = &mut state.inputs[location.input as usize];
             input.events -= 1;
-            input.rejected += 1;
             state.events -= 1;
+            // Each event of a record that maps to several is a duplicate
+            // of its own; the record is rejected once.
+            if !rejected_here.insert(location) {
+                continue;
+            }
+            input.rejected += 1;
             let location_text = describe(&state.inputs, location);
             rejected.push((
                 location,
@@ -644,6 +773,7 @@ impl EventReader {
                 ids,
             },
             ids_rejected: rejected,
+            folded,
         })
     }
 
@@ -675,6 +805,7 @@ impl EventReader {
                     decode,
                     hasher,
                     threads: self.threads,
+                    mapping: self.mappings[number as usize].as_deref(),
                 },
                 each,
             );
@@ -708,7 +839,8 @@ impl EventReader {
         let digests = std::thread::scope(|scope| -> Result<Vec<String>> {
             let mut cursors = Vec::new();
             let mut readers = Vec::new();
-            for ((input, source), spool) in self.inputs.iter().zip(sources).zip(&spools) {
+            let each_input = self.inputs.iter().zip(&self.mappings);
+            for (((input, mapping), source), spool) in each_input.zip(sources).zip(&spools) {
                 let (blocks, received) = sync_channel::<Block>(2);
                 readers.push(scope.spawn(move || {
                     let hand_on = |block: &mut Block| {
@@ -727,6 +859,7 @@ impl EventReader {
                             decode: Decode::Events,
                             hasher,
                             threads,
+                            mapping: mapping.as_deref(),
                         },
                         hand_on,
                     )
@@ -809,53 +942,77 @@ impl EventReader {
     }
 
     /// The duplicate ids among the ledger's candidates, confirmed by
-    /// reading their lines again: each later place of an id, with the
-    /// reason it is rejected, in input order.
-    fn duplicates(
-        &self,
-        inputs: &[InputSummary],
-        ids: &SealedIds,
-    ) -> Result<Vec<(Location, String)>> {
+    /// reading their records again: each later place of an id, with the
+    /// reason it is rejected, in input order; and, for formats that fold
+    /// repeats, each later place of a record that repeats an earlier one
+    /// exactly.
+    fn duplicates(&self, inputs: &[InputSummary], ids: &SealedIds) -> Result<Repeats> {
         let candidates = ids.candidates();
+        let mut repeats = Repeats::default();
         if candidates.is_empty() {
-            return Ok(Vec::new());
+            return Ok(repeats);
         }
         let mut wanted: Vec<(Location, u64)> = candidates
             .iter()
             .flat_map(|(hash, group)| group.iter().map(|location| (*location, *hash)))
             .collect();
         wanted.sort_unstable();
-        let mut found: HashMap<Location, String> = HashMap::new();
-        self.revisit(inputs, &wanted, ids.hasher(), |location, event| {
-            found.insert(location, event.id.into_owned());
+        wanted.dedup();
+        // Of each event read again: its id and, where repeats fold, its
+        // record's canonical JSON to compare.
+        let mut found: HashMap<(Location, u64), (String, Option<String>)> = HashMap::new();
+        let hasher = ids.hasher();
+        self.revisit(inputs, &wanted, hasher, |location, event, record| {
+            let folds = self.mappings[location.input as usize]
+                .as_deref()
+                .is_some_and(Mapping::folds_repeats);
+            let content = folds
+                .then(|| {
+                    serde_json::from_str(record)
+                        .ok()
+                        .map(|value| canonical(&value))
+                })
+                .flatten();
+            let key = (location, hasher.hash(&event.id));
+            found.insert(key, (event.id.into_owned(), content));
         })?;
-        let mut duplicates = Vec::new();
-        for (_, group) in candidates {
-            let mut first_of: HashMap<&str, Location> = HashMap::new();
+        for (hash, group) in candidates {
+            let mut first_of: HashMap<&str, (Location, Option<&str>)> = HashMap::new();
             for location in group {
-                let Some(id) = found.get(location) else {
+                let Some((id, content)) = found.get(&(*location, *hash)) else {
                     continue;
                 };
                 match first_of.get(id.as_str()) {
                     None => {
-                        first_of.insert(id, *location);
+                        first_of.insert(id, (*location, content.as_deref()));
                     }
-                    Some(first) => {
+                    Some((_, Some(first))) if content.as_deref() == Some(*first) => {
+                        repeats.folds.push(*location);
+                    }
+                    Some((first, _)) => {
                         let seen = if first.input == location.input {
                             format!("line {}", first.line)
                         } else {
                             describe(inputs, *first)
                         };
-                        duplicates.push((
+                        let differs = if content.is_some() {
+                            " with other content"
+                        } else {
+                            ""
+                        };
+                        repeats.duplicates.push((
                             *location,
-                            format!("field `id`: duplicate event id `{id}` (first seen at {seen})"),
+                            format!(
+                                "field `id`: duplicate event id `{id}`{differs} (first seen at {seen})"
+                            ),
                         ));
                     }
                 }
             }
         }
-        duplicates.sort_by_key(|(location, _)| *location);
-        Ok(duplicates)
+        repeats.duplicates.sort_by_key(|(location, _)| *location);
+        repeats.folds.sort_unstable();
+        Ok(repeats)
     }
 
     /// Where the events with these `ids` were read, for the report to
@@ -905,15 +1062,20 @@ impl EventReader {
             return Ok(());
         }
         self.progress.begin(Pass::Place, self.total_bytes());
-        self.revisit(&log.inputs, &wanted, log.ids.hasher(), |location, event| {
-            each(location, &event)
-        })?;
+        self.revisit(
+            &log.inputs,
+            &wanted,
+            log.ids.hasher(),
+            |location, event, _| each(location, &event),
+        )?;
         self.progress.done();
         Ok(())
     }
 
     /// Reads the records at `wanted` (sorted by place, each with the hash
-    /// its id had in the ledger) again, handing each event to `each`.
+    /// its id had in the ledger) again, handing each event to `each` with
+    /// the text of the record it was read from (a mapped record may hold
+    /// several events, all at one place).
     ///
     /// Every second read is checked: a wanted place that no longer holds an
     /// event whose id has that hash fails the read, naming the input, and an
@@ -924,9 +1086,10 @@ impl EventReader {
         inputs: &[InputSummary],
         wanted: &[(Location, u64)],
         hasher: &IdHasher,
-        mut each: impl FnMut(Location, EventRef<'_>),
+        mut each: impl FnMut(Location, EventRef<'_>, &str),
     ) -> Result<()> {
         for (number, input) in self.inputs.iter().enumerate() {
+            let mapping = self.mappings[number].as_deref();
             let start = wanted.partition_point(|(l, _)| (l.input as usize) < number);
             let end = wanted.partition_point(|(l, _)| l.input as usize <= number);
             let here = &wanted[start..end];
@@ -949,25 +1112,35 @@ impl EventReader {
                 while here.get(next).is_some_and(|(l, _)| *l < location) {
                     next += 1;
                 }
-                let expected = here
-                    .get(next)
-                    .filter(|(l, _)| *l == location)
-                    .map(|(_, h)| *h);
-                if let Ok(event) = parse_event_ref(text)
-                    && Some(hasher.hash(&event.id)) == expected
-                {
-                    found += 1;
-                    each(location, event);
+                let expected = |hash: u64| {
+                    here[next..]
+                        .iter()
+                        .take_while(|(l, _)| *l == location)
+                        .any(|(_, h)| *h == hash)
+                };
+                let mut visit = |event_text: &str| {
+                    if let Ok(event) = parse_event_ref(event_text)
+                        && expected(hasher.hash(&event.id))
+                    {
+                        found += 1;
+                        each(location, event, text);
+                    }
+                };
+                match mapping.map(|mapping| mapping.apply(text)) {
+                    None => visit(text),
+                    Some(Ok(Mapped::Events(texts))) => texts.iter().for_each(|t| visit(t)),
+                    Some(_) => {}
                 }
             };
-            let lines: Vec<u64> = here.iter().map(|(l, _)| l.line).collect();
+            let mut lines: Vec<u64> = here.iter().map(|(l, _)| l.line).collect();
+            lines.dedup();
             match input {
                 Input::JsonArray(_) => {
                     let mut bytes = Vec::new();
                     hashing
                         .read_to_end(&mut bytes)
                         .with_context(|| format!("{name}: read failed"))?;
-                    let elements = array_elements(&bytes, &name)?;
+                    let elements = document_records(&bytes, &name, mapping)?;
                     for line in &lines {
                         if let Some(text) = elements.get(*line as usize - 1) {
                             give(*line, text.get());
@@ -997,6 +1170,18 @@ impl EventReader {
 struct Pending {
     log: ReadLog,
     ids_rejected: Vec<(Location, Rejection)>,
+    folded: HashSet<Location>,
+}
+
+/// What reading candidates for duplicate ids again found.
+#[derive(Debug, Default)]
+struct Repeats {
+    /// Each later event with an id seen before, and why it is rejected.
+    duplicates: Vec<(Location, String)>,
+    /// Each later event of a record repeating an earlier one exactly, in
+    /// a format that folds repeats; a record of several events is there
+    /// once for each.
+    folds: Vec<Location>,
 }
 
 /// Thrown through the decoder to stop at the first bad record; the record
@@ -1026,6 +1211,11 @@ pub(super) struct ReadState {
     ledger: IdLedger,
     /// The places a first pass rejected, to skip.
     skipped: HashSet<Location>,
+    /// The places of records a first pass found repeated, to fold.
+    folded: HashSet<Location>,
+    /// The last place left out, so that a record of several events is
+    /// counted once.
+    last_left_out: Option<Location>,
     skip_invalid: bool,
 }
 
@@ -1048,6 +1238,7 @@ impl ReadState {
         if block.last.is_some() {
             self.last_key = block.last.take();
         }
+        self.count_skipped(number, block.skipped);
         let mut events = block.events.drain(..);
         for record in block.records.drain(..) {
             let event = record.outcome.is_ok().then(|| events.next()).flatten();
@@ -1056,6 +1247,11 @@ impl ReadState {
             }
         }
         Ok(())
+    }
+
+    /// Counts `records` of input `number` its mapping left out.
+    pub(super) fn count_skipped(&mut self, number: u32, records: u64) {
+        self.inputs[number as usize].skipped += records;
     }
 
     /// Takes one record of input `number` in, with its event if it has
@@ -1070,10 +1266,19 @@ impl ReadState {
             input: number,
             line: record.line,
         };
-        if self.skipped.contains(&location) {
-            // Rejected by the first pass, duplicate ids among them,
-            // whose events are dropped here unseen.
-            self.inputs[number as usize].rejected += 1;
+        let folded = self.folded.contains(&location);
+        if folded || self.skipped.contains(&location) {
+            // Rejected by the first pass, duplicate ids among them, or a
+            // repeat to fold: the events are dropped here unseen.
+            if self.last_left_out != Some(location) {
+                self.last_left_out = Some(location);
+                let input = &mut self.inputs[number as usize];
+                if folded {
+                    input.folded += 1;
+                } else {
+                    input.rejected += 1;
+                }
+            }
             return Ok(None);
         }
         match record.outcome {
@@ -1103,6 +1308,22 @@ impl ReadState {
             }
         }
     }
+}
+
+/// The format `--input-format auto` reads `input` in: told from its first
+/// record. Standard input is schema v1, since looking at it would use it up.
+fn detect_input(input: &Input) -> Result<Option<Arc<Mapping>>> {
+    let (path, document) = match input {
+        Input::Stdin => return Ok(None),
+        Input::JsonLines(path) => (path, false),
+        Input::JsonArray(path) => (path, true),
+    };
+    let first = first_record(open_decompressed(path)?, document)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(match first.as_ref().map(detect) {
+        Some(Detected::Mapping(mapping)) => Some(mapping),
+        Some(Detected::Covenant) | None => None,
+    })
 }
 
 /// Decodes one input from `source` as `how` says, handing each block to
@@ -1239,7 +1460,14 @@ mod tests {
         // `validate`'s read: no digest, so the ids are the only check.
         let log = reader.check(true).unwrap();
         assert_eq!(log.rejected.len(), 1);
-        assert!(reader.duplicates(&log.inputs, &log.ids).unwrap().len() == 1);
+        assert!(
+            reader
+                .duplicates(&log.inputs, &log.ids)
+                .unwrap()
+                .duplicates
+                .len()
+                == 1
+        );
         std::fs::write(&path, [event("a"), event("b"), event("c")].join("\n")).unwrap();
         let error = reader
             .duplicates(&log.inputs, &log.ids)

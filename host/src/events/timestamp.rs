@@ -26,6 +26,15 @@ impl Timestamp {
             .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))
     }
 
+    /// The instant `seconds` and `nanos` after 1970-01-01T00:00:00Z, if
+    /// RFC 3339 can write it (years 0000 to 9999), as a log must.
+    pub fn from_unix(seconds: i64, nanos: u32) -> Option<Timestamp> {
+        const EARLIEST: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
+        const LATEST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+        ((EARLIEST..=LATEST).contains(&seconds) && nanos < 1_000_000_000)
+            .then_some(Timestamp { seconds, nanos })
+    }
+
     /// The instant `days` whole days (of 86,400 seconds) later.
     pub fn plus_days(self, days: i64) -> Timestamp {
         Timestamp {

@@ -39,6 +39,17 @@ impl fmt::Display for LogCheck {
         for rejection in &self.log.rejected {
             writeln!(f, "{}: {}", rejection.location, rejection.reason)?;
         }
+        for input in &self.log.inputs {
+            if input.mapping.is_some() || input.folded > 0 {
+                writeln!(
+                    f,
+                    "{}: {}, {} events",
+                    input.name,
+                    input.describe_format(),
+                    input.events
+                )?;
+            }
+        }
         let inputs = self.log.inputs.len();
         write!(
             f,

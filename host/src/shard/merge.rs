@@ -513,6 +513,9 @@ mod tests {
                     events: 10,
                     rejected: 0,
                     sha256: sha256.to_string(),
+                    mapping: None,
+                    skipped: 0,
+                    folded: 0,
                 })
                 .collect(),
             rejected: Vec::new(),

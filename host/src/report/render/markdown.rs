@@ -182,7 +182,7 @@ pub(super) fn render(report: &Report) -> String {
             out,
             "- Input: {} ({}, {}, sha256 `{}`)",
             cell(&input.name),
-            input.format,
+            input.describe_format(),
             plural(input.events, "event"),
             input.sha256
         );
