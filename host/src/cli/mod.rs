@@ -587,6 +587,12 @@ fn report(args: ReportArgs) -> Result<u8> {
     }
     .map_err(blame_flag)?;
 
+    if args.input.mapping.is_none()
+        && args.input.input_format == "auto"
+        && let Some(formats) = crate::events::formats_read(&audited.report.inputs)
+    {
+        eprintln!("covenant: read as {formats}, told from each file's first record");
+    }
     write_report(&audited.report, &outputs, args.out.color)?;
     // Saved last: a state saved for a run whose report was not written
     // would let the next run carry on past events nobody reported.

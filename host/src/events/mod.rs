@@ -37,7 +37,7 @@ pub use order::{
 pub use parse::{DataRef, EventRef, ParseError, SchemaError, parse_event_ref, parse_event_text};
 pub use reader::{
     EventPlace, EventReader, Input, InputFormat, InputSummary, Location, MAX_LINE_BYTES, Pass,
-    Places, ReadLog, ReadProgress, Rejection, SourcePlace, SourcePlaces,
+    Places, ReadLog, ReadProgress, Rejection, SourcePlace, SourcePlaces, formats_read,
 };
 pub use timestamp::Timestamp;
 

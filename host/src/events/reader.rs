@@ -141,6 +141,29 @@ impl InputSummary {
     }
 }
 
+/// What `inputs` were read as, when any was not schema v1: for example
+/// `cloudtrail (3 inputs), covenant (1 input)`.
+pub fn formats_read(inputs: &[InputSummary]) -> Option<String> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for input in inputs {
+        let name = input.mapping.as_deref().unwrap_or("covenant");
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    if inputs.iter().all(|input| input.mapping.is_none()) {
+        return None;
+    }
+    let counted = counts.iter().map(|(name, count)| {
+        format!(
+            "{name} ({count} input{})",
+            if *count == 1 { "" } else { "s" }
+        )
+    });
+    Some(counted.collect::<Vec<_>>().join(", "))
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -421,29 +444,6 @@ impl EventReader {
             mappings,
             first_pass: Mutex::new(None),
         })
-    }
-
-    /// What the inputs are read as, when any is not schema v1: for
-    /// example `cloudtrail (3 inputs), covenant (1 input)`.
-    pub fn formats(&self) -> Option<String> {
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        for mapping in &self.mappings {
-            let name = mapping.as_deref().map_or("covenant", Mapping::name);
-            match counts.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((name, 1)),
-            }
-        }
-        if counts.iter().all(|(name, _)| *name == "covenant") {
-            return None;
-        }
-        let counted = counts.iter().map(|(name, count)| {
-            format!(
-                "{name} ({count} input{})",
-                if *count == 1 { "" } else { "s" }
-            )
-        });
-        Some(counted.collect::<Vec<_>>().join(", "))
     }
 
     /// Whether some input's format folds repeated records, which a read
