@@ -80,6 +80,33 @@ fn formats(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The mapping alone, one record at a time, against parsing that record
+    // into a `serde_json::Value`, which mapping starts with.
+    let lines = cloudtrail_lines(1_000);
+    let records: Vec<&str> = std::str::from_utf8(&lines).unwrap().lines().collect();
+    let choice = covenant::events::mapping::FormatChoice::named("cloudtrail").unwrap();
+    let covenant::events::mapping::FormatChoice::Mapping(mapping) = choice else {
+        unreachable!("cloudtrail is a mapping")
+    };
+    let mut group = c.benchmark_group("mapping");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(records.len() as u64));
+    group.bench_function("parse 1000 cloudtrail records to serde_json::Value", |b| {
+        b.iter(|| {
+            for record in &records {
+                std::hint::black_box(serde_json::from_str::<serde_json::Value>(record).unwrap());
+            }
+        })
+    });
+    group.bench_function("map 1000 cloudtrail records to event texts", |b| {
+        b.iter(|| {
+            for record in &records {
+                std::hint::black_box(mapping.apply(record).unwrap());
+            }
+        })
+    });
+    group.finish();
 }
 
 /// `events` CloudTrail S3 data events, one a line, about 700 bytes each:

@@ -320,9 +320,9 @@ pub struct EventReader {
     spool: OnceLock<File>,
     /// Each input's mapping, in the order of `inputs`; none for schema v1.
     mappings: Vec<Option<Arc<Mapping>>>,
-    /// What a first pass found to leave out (for `--skip-invalid`, and to
-    /// fold repeats), kept for the passes after it: a log read again to
-    /// sort it must not be searched again.
+    /// What the first pass of a `--skip-invalid` read found to leave out,
+    /// kept for the passes after it: a log read again to sort it must not
+    /// be searched again.
     first_pass: Mutex<Option<(bool, Arc<Skip>)>>,
 }
 
@@ -446,12 +446,6 @@ impl EventReader {
         })
     }
 
-    /// Whether some input's format folds repeated records, which a read
-    /// that hands events on can only do once a first pass has found them.
-    fn folds_repeats(&self) -> bool {
-        (self.mappings.iter().flatten()).any(|mapping| mapping.folds_repeats())
-    }
-
     /// Reports reading progress to `progress`.
     pub fn with_progress(mut self, progress: Box<dyn ReadProgress>) -> EventReader {
         self.progress = progress;
@@ -542,6 +536,14 @@ impl EventReader {
     /// `skip_invalid`, events before the first duplicate may have reached
     /// `sink` by the time the read fails; with it, the log is read twice,
     /// first to find every record to skip, so `sink` never sees one.
+    ///
+    /// So are repeats, in the same way. A record that repeats an earlier
+    /// one exactly, in a format that folds repeats, is counted as folded
+    /// and not as events; without `skip_invalid` its events still reach
+    /// `sink`, with the time and id of the ones they repeat. In time order
+    /// they come right after those, and [`in_time_order`](super::in_time_order),
+    /// the way rules are fed, drops them; the read has failed if they were
+    /// anything but repeats.
     pub fn read(
         &self,
         skip_invalid: bool,
@@ -582,7 +584,7 @@ impl EventReader {
         merge: bool,
         sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<ReadLog> {
-        if !skip_invalid && !self.folds_repeats() {
+        if !skip_invalid {
             return self
                 .read_with(pass, Decode::Events, false, None, merge, sink)
                 .map(|pending| pending.log);

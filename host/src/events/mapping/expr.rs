@@ -129,13 +129,36 @@ impl Path {
 
     /// The first value the path reaches, if any (`null` counts as none).
     pub fn first<'v>(&self, scope: Scope<'v>) -> Option<&'v Value> {
-        self.all(scope).into_iter().next()
+        // The one [`all`](Self::all) would put first, found without
+        // collecting: every field of every record is looked up this way.
+        let start = if self.from_element {
+            scope.element?
+        } else {
+            scope.record
+        };
+        first_along(start, &self.steps)
     }
 
     /// The first value as text: a string as it is, a number or a boolean
     /// as JSON writes it; an object or an array is no text.
     pub fn text(&self, scope: Scope<'_>) -> Option<String> {
         scalar_text(self.first(scope)?)
+    }
+}
+
+/// The first non-null value `steps` reach from `value`, in document order.
+fn first_along<'v>(value: &'v Value, steps: &[Step]) -> Option<&'v Value> {
+    let Some((step, rest)) = steps.split_first() else {
+        return (!value.is_null()).then_some(value);
+    };
+    match (step, value) {
+        (Step::Key(key), Value::Object(map)) => first_along(map.get(key)?, rest),
+        (Step::Index(i), Value::Array(items)) => first_along(items.get(*i)?, rest),
+        (Step::All, Value::Array(items)) => items.iter().find_map(|item| first_along(item, rest)),
+        (Step::Where { key, value }, Value::Array(items)) => (items.iter())
+            .filter(|item| item.get(key).and_then(Value::as_str) == Some(value.as_str()))
+            .find_map(|item| first_along(item, rest)),
+        _ => None,
     }
 }
 
@@ -378,6 +401,18 @@ mod tests {
         assert_eq!(at("a"), None, "an object is no text");
         let all = Path::parse("resources[*].type").unwrap();
         assert_eq!(all.all(scope(&record)).len(), 2);
+        for path in [
+            "resources[*].accountId",
+            "resources[*].ARN",
+            "a.b[*]",
+            "resources[type=AWS::S3::Bucket]",
+        ] {
+            let path = Path::parse(path).unwrap();
+            assert_eq!(
+                path.first(scope(&record)),
+                path.all(scope(&record)).first().copied()
+            );
+        }
     }
 
     #[test]

@@ -519,11 +519,10 @@ impl Spec {
     /// The field as text: the first alternative that gives one, else the default.
     fn text(&self, scope: Scope<'_>) -> Result<Option<String>, String> {
         for alternative in &self.alternatives {
-            if let Some(value) = alternative.value(scope) {
-                let text = scalar_text(&value);
-                if let Some(text) = alternative.mapped(text) {
-                    return Ok(Some(text));
-                }
+            if alternative.applies(scope)
+                && let Some(text) = alternative.mapped(alternative.source_text(scope))
+            {
+                return Ok(Some(text));
             }
         }
         Ok(self.default.clone())
@@ -548,11 +547,7 @@ impl Spec {
     /// A list field: the first alternative that gives any values.
     fn list(&self, scope: Scope<'_>) -> Result<Vec<String>, String> {
         for alternative in &self.alternatives {
-            if alternative
-                .when
-                .as_ref()
-                .is_some_and(|when| !when.holds(scope))
-            {
+            if !alternative.applies(scope) {
                 continue;
             }
             let values: Vec<String> = match &alternative.each {
@@ -564,12 +559,11 @@ impl Spec {
                             record: scope.record,
                             element: Some(element),
                         };
-                        let value = alternative.source_value(inner);
-                        alternative.mapped(value.as_ref().and_then(scalar_text))
+                        alternative.mapped(alternative.source_text(inner))
                     })
                     .collect(),
-                None => (alternative.value(scope).as_ref())
-                    .and_then(|value| alternative.mapped(scalar_text(value)))
+                None => alternative
+                    .mapped(alternative.source_text(scope))
                     .into_iter()
                     .collect(),
             };
@@ -698,10 +692,25 @@ impl Alternative {
     /// What the source gives in `scope`, as JSON: nothing when its
     /// `when` does not hold.
     fn value(&self, scope: Scope<'_>) -> Option<Value> {
-        if self.when.as_ref().is_some_and(|when| !when.holds(scope)) {
-            return None;
+        self.applies(scope)
+            .then(|| self.source_value(scope))
+            .flatten()
+    }
+
+    /// Whether its `when` holds in `scope` (or it has none).
+    fn applies(&self, scope: Scope<'_>) -> bool {
+        self.when.as_ref().is_none_or(|when| when.holds(scope))
+    }
+
+    /// What the source gives in `scope` as text, `when` or not, with no
+    /// JSON value made on the way.
+    fn source_text(&self, scope: Scope<'_>) -> Option<String> {
+        match &self.source {
+            Source::Path(path) => path.text(scope),
+            Source::Template(template) => template.fill(scope),
+            Source::Const(text) => Some(text.clone()),
+            Source::Digest(_) => self.source_value(scope).as_ref().and_then(scalar_text),
         }
-        self.source_value(scope)
     }
 
     /// What the source gives in `scope`, `when` or not.
