@@ -135,13 +135,14 @@ pub(super) fn document_records<'a>(
         serde_json::from_str::<IgnoredAny>(text).map_err(malformed)?;
         bail!("{name}: a .json log must hold an array of events");
     };
-    let whole: &RawValue = serde_json::from_str(text).map_err(malformed)?;
+    let whole =
+        || -> Result<Vec<&RawValue>> { Ok(vec![serde_json::from_str(text).map_err(malformed)?]) };
     let Some(key) = mapping.container() else {
-        return Ok(vec![whole]);
+        return whole();
     };
     let fields: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(malformed)?;
     match fields.get(key) {
-        None => Ok(vec![whole]),
+        None => whole(),
         Some(records) => serde_json::from_str(records.get()).map_err(|_| {
             anyhow::anyhow!(
                 "{name}: `{key}` must hold an array of {} records",

@@ -619,7 +619,7 @@ fn string_list<'a>(
 }
 
 /// "a number", "an object": for error messages.
-fn kind_of(value: &Value) -> &'static str {
+pub(super) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::Timestamp;
+use super::parse::kind_of;
 pub use expr::Scope;
 use expr::{Condition, Path, Template, scalar_text};
 pub use profiles::{Detected, FormatChoice, detect, shipped};
@@ -819,17 +820,6 @@ pub fn canonical(value: &Value) -> String {
     let mut out = String::new();
     write(value, &mut out);
     out
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
