@@ -55,8 +55,8 @@ fn copy_fixture(name: &str, dir: &Path) {
 
 #[test]
 fn each_shipped_format_maps_its_fixture_records_to_the_expected_events() {
-    // `split` writes the events a log maps to, in time order: exactly what
-    // the rules are given.
+    // `split` and `convert` write the events a log maps to, in time order:
+    // exactly what the rules are given.
     for format in ["cloudtrail", "ocsf", "openlineage"] {
         let dir = tempfile::tempdir().unwrap();
         copy_fixture(format, dir.path());
@@ -74,6 +74,16 @@ fn each_shipped_format_maps_its_fixture_records_to_the_expected_events() {
                 .collect()
         };
         assert_eq!(lines(&written), lines(&expected), "{format}");
+
+        // `convert` writes the same events, byte for byte, to a file or to
+        // standard output.
+        let run = covenant(dir.path(), &["convert", "-o", "events.jsonl", format]);
+        assert!(run.status.success(), "{format}: {}", stderr(&run));
+        let converted = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+        assert_eq!(converted, written, "{format}");
+        let run = covenant(dir.path(), &["convert", format]);
+        assert!(run.status.success(), "{format}: {}", stderr(&run));
+        assert_eq!(stdout(&run), written, "{format}");
     }
 }
 

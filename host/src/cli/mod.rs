@@ -97,6 +97,13 @@ enum Command {
     /// Exit codes: 0 written, 2 bad input or usage (nothing written).
     Split(SplitArgs),
 
+    /// Write event logs in any format read as schema v1 events, one a line,
+    /// in time order with repeats folded: what a shard file holds, for
+    /// sharding by other means than `split` (the Spark job).
+    ///
+    /// Exit codes: 0 written, 2 bad input or usage (nothing written).
+    Convert(ConvertArgs),
+
     /// List the log formats read besides schema v1, or print one's mapping
     /// file, to copy and change for `--mapping`.
     Formats(FormatsArgs),
@@ -182,6 +189,22 @@ struct SplitArgs {
     /// when missing).
     #[arg(long, value_name = "DIR", default_value = ".")]
     dir: PathBuf,
+
+    /// Event logs, as for `report`.
+    #[arg(required = true, value_name = "EVENTS")]
+    events: Vec<PathBuf>,
+
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConvertArgs {
+    /// The file to write (replaced only when whole); standard output when
+    /// not given, spooled through a temporary file of about its size, since
+    /// a log found out of time order part-way is read again to sort it.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
 
     /// Event logs, as for `report`.
     #[arg(required = true, value_name = "EVENTS")]
@@ -405,6 +428,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Generate(args) => generate(args),
         Command::Validate(args) => validate(args),
         Command::Split(args) => split(args),
+        Command::Convert(args) => convert(args),
         Command::Formats(args) => formats(args),
         Command::Merge(args) => {
             let outputs = outputs(&args.out.output, args.out.format)?;
@@ -517,6 +541,23 @@ fn split(args: SplitArgs) -> Result<u8> {
         counts.join(", "),
         summary.lineage_records,
         crate::shard::split::LINEAGE_FILE
+    );
+    Ok(EXIT_COMPLIANT)
+}
+
+/// Writes the logs back as the schema v1 events a shard file holds.
+fn convert(args: ConvertArgs) -> Result<u8> {
+    let reader = EventReader::from_paths_as(&args.events, &args.input.choice()?)?;
+    let log = crate::shard::convert::convert(&reader, args.output.as_deref())?;
+    let folded: u64 = log.inputs.iter().map(|input| input.folded).sum();
+    eprintln!(
+        "covenant: converted {} events from {} inputs ({})",
+        log.events,
+        log.inputs.len(),
+        match folded {
+            0 => "no repeats".to_string(),
+            n => format!("{n} repeats folded"),
+        }
     );
     Ok(EXIT_COMPLIANT)
 }
