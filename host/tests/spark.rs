@@ -1,5 +1,6 @@
 //! The Spark job (`integrations/spark/covenant_spark.py`) in Spark's local
-//! mode, with the `covenant` binary under test: its merged report equals
+//! mode, started by `spark-submit` and by plain `python3`, with the
+//! `covenant` binary under test: its merged report equals
 //! one run over the whole log, a retried shard is counted once, and a shard
 //! or an input that fails fails the job with its error.
 //!
@@ -45,18 +46,37 @@ fn job_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../integrations/spark/covenant_spark.py")
 }
 
-/// Runs the job in local mode over `logs` with `covenant` as its binary.
-fn spark_job(dir: &Path, master: &str, covenant: &Path, args: &[&str]) -> Output {
-    Command::new("python3")
-        .arg(job_script())
-        .args(["--master", master, "--covenant"])
+/// How the job is started: both ways the README gives.
+enum Launch {
+    /// `spark-submit --master MASTER covenant_spark.py ...`
+    SparkSubmit,
+    /// `python3 covenant_spark.py --master MASTER ...`
+    Python,
+}
+
+/// Runs the job in local mode with `covenant` as its binary.
+fn spark_job(dir: &Path, launch: Launch, master: &str, covenant: &Path, args: &[&str]) -> Output {
+    let mut command = match launch {
+        Launch::SparkSubmit => {
+            let mut command = Command::new("spark-submit");
+            command.args(["--master", master]).arg(job_script());
+            command
+        }
+        Launch::Python => {
+            let mut command = Command::new("python3");
+            command.arg(job_script()).args(["--master", master]);
+            command
+        }
+    };
+    command
+        .arg("--covenant")
         .arg(covenant)
         .args(args)
         .current_dir(dir)
         .env("COVENANT_CACHE_DIR", dir.join("cache"))
         .stdin(Stdio::null())
         .output()
-        .expect("python3 runs")
+        .expect("the job starts")
 }
 
 fn covenant(dir: &Path, args: &[&str]) -> Output {
@@ -164,10 +184,11 @@ fn without_places(mut report: Value) -> Value {
     report
 }
 
-/// The job over a log in several files and formats, each shard's first
-/// report failing once after writing its part, gives the report of one
-/// run over the same files and `covenant split`'s lineage: same findings,
-/// counts, as-of and verdict.
+/// The job over a log in several files and formats, with a policy and
+/// waivers shipped to the executors and each shard's first report failing
+/// once after writing its part, gives the report of one run over the same
+/// files and `covenant split`'s lineage: same findings, waivers, counts,
+/// as-of and verdict.
 #[test]
 fn the_job_merges_into_the_report_of_one_run_with_retried_shards_counted_once() {
     if !spark_installed() {
@@ -176,22 +197,28 @@ fn the_job_merges_into_the_report_of_one_run_with_retried_shards_counted_once() 
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let logs = log_directory(dir);
+    let policy = dir.join("policy/defender.toml");
+    std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/defender-for-cloud.toml");
+    std::fs::copy(shipped, &policy).unwrap();
+    std::fs::write(
+        dir.join("waivers.toml"),
+        "[[waiver]]\nid = \"W-1\"\nrule = \"segregation\"\nreason = \"test\"\n\
+         approver = \"dpo@example.com\"\nexpires = 2099-01-01\ntenants = [\"tenant-0003\"]\n",
+    )
+    .unwrap();
+    let rules = [
+        "--policy",
+        "policy/defender.toml",
+        "--waivers",
+        "waivers.toml",
+    ];
     let flaky = failing_covenant(dir, "shard-", 3, true);
     // local[2,2]: two cores, and a failed task is tried twice.
-    let job = spark_job(
-        dir,
-        "local[2,2]",
-        &flaky,
-        &[
-            "--shards",
-            "4",
-            "-o",
-            "merged.json",
-            "-o",
-            "merged.sarif",
-            "logs",
-        ],
-    );
+    let mut args = vec!["--shards", "4", "-o", "merged.json", "-o", "merged.sarif"];
+    args.extend(rules);
+    args.push("logs");
+    let job = spark_job(dir, Launch::SparkSubmit, "local[2,2]", &flaky, &args);
     assert_eq!(job.status.code(), Some(1), "findings: {}", stderr(&job));
     assert!(
         dir.join("failed-once").exists(),
@@ -200,22 +227,17 @@ fn the_job_merges_into_the_report_of_one_run_with_retried_shards_counted_once() 
 
     let split = covenant(dir, &["split", "--shards", "1", "--dir", "split", "logs"]);
     assert!(split.status.success(), "{}", stderr(&split));
-    let single = covenant(
-        dir,
-        &[
-            "report",
-            "--quiet",
-            "-o",
-            "single.json",
-            "logs",
-            "split/lineage.jsonl",
-        ],
-    );
+    let mut args = vec!["report", "--quiet", "-o", "single.json"];
+    args.extend(rules);
+    args.extend(["logs", "split/lineage.jsonl"]);
+    let single = covenant(dir, &args);
     assert_eq!(single.status.code(), Some(1), "{}", stderr(&single));
 
     let merged = read(&dir.join("merged.json"));
     let single = read(&dir.join("single.json"));
     assert_eq!(without_places(merged.clone()), without_places(single));
+    let waived = merged["waivers"].as_array().unwrap();
+    assert!(waived.iter().any(|w| w["id"] == "W-1"), "{waived:?}");
 
     // The job's lineage is split's, byte for byte, and every shard read it.
     let lineage = std::fs::read(dir.join("split/lineage.jsonl")).unwrap();
@@ -262,6 +284,7 @@ fn a_shard_whose_report_fails_fails_the_job_with_its_error() {
     let broken = failing_covenant(dir, "shard-1.jsonl", 2, false);
     let job = spark_job(
         dir,
+        Launch::Python,
         "local[2]",
         &broken,
         &["--shards", "4", "-o", "merged.json", "logs"],
@@ -294,6 +317,7 @@ fn an_invalid_record_fails_the_job_naming_its_file_and_line() {
     .unwrap();
     let job = spark_job(
         dir,
+        Launch::Python,
         "local[2]",
         Path::new(COVENANT),
         &["--shards", "2", "-o", "merged.json", "logs"],

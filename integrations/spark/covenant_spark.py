@@ -58,6 +58,12 @@ EVENT_FIELDS = (
     "data struct<id: string, tenant: string, sources: array<string>>"
 )
 
+#: What ``covenant merge`` takes for ``--format`` and ``--fail-on``, and the
+#: output extensions it tells formats by.
+REPORT_FORMATS = ("text", "json", "markdown", "html", "sarif", "csv", "junit")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+OUTPUT_EXTENSIONS = (".txt", ".json", ".md", ".html", ".sarif", ".csv", ".xml")
+
 #: The shared lineage file's name, in every shard's report the same, so that
 #: ``covenant merge`` sees one input read by every part.
 LINEAGE_FILE = "lineage.jsonl"
@@ -111,8 +117,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
                         help="a merged report to write on the driver, format by extension (repeatable); "
                              "standard output when none")
-    parser.add_argument("--format", help="the format of every output, as for covenant merge")
-    parser.add_argument("--fail-on", metavar="LEVEL", help="as for covenant report")
+    parser.add_argument("--format", choices=REPORT_FORMATS, help="the format of every output, as for covenant merge")
+    parser.add_argument("--fail-on", choices=SEVERITIES, help="as for covenant report")
     parser.add_argument("--as-of", metavar="TIME",
                         help="as for covenant report; defaults to the latest event's time over the whole log")
     parser.add_argument("--policy", metavar="FILE", help="policy file, shipped with the plugin files it names")
@@ -132,6 +138,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--covenant: no covenant binary found: give its path, or put it on PATH")
     if args.input_format and args.mapping:
         parser.error("--mapping and --input-format: give one")
+    # Settled before any work, as covenant report settles its outputs: a
+    # typo must not cost a cluster's hour.
+    for output in args.output:
+        if not args.format and output != "-" and not output.endswith(OUTPUT_EXTENSIONS):
+            parser.error(f"-o {output}: the extension names no format "
+                         f"({', '.join(OUTPUT_EXTENSIONS)}); or give --format")
     return args
 
 
