@@ -36,7 +36,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -150,6 +150,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     builder = SparkSession.builder.appName("covenant")
+    if not sys.stderr.isatty():
+        # The progress bar redraws itself with carriage returns, which in a
+        # CI log run into the job's own last line.
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
     if args.master:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
@@ -302,9 +306,28 @@ def exit_status(process: subprocess.CompletedProcess) -> tuple[int, str]:
 
 def read_events(spark: SparkSession, job: Job, logs: list[str]) -> DataFrame:
     """Every event of the logs, as its schema v1 line and the fields the
-    job shards and derives lineage by."""
+    job shards and derives lineage by.
+
+    A file on a ``file:`` path (a local disk in local mode; a volume every
+    node mounts on a cluster) is read by ``covenant convert`` itself, as it
+    streams, whatever its size. A file elsewhere (HDFS, object storage) is
+    fetched through Spark's ``binaryFile`` source, which holds it whole in
+    its task's memory first (at most 2 GiB)."""
     files = input_files(spark, logs)
-    lines = files.select("path", "content").rdd.mapPartitions(lambda rows: convert_files(job, rows))
+    paths = [row.path for row in files.select("path").collect()]
+    local = [unquote(urlparse(path).path) for path in paths if path.startswith("file:")]
+    found = []
+    if local:
+        # A few tasks a core, each converting its files in one run.
+        slices = min(len(local), 4 * spark.sparkContext.defaultParallelism)
+        found.append(spark.sparkContext.parallelize(local, slices)
+                     .mapPartitions(lambda paths: convert_paths(job, list(paths))))
+    if len(local) < len(paths):
+        fetched = files.where(~F.col("path").startswith("file:")).select("path", "content")
+        found.append(fetched.rdd.mapPartitions(lambda rows: convert_fetched(job, rows)))
+    if not found:
+        raise JobFailed(EXIT_BAD_INPUT, f"no log files in {', '.join(logs)} (looked for {LOG_FILE_GLOB})")
+    lines = spark.sparkContext.union(found)
     events = spark.createDataFrame(lines.map(lambda line: (line,)), "line string")
     parsed = F.from_json("line", EVENT_FIELDS)
     return events.select(
@@ -322,7 +345,8 @@ def read_events(spark: SparkSession, job: Job, logs: list[str]) -> DataFrame:
 
 
 def input_files(spark: SparkSession, logs: list[str]) -> DataFrame:
-    """The input files as (path, content): a directory searched recursively
+    """The input files, as Spark's ``binaryFile`` source lists them (whose
+    content is read only if selected): a directory searched recursively
     for log files, a file named outright whatever its name."""
     jvm = spark.sparkContext._jvm
     conf = spark.sparkContext._jsc.hadoopConfiguration()
@@ -347,34 +371,49 @@ def input_files(spark: SparkSession, logs: list[str]) -> DataFrame:
     return result
 
 
-def convert_files(job: Job, rows):
-    """Runs in a task: each file written to the task's disk under its own
-    name (so that its extension and first record tell its format, as for
-    a report) and converted by ``covenant convert``."""
-    covenant = executor_covenant(job)
+def convert_paths(job: Job, paths: list[str]):
+    """Runs in a task: the files at ``paths``, on this executor's file
+    system, converted by one ``covenant convert``."""
+    work = task_dir()
+    try:
+        yield from convert(job, work, paths)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def convert_fetched(job: Job, rows):
+    """Runs in a task: each fetched file written to the task's disk under
+    its own name (so that its extension and first record tell its format,
+    as for a report) and converted by ``covenant convert``."""
     for row in rows:
         work = task_dir()
         try:
-            link_bundle(job, work)
             name = os.path.basename(urlparse(row.path).path) or "input"
             os.mkdir(os.path.join(work, "in"))
             source = os.path.join(work, "in", name)
             with open(source, "wb") as out:
                 out.write(row.content)
-            converted = os.path.join(work, "events.jsonl")
-            process = subprocess.run(
-                [covenant, "convert", "-o", converted, *job.input_args, source],
-                cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            )
-            if process.returncode != 0:
-                code, ended = exit_status(process)
-                said = failure_text(process, (source, row.path))
-                raise RuntimeError(JobFailed(code, f"{row.path}: covenant convert {ended}: {said}").marked())
-            with open(converted, encoding="utf-8") as events:
-                for line in events:
-                    yield line.rstrip("\n")
+            yield from convert(job, work, [source], (source, row.path))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def convert(job: Job, work: str, sources: list[str], *rename: tuple[str, str]):
+    """The events of ``sources``, converted in ``work``; ``rename`` puts
+    the names the job was given back into covenant's error."""
+    link_bundle(job, work)
+    converted = os.path.join(work, "events.jsonl")
+    process = subprocess.run(
+        [executor_covenant(job), "convert", "-o", converted, *job.input_args, "--", *sources],
+        cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    if process.returncode != 0:
+        code, ended = exit_status(process)
+        said = failure_text(process, *rename)
+        raise RuntimeError(JobFailed(code, f"covenant convert {ended}: {said}").marked())
+    with open(converted, encoding="utf-8") as events:
+        for line in events:
+            yield line.rstrip("\n")
 
 
 def time_key(time):
