@@ -64,6 +64,10 @@ REPORT_FORMATS = ("text", "json", "markdown", "html", "sarif", "csv", "junit")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 OUTPUT_EXTENSIONS = (".txt", ".json", ".md", ".html", ".sarif", ".csv", ".xml")
 
+#: About how much converted text a task hands Spark at a time: whole
+#: lines, so a chunk is longer by at most one line.
+CHUNK_BYTES = 4 << 20
+
 #: The shared lineage file's name, in every shard's report the same, so that
 #: ``covenant merge`` sees one input read by every part.
 LINEAGE_FILE = "lineage.jsonl"
@@ -185,7 +189,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
 
     events = read_events(spark, job, args.logs).persist()
     refuse_duplicate_ids(events)
-    lineage = lineage_records(events)
+    # Both the id check and the lineage file read it: derive it once.
+    lineage = lineage_records(events).persist()
     refuse_taken_lineage_ids(lineage, events)
     if job.as_of is None:
         job.as_of = latest_time(events)
@@ -327,10 +332,15 @@ def read_events(spark: SparkSession, job: Job, logs: list[str]) -> DataFrame:
         found.append(fetched.rdd.mapPartitions(lambda rows: convert_fetched(job, rows)))
     if not found:
         raise JobFailed(EXIT_BAD_INPUT, f"no log files in {', '.join(logs)} (looked for {LOG_FILE_GLOB})")
-    lines = spark.sparkContext.union(found)
-    events = spark.createDataFrame(lines.map(lambda line: (line,)), "line string")
+    chunks = spark.sparkContext.union(found)
+    # Python hands Spark a few megabytes of whole lines at a time, and the
+    # JVM splits them: a Python object per line cost more than the rest
+    # of the read.
+    lines = (spark.createDataFrame(chunks.map(lambda chunk: (chunk,)), "chunk binary")
+             .select(F.explode(F.split(F.decode("chunk", "UTF-8"), "\n")).alias("line"))
+             .where(F.col("line") != ""))
     parsed = F.from_json("line", EVENT_FIELDS)
-    return events.select(
+    return lines.select(
         "line",
         parsed["id"].alias("id"),
         parsed["time"].alias("time"),
@@ -411,9 +421,9 @@ def convert(job: Job, work: str, sources: list[str], *rename: tuple[str, str]):
         code, ended = exit_status(process)
         said = failure_text(process, *rename)
         raise RuntimeError(JobFailed(code, f"covenant convert {ended}: {said}").marked())
-    with open(converted, encoding="utf-8") as events:
-        for line in events:
-            yield line.rstrip("\n")
+    with open(converted, "rb") as events:
+        while chunk := events.read(CHUNK_BYTES):
+            yield chunk + events.readline()
 
 
 def time_key(time):
