@@ -197,7 +197,7 @@ pub struct Batch {
     source_table: Vec<(Span, Key)>,
     attributes: Vec<Vec<u32>>,
     inline: Vec<Span>,
-    heap: Vec<u8>,
+    heap: String,
 }
 
 impl Batch {
@@ -216,7 +216,7 @@ impl Batch {
             source_table: Vec::new(),
             attributes: vec![Vec::new(); attributes],
             inline: Vec::new(),
-            heap: Vec::new(),
+            heap: String::new(),
         }
     }
 
@@ -287,7 +287,7 @@ impl Batch {
 
     fn span(&mut self, text: &str) -> Span {
         let offset = u32::try_from(self.heap.len()).expect("a batch's heap is under 4 GiB");
-        self.heap.extend_from_slice(text.as_bytes());
+        self.heap.push_str(text);
         (offset, text.len() as u32)
     }
 
@@ -310,9 +310,9 @@ impl Batch {
     }
 
     fn heap_text(&self, (offset, len): Span) -> &str {
-        let bytes = &self.heap[offset as usize..][..len as usize];
-        // Every span was cut from a `&str` pushed whole.
-        std::str::from_utf8(bytes).expect("spans hold whole strings")
+        // A text heap, so that a span reads back with no UTF-8 check: the
+        // per-rule writers copy every id this way.
+        &self.heap[offset as usize..][..len as usize]
     }
 }
 
