@@ -55,25 +55,19 @@ fn check_dev_dependencies(manifest: &Path, rules: &[PluginCrate]) -> Result<(), 
 }
 
 /// Writes `native_rules.rs` for the `rules` bench: each built-in rule by
-/// name with its crate's native entry point.
+/// name with its crate's native entry points.
 fn write_native_rules(rules: &[PluginCrate]) {
     let mut code = String::from(
         "/// Every built-in rule by its plugin name, in the default policy's order,\n\
-         /// with its crate's native entry point (from `BUILTIN_RULES`).\n",
+         /// with its crate's native entry points (from `BUILTIN_RULES`).\n",
     );
-    writeln!(
-        code,
-        "const RULES: [(&str, NativeRun); {}] = [",
-        rules.len()
-    )
-    .expect("a String");
+    writeln!(code, "static RULES: [(&str, Native); {}] = [", rules.len()).expect("a String");
     for rule in rules {
         writeln!(
             code,
-            "    ({:?}, testing::evaluate::<{}::{}>),",
-            rule.name,
-            rule.crate_name(),
-            rule.rule_type()
+            "    ({name:?}, Native {{ encode: testing::encode::<{rule}>, run: testing::evaluate_encoded::<{rule}> }}),",
+            name = rule.name,
+            rule = format_args!("{}::{}", rule.crate_name(), rule.rule_type()),
         )
         .expect("a String");
     }

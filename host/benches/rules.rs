@@ -8,10 +8,11 @@
 //! violation rate 0.001) that is read and time-ordered once, up front:
 //!
 //! - `native` runs the rule crate's [`covenant_sdk::Rule`] impl natively
-//!   through [`covenant_sdk::testing::evaluate`], on SDK test events
-//!   converted once, outside the timing; `evaluate` encodes them into
-//!   frames as the host does and decodes them as the guest does, so this
-//!   is the rule's logic and the frame with no sandbox at all.
+//!   through [`covenant_sdk::testing::evaluate_encoded`], over the frames
+//!   the host would send it, encoded once, outside the timing
+//!   ([`testing::encode`]): the guest's decoding of its frames and the
+//!   rule's logic, with no sandbox and no encoding (which the host does
+//!   once a batch for every rule, and `conversion/into_wit` times).
 //! - `wasm` starts the built-in component (compiled once, outside the
 //!   timing) and drives it as the host does: a [`BatchBuilder`] converts
 //!   the events into an [`EventBatch`] of [`DEFAULT_BATCH_LEN`] (inside
@@ -21,6 +22,11 @@
 //!   the timing.
 //! - `conversion/into_wit` times that conversion alone, the part of `wasm`
 //!   that is host-side work rather than the call into the guest.
+//!
+//! So the sandbox's own cost, per event per rule, is `wasm` less
+//! `into_wit` less `native`, over the events and the rules: cutting each
+//! rule's frame from the batch, copying it in, and running the same code
+//! as WebAssembly under fuel.
 //!
 //! Both sides include building the rule from its configuration (for
 //! `wasm`, instantiating the component too), so that each iteration is one
@@ -48,9 +54,12 @@ mod support;
 
 use support::EVENTS;
 
-/// A rule run natively on the whole log: configuration (JSON), events,
-/// `as_of` (RFC 3339), as [`testing::evaluate`] takes them.
-type NativeRun = fn(&str, &[testing::TestEvent], &str) -> Result<Vec<testing::Finding>, String>;
+/// A built-in rule's native entry points: [`testing::encode`] and
+/// [`testing::evaluate_encoded`] for its type.
+struct Native {
+    encode: fn(&str, &[testing::TestEvent]) -> Result<testing::EncodedLog, String>,
+    run: fn(&str, &testing::EncodedLog, &str) -> Result<usize, String>,
+}
 
 include!(concat!(env!("OUT_DIR"), "/native_rules.rs"));
 
@@ -65,9 +74,11 @@ const FOUR: [&str; 4] = [
 /// One built-in rule, ready to run either way.
 struct BenchRule {
     name: &'static str,
-    native: NativeRun,
+    native: &'static Native,
     /// The default policy's configuration for it, as JSON text.
     config: String,
+    /// The log as the frames it is sent, for its native runs.
+    encoded: testing::EncodedLog,
     plugin: RulePlugin,
 }
 
@@ -131,22 +142,24 @@ fn to_sdk(event: &Event) -> testing::TestEvent {
 }
 
 /// Every built-in rule with the default policy's configuration and
-/// limits, its component compiled.
-fn load_rules(runtime: &PluginRuntime) -> Vec<BenchRule> {
+/// limits, its component compiled and `log` encoded for it.
+fn load_rules(runtime: &PluginRuntime, log: &Log) -> Vec<BenchRule> {
     let policy = Policy::builtin().unwrap();
     RULES
         .iter()
-        .map(|&(name, native)| {
+        .map(|(name, native)| {
             let spec = policy
                 .rules
                 .iter()
                 .find(|spec| spec.plugin == PluginRef::Builtin(name.to_string()))
                 .unwrap_or_else(|| panic!("the default policy has no builtin:{name}"));
             let bytes = spec.plugin.read().unwrap();
+            let config = spec.config.to_string();
             BenchRule {
-                name,
+                name: *name,
                 native,
-                config: spec.config.to_string(),
+                encoded: (native.encode)(&config, &log.sdk_events).unwrap(),
+                config,
                 plugin: runtime.load(&bytes, spec.limits).unwrap(),
             }
         })
@@ -155,14 +168,10 @@ fn load_rules(runtime: &PluginRuntime) -> Vec<BenchRule> {
 
 /// Runs `rules` natively, one after another over the whole log; returns
 /// the number of findings.
-fn run_native(rules: &[&BenchRule], log: &Log, as_of: &str) -> usize {
+fn run_native(rules: &[&BenchRule], as_of: &str) -> usize {
     rules
         .iter()
-        .map(|rule| {
-            (rule.native)(&rule.config, &log.sdk_events, as_of)
-                .unwrap()
-                .len()
-        })
+        .map(|rule| (rule.native.run)(&rule.config, &rule.encoded, as_of).unwrap())
         .sum()
 }
 
@@ -204,10 +213,10 @@ fn native_against_wasm(c: &mut Criterion) {
     let log = load_log();
     let as_of = log.as_of.to_rfc3339();
     let runtime = PluginRuntime::new().unwrap();
-    let rules = load_rules(&runtime);
+    let rules = load_rules(&runtime, &log);
 
     for rule in &rules {
-        let native = run_native(&[rule], &log, &as_of);
+        let native = run_native(&[rule], &as_of);
         let wasm = run_wasm(&[rule], log.events.clone(), log.as_of);
         assert_eq!(
             native, wasm,
@@ -235,7 +244,7 @@ fn native_against_wasm(c: &mut Criterion) {
         group.measurement_time(std::time::Duration::from_secs(3));
         group.throughput(Throughput::Elements(EVENTS));
         group.bench_function("native", |b| {
-            b.iter(|| black_box(run_native(selected, &log, &as_of)))
+            b.iter(|| black_box(run_native(selected, &as_of)))
         });
         group.bench_function("wasm", |b| {
             b.iter_batched(

@@ -392,8 +392,105 @@ fn run_in_parts<R: Rule>(
     })
 }
 
+/// A log already encoded into the frames rule `R` is sent ([`encode`]),
+/// for timing a rule's own logic natively with [`evaluate_encoded`]: the
+/// host encodes a batch once for every rule, so a benchmark that encoded
+/// once a rule would count that work against the rule.
+#[derive(Debug, Clone)]
+pub struct EncodedLog {
+    frames: Vec<Vec<u8>>,
+}
+
+/// `events` as the frames the host would send rule `R`, configured by the
+/// JSON text `config`, which is checked as [`evaluate`] checks it.
+pub fn encode<R: Rule>(config: &str, events: &[TestEvent]) -> Result<EncodedLog, String> {
+    let session = Session::<R>::new(config)?;
+    Ok(EncodedLog {
+        frames: frames(events, session.reads()),
+    })
+}
+
+/// [`evaluate`] over a log [`encode`]d for `R`: the number of findings,
+/// which name events by ordinal, since the log's ids are not kept.
+pub fn evaluate_encoded<R: Rule>(
+    config: &str,
+    log: &EncodedLog,
+    as_of: &str,
+) -> Result<usize, String> {
+    let as_of = Timestamp::parse_rfc3339(as_of)?;
+    let mut session = Session::<R>::new(config)?;
+    let mut findings = 0;
+    for frame in &log.frames {
+        findings += session.observe(frame)?.len();
+    }
+    Ok(findings + session.finish(as_of).0.len())
+}
+
 /// The ids of the events that `findings` name, in order: what most rule
 /// tests assert on.
 pub fn event_ids(findings: &[Finding]) -> Vec<&str> {
     findings.iter().map(|f| f.event_id.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::{EventRef, Findings, Severity};
+
+    /// Reports every `share`, and at the end the last event it saw.
+    #[derive(Serialize, Deserialize)]
+    struct Shares {
+        last: Option<EventRef>,
+    }
+
+    impl Rule for Shares {
+        const ID: &'static str = "shares";
+        const DESCRIPTION: &'static str = "Reports shares.";
+        const COMMITMENT: &'static str = "None.";
+        const SEVERITY: Severity = Severity::Low;
+        type Config = ();
+
+        fn new(_config: ()) -> Result<Self, String> {
+            Ok(Shares { last: None })
+        }
+
+        fn observe(&mut self, event: &Event<'_>, findings: &mut Findings) {
+            if event.action == "share" {
+                findings.report(event, "a share");
+            }
+            self.last = Some(EventRef::from(event));
+        }
+
+        fn finish(&mut self, _as_of: Timestamp, findings: &mut Findings) {
+            if let Some(last) = self.last {
+                findings.report(last, "the last");
+            }
+        }
+    }
+
+    #[test]
+    fn an_encoded_log_gives_what_evaluate_gives_over_several_frames() {
+        let events: Vec<TestEvent> = (0..2_500)
+            .map(|n| {
+                let action = if n % 7 == 0 { "share" } else { "access" };
+                event(&format!("e{n:05}"), "2026-01-01T00:00:00Z", action)
+            })
+            .collect();
+        let as_of = "2026-01-02T00:00:00Z";
+        let found = evaluate::<Shares>("null", &events, as_of).unwrap();
+        let encoded = encode::<Shares>("null", &events).unwrap();
+        assert_eq!(encoded.frames.len(), 3);
+        assert_eq!(
+            evaluate_encoded::<Shares>("null", &encoded, as_of),
+            Ok(found.len())
+        );
+        assert_eq!(found.len(), 2_500 / 7 + 1 + 1);
+    }
+
+    #[test]
+    fn encoding_checks_the_configuration() {
+        assert!(encode::<Shares>("{\"unknown\": 1}", &[]).is_err());
+    }
 }
