@@ -156,7 +156,7 @@ fn load_rules(runtime: &PluginRuntime, log: &Log) -> Vec<BenchRule> {
             let bytes = spec.plugin.read().unwrap();
             let config = spec.config.to_string();
             BenchRule {
-                name: *name,
+                name,
                 native,
                 encoded: (native.encode)(&config, &log.sdk_events).unwrap(),
                 config,

@@ -4,16 +4,10 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn covenant(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_covenant"))
-        .current_dir(dir)
-        .args(args)
-        .env("COVENANT_CACHE_DIR", dir.join("cache"))
-        .output()
-        .expect("the covenant binary runs")
-}
+mod common;
+
+use common::{covenant, stderr};
 
 /// The JSON report over `log`, with its name written as `plain`.
 fn report(dir: &Path, log: &str, plain: &str) -> String {
@@ -26,7 +20,7 @@ fn report(dir: &Path, log: &str, plain: &str) -> String {
     assert!(
         code == Some(0) || code == Some(1),
         "{log}: exit {code:?}: {}",
-        String::from_utf8_lossy(&run.stderr)
+        stderr(&run)
     );
     std::fs::read_to_string(dir.join(out))
         .unwrap()
@@ -99,18 +93,14 @@ fn a_directory_finds_compressed_logs_and_a_cut_one_fails_the_run() {
     std::fs::write(logs.join("b.jsonl.zst"), b).unwrap();
     let validated = covenant(dir, &["validate", "logs"]);
     let stdout = String::from_utf8_lossy(&validated.stdout);
-    assert!(
-        validated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&validated.stderr)
-    );
+    assert!(validated.status.success(), "{}", stderr(&validated));
     assert!(stdout.starts_with("2 events in 2 inputs"), "{stdout}");
 
     let many: String = (0..2000).map(|n| line(&format!("c{n}"), 3)).collect();
     let whole = gzip(many.as_bytes());
     std::fs::write(logs.join("c.jsonl.gz"), &whole[..whole.len() / 2]).unwrap();
     let cut = covenant(dir, &["validate", "logs"]);
-    let stderr = String::from_utf8_lossy(&cut.stderr);
+    let stderr = stderr(&cut);
     assert_eq!(cut.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("c.jsonl.gz: read failed"), "{stderr}");
 }

@@ -5,25 +5,16 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
+mod common;
+
+use common::{covenant, stderr};
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/formats")
-}
-
-fn covenant(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_covenant"))
-        .current_dir(dir)
-        .args(args)
-        .env("COVENANT_CACHE_DIR", dir.join("cache"))
-        .output()
-        .expect("the covenant binary runs")
-}
-
-fn stderr(run: &Output) -> String {
-    String::from_utf8_lossy(&run.stderr).into_owned()
 }
 
 fn stdout(run: &Output) -> String {

@@ -14,6 +14,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
+use common::{covenant, stderr};
+
 const COVENANT: &str = env!("CARGO_BIN_EXE_covenant");
 
 /// Whether pyspark and a Java runtime are installed; off CI, a note when
@@ -77,20 +81,6 @@ fn spark_job(dir: &Path, launch: Launch, master: &str, covenant: &Path, args: &[
         .stdin(Stdio::null())
         .output()
         .expect("the job starts")
-}
-
-fn covenant(dir: &Path, args: &[&str]) -> Output {
-    Command::new(COVENANT)
-        .args(args)
-        .current_dir(dir)
-        .env("COVENANT_CACHE_DIR", dir.join("cache"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("the covenant binary runs")
-}
-
-fn stderr(run: &Output) -> String {
-    String::from_utf8_lossy(&run.stderr).into_owned()
 }
 
 /// A generated log with cross-tenant derivations, laid out as an auditor

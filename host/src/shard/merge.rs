@@ -440,12 +440,21 @@ fn chain_rule(parts: &[Part], n: usize) -> RuleReport {
         })
         .collect();
     sort_findings(&mut findings);
+    // The rest is the last run's, field by field: cloning it whole would
+    // copy its findings only to drop them.
     let last = &parts[parts.len() - 1].file.rules[n];
     RuleReport {
+        id: last.id.clone(),
         // Set by `judge`, once waivers are applied.
         status: Status::Pass,
+        error: last.error.clone(),
+        severity: last.severity,
+        controls: last.controls.clone(),
+        commitment: last.commitment.clone(),
+        description: last.description.clone(),
+        plugin: last.plugin.clone(),
         findings,
-        ..last.clone()
+        unassessable: last.unassessable.clone(),
     }
 }
 
