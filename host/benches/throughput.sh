@@ -36,12 +36,12 @@ if [ -n "${SMOKE:-}" ]; then
     # A check that every row still runs, with the build the tests made.
     sizes=2000
     repeat=1
-    cargo build --quiet -p covenant --example serde_baseline
+    cargo build --quiet -p covenant --bin covenant --example serde_baseline
     bin=target/debug/covenant
     baseline=target/debug/examples/serde_baseline
 else
     repeat="${REPEAT:-3}"
-    cargo build --release --quiet -p covenant --example serde_baseline
+    cargo build --release --quiet -p covenant --bin covenant --example serde_baseline
     bin=target/release/covenant
     baseline=target/release/examples/serde_baseline
 fi

@@ -17,7 +17,7 @@ use crate::events::{
     EventPlace, EventReader, Location, ReadLog, ReadProgress, SourcePlaces, Timestamp,
     in_time_order,
 };
-use crate::policy::redact::Redactor;
+use crate::policy::redact::{RedactField, Redactor};
 use crate::policy::waivers::{Waiver, check_waiver_rules};
 use crate::policy::{Policy, RuleSpec, Severity};
 use crate::report::{PluginProvenance, Report, RuleResult};
@@ -161,6 +161,23 @@ impl Audit {
             .map(|audited| audited.report)
     }
 
+    /// The attributes any of `rules` is sent, and those redaction reads if
+    /// the report is redacted: all a run needs of an event's attributes.
+    fn read_attributes(&self, rules: &[Result<RuleInstance, String>]) -> Vec<String> {
+        let mut names: Vec<String> = (rules.iter().flatten())
+            .flat_map(|rule| rule.reads().attributes)
+            .collect();
+        if self.redact_key.is_some() {
+            names.extend(self.policy.redact.iter().filter_map(|field| match field {
+                RedactField::Attribute(name) => Some(name.clone()),
+                _ => None,
+            }));
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// Runs the audit as one run of a chain: from [`resume`](Self::resume)'s
     /// state if it is set, and saving the rules' states at the end if
     /// [`save_state`](Self::save_state) is.
@@ -197,7 +214,23 @@ impl Audit {
         let carried = (self.resume.as_ref())
             .map(SavedState::carried)
             .transpose()?;
-        let mut reader = EventReader::from_paths_as(&self.inputs, &self.input_format)?;
+        let start_rules = || -> (Vec<StartedRule>, Vec<_>) {
+            (self.policy.rules.iter())
+                .zip(&plugins)
+                .enumerate()
+                .map(|(n, (spec, bytes))| {
+                    let saved = (self.resume.as_ref().zip(carried.as_ref()))
+                        .map(|(state, carried)| (&state.rules[n], &carried[n][..]));
+                    start_rule(runtime, spec, bytes, saved, checkpoint.is_some())
+                })
+                .unzip()
+        };
+        // The rules are started before the read, so that it keeps of each
+        // event only the attributes they (and redaction) read.
+        let mut started = Some(start_rules());
+        let read_attributes = self.read_attributes(&started.as_ref().expect("just started").1);
+        let mut reader = EventReader::from_paths_as(&self.inputs, &self.input_format)?
+            .keeping_attributes(read_attributes);
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
         }
@@ -208,16 +241,7 @@ impl Audit {
             self.skip_invalid,
             self.sort_run_len,
             |feed| {
-                let (provenance, instances): (Vec<StartedRule>, Vec<_>) = (self.policy.rules)
-                    .iter()
-                    .zip(&plugins)
-                    .enumerate()
-                    .map(|(n, (spec, bytes))| {
-                        let saved = (self.resume.as_ref().zip(carried.as_ref()))
-                            .map(|(state, carried)| (&state.rules[n], &carried[n][..]));
-                        start_rule(runtime, spec, bytes, saved, checkpoint.is_some())
-                    })
-                    .unzip();
+                let (provenance, instances) = started.take().unwrap_or_else(start_rules);
                 let mut redactor = (self.redact_key.as_ref())
                     .map(|key| Redactor::new(self.policy.redact.clone(), key));
                 let mut evaluation = Evaluation::new(instances);

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::files::hex_digest;
 use super::ids::IdHasher;
 use super::mapping::{Mapped, Mapping};
-use super::parse::{ParseError, check_event, parse_event_ref};
+use super::parse::{KeptAttributes, ParseError, check_event, parse_event_ref};
 use super::{Event, EventRef, MAX_LINE_BYTES, Timestamp};
 
 /// The size of the blocks the input is cut into: big enough (about 900
@@ -143,7 +143,7 @@ impl Block {
                 time: event.time,
             };
             if decode == Decode::Events {
-                self.events.push(event.into_event());
+                self.events.push(event.into_event(how.kept));
             }
             decoded
         });
@@ -189,6 +189,8 @@ pub struct Decoding<'h> {
     pub threads: usize,
     /// How the input's records become events; none for schema v1.
     pub mapping: Option<&'h Mapping>,
+    /// The attributes kept of each event, under [`Decode::Events`].
+    pub kept: KeptAttributes<'h>,
 }
 
 /// Reads JSON Lines from `source` (named `name` in errors), decoding as
@@ -224,6 +226,7 @@ fn decode_in_blocks(
         hasher,
         threads,
         mapping,
+        kept,
     } = how;
     std::thread::scope(|scope| {
         let depth = threads + 1;
@@ -248,6 +251,7 @@ fn decode_in_blocks(
                     hasher: &hasher,
                     threads,
                     mapping,
+                    kept,
                 };
                 decode_chunks(&chunks, &done, &recycle, &spares, &how)
             });
@@ -504,6 +508,7 @@ mod tests {
                 hasher: &hasher,
                 threads,
                 mapping: None,
+                kept: KeptAttributes::All,
             },
             |block| {
                 let mut events = block.events.drain(..);
@@ -553,6 +558,7 @@ mod tests {
                     hasher: &hasher,
                     threads: 1,
                     mapping: None,
+                    kept: KeptAttributes::All,
                 },
                 |_| Ok(()),
             )
@@ -583,6 +589,7 @@ mod tests {
                 hasher: &hasher,
                 threads: 2,
                 mapping: None,
+                kept: KeptAttributes::All,
             },
             |_| {
                 blocks += 1;

@@ -66,9 +66,9 @@ impl EventRef<'_> {
         self.data.as_ref().and_then(|d| d.id.as_deref())
     }
 
-    /// The owned event, with the attributes the schema does not name
-    /// parsed into JSON values.
-    pub fn into_event(self) -> Event {
+    /// The owned event, with the attributes the schema does not name that
+    /// `kept` keeps, parsed into JSON values.
+    pub fn into_event(self, kept: KeptAttributes<'_>) -> Event {
         let owned = |s: Option<Cow<'_, str>>| s.map(Cow::into_owned);
         Event {
             id: self.id.into_owned(),
@@ -89,16 +89,50 @@ impl EventRef<'_> {
                 tenant: owned(data.tenant),
                 store: owned(data.store),
                 sources: data.sources.into_iter().map(Cow::into_owned).collect(),
-                extra: attributes(data.extra),
+                extra: attributes(data.extra, kept.of_data()),
             }),
-            extra: attributes(self.extra),
+            extra: attributes(self.extra, kept),
         }
     }
 }
 
-/// Raw attributes as JSON values; of a key given twice, the last counts.
-fn attributes(raw: Vec<(Cow<'_, str>, &str)>) -> BTreeMap<String, Value> {
+/// Which of an event's attributes (the fields the schema does not name)
+/// reading keeps in the owned [`Event`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeptAttributes<'a> {
+    /// Every one, the event's and its data item's: what converting a log
+    /// or cutting it into shards writes out again.
+    #[default]
+    All,
+    /// Only the event's own attributes with these names, and none of its
+    /// data item's: what a report's rules and redaction read. The others
+    /// would be parsed into JSON values and dropped unread, at a cost of
+    /// several allocations an event.
+    Only(&'a [String]),
+}
+
+impl KeptAttributes<'_> {
+    fn keeps(self, name: &str) -> bool {
+        match self {
+            KeptAttributes::All => true,
+            KeptAttributes::Only(names) => names.iter().any(|kept| kept == name),
+        }
+    }
+
+    /// What is kept of a data item's attributes.
+    fn of_data(self) -> Self {
+        match self {
+            KeptAttributes::All => KeptAttributes::All,
+            KeptAttributes::Only(_) => KeptAttributes::Only(&[]),
+        }
+    }
+}
+
+/// The raw attributes `kept` keeps, as JSON values; of a key given twice,
+/// the last counts.
+fn attributes(raw: Vec<(Cow<'_, str>, &str)>, kept: KeptAttributes<'_>) -> BTreeMap<String, Value> {
     raw.into_iter()
+        .filter(|(name, _)| kept.keeps(name))
         .map(|(name, value)| {
             // The text parsed as JSON already, and nesting deep enough to
             // fail here sent the whole line through serde_json first.
@@ -212,13 +246,13 @@ fn parse_exact(text: &str, keep_attributes: bool) -> Result<EventRef<'_>, ParseE
 /// The exact parse alone, for tests to hold the scanner to.
 #[cfg(test)]
 pub(super) fn parse_event_exact(text: &str) -> Result<Event, ParseError> {
-    parse_exact(text, true).map(EventRef::into_event)
+    parse_exact(text, true).map(|event| event.into_event(KeptAttributes::All))
 }
 
 /// Parses one JSON text into an owned event: [`parse_event_ref`], then
 /// [`EventRef::into_event`].
 pub fn parse_event_text(text: &str) -> Result<Event, ParseError> {
-    parse_event_ref(text).map(EventRef::into_event)
+    parse_event_ref(text).map(|event| event.into_event(KeptAttributes::All))
 }
 
 fn not_an_object(kind: &str) -> SchemaError {

@@ -19,7 +19,7 @@ use super::ids::{ID_BUDGET_BYTES, IdHasher, IdLedger, SealedIds};
 use super::mapping::{Detected, FormatChoice, Mapped, Mapping, canonical, detect};
 use super::merge::{Cursor, MergeHead};
 use super::order::OutOfOrder;
-use super::parse::{EventRef, parse_event_ref};
+use super::parse::{EventRef, KeptAttributes, parse_event_ref};
 use super::{Event, Timestamp};
 
 /// One source of events, after directories have been expanded.
@@ -324,6 +324,8 @@ pub struct EventReader {
     /// kept for the passes after it: a log read again to sort it must not
     /// be searched again.
     first_pass: Mutex<Option<(bool, Arc<Skip>)>>,
+    /// The attributes kept of each event; all when `None`.
+    attributes: Option<Vec<String>>,
 }
 
 /// Which read of the log is under way, for the progress display to say.
@@ -443,6 +445,7 @@ impl EventReader {
             spool: OnceLock::new(),
             mappings,
             first_pass: Mutex::new(None),
+            attributes: None,
         })
     }
 
@@ -463,6 +466,22 @@ impl EventReader {
     pub fn with_threads(mut self, threads: usize) -> EventReader {
         self.threads = threads.max(1);
         self
+    }
+
+    /// Keeps in the events it hands on only their own attributes with
+    /// these `names`, and none of their data items' (every one unless
+    /// set): a report's rules and redaction read no others, and parsing
+    /// the rest only to drop them cost several allocations an event.
+    pub fn keeping_attributes(mut self, names: Vec<String>) -> EventReader {
+        self.attributes = Some(names);
+        self
+    }
+
+    fn kept(&self) -> KeptAttributes<'_> {
+        match &self.attributes {
+            None => KeptAttributes::All,
+            Some(names) => KeptAttributes::Only(names),
+        }
     }
 
     /// The hex SHA-256 of each input as it is now, in order, to tell
@@ -808,6 +827,7 @@ impl EventReader {
                     hasher,
                     threads: self.threads,
                     mapping: self.mappings[number as usize].as_deref(),
+                    kept: self.kept(),
                 },
                 each,
             );
@@ -838,6 +858,7 @@ impl EventReader {
             sources.push(source);
             spools.push(spool);
         }
+        let kept = self.kept();
         let digests = std::thread::scope(|scope| -> Result<Vec<String>> {
             let mut cursors = Vec::new();
             let mut readers = Vec::new();
@@ -862,6 +883,7 @@ impl EventReader {
                             hasher,
                             threads,
                             mapping: mapping.as_deref(),
+                            kept,
                         },
                         hand_on,
                     )
@@ -1375,6 +1397,40 @@ mod tests {
 
     fn event(id: &str) -> String {
         format!(r#"{{"id":"{id}","time":"2026-01-01T00:00:00Z","action":"store","tenant":"t"}}"#)
+    }
+
+    #[test]
+    fn only_the_attributes_asked_for_are_kept_and_all_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let line = r#"{"id":"e1","time":"2026-01-01T00:00:00Z","action":"store","subscription":"s1","ticket":"T-1","data":{"id":"d1","size":10}}"#;
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let read = |reader: EventReader| {
+            let mut events = Vec::new();
+            reader
+                .read(false, |event| {
+                    events.push(event);
+                    Ok(())
+                })
+                .unwrap();
+            events.pop().unwrap()
+        };
+        let all = read(EventReader::from_paths(std::slice::from_ref(&path)).unwrap());
+        assert_eq!(
+            all.extra.keys().collect::<Vec<_>>(),
+            ["subscription", "ticket"]
+        );
+        assert_eq!(all.data.unwrap().extra["size"], 10);
+        let names = vec!["subscription".to_string(), "absent".to_string()];
+        let reader = EventReader::from_paths(&[path])
+            .unwrap()
+            .keeping_attributes(names);
+        let some = read(reader);
+        assert_eq!(some.extra.keys().collect::<Vec<_>>(), ["subscription"]);
+        assert_eq!(some.extra["subscription"], "s1");
+        let data = some.data.unwrap();
+        assert!(data.extra.is_empty());
+        assert_eq!(data.id.as_deref(), Some("d1"));
     }
 
     #[test]

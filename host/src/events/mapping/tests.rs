@@ -1,5 +1,6 @@
 use super::*;
 use crate::events::chunks::{Block, Decode, Decoding};
+use crate::events::parse::KeptAttributes;
 use crate::events::parse_event_text;
 use proptest::prelude::*;
 use serde_json::json;
@@ -369,7 +370,7 @@ proptest! {
         let hasher = crate::events::ids::IdLedger::new(1 << 10).hasher();
         for mapping in shipped() {
             let mut block = Block::default();
-            let how = Decoding { decode: Decode::Events, hasher: &hasher, threads: 1, mapping: Some(mapping) };
+            let how = Decoding { decode: Decode::Events, hasher: &hasher, threads: 1, mapping: Some(mapping), kept: KeptAttributes::All };
             block.decode(1, &text, &how);
             let mut events = block.events.iter();
             for outcome in &block.records {
