@@ -227,10 +227,10 @@ impl Audit {
         };
         // The rules are started before the read, so that it keeps of each
         // event only the attributes they (and redaction) read.
-        let mut started = Some(start_rules());
-        let read_attributes = self.read_attributes(&started.as_ref().expect("just started").1);
+        let first = start_rules();
         let mut reader = EventReader::from_paths_as(&self.inputs, &self.input_format)?
-            .keeping_attributes(read_attributes);
+            .keeping_attributes(self.read_attributes(&first.1));
+        let mut started = Some(first);
         if let Some(progress) = progress {
             reader = reader.with_progress(progress);
         }
