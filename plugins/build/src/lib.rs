@@ -86,6 +86,7 @@ pub fn embed_plugins(workspace_root: &Path, plugins: &[PluginCrate]) {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
     let shared = [
         "plugins/sdk",
+        "plugins/frame",
         "plugins/rfc3339",
         "wit",
         "Cargo.lock",

@@ -41,17 +41,25 @@ impl Default for Config {
     }
 }
 
-/// What is known of one data item since its clock started, in 24 bytes, so
-/// that an item's map entry, with its 16-byte key, is 40: no id text. Its
-/// findings are about the event that started the clock (whose id and data
-/// id the host names), or about the event at hand.
+/// What is known of one data item since its clock started, packed into 16
+/// bytes, so that an item's map slot, with its 16-byte key, is 32: no id
+/// text. Its findings are about the event that started the clock (whose id
+/// and data id the host names), or about the event at hand.
+///
+/// The bits, from the lowest: the start's nanoseconds (30), the [`Limit`]
+/// (2), `derived`, `deleted`, `late_delete_reported` (1 each), the start's
+/// seconds (40, two's complement: every time RFC 3339 can write, years
+/// 0000-9999, fits in 39), and the starting event's ordinal (53: 9 * 10^15
+/// events). It is saved as [`ItemFields`], field by field.
+#[derive(Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(from = "ItemFields", into = "ItemFields")]
+struct Item([u64; 2]);
+
+/// An [`Item`] unpacked: how it is saved, so that saved states do not
+/// depend on the packing.
 #[derive(Serialize, Deserialize)]
-struct Item {
-    /// When the clock started (the time of the item's first `store` or
-    /// `derive`), as a `Timestamp`'s two fields, kept apart so that they
-    /// pack with the rest.
+struct ItemFields {
     started_seconds: i64,
-    /// That event, for the findings reported on it.
     event: EventRef,
     started_nanos: u32,
     limit: Limit,
@@ -68,11 +76,93 @@ enum Limit {
     Ai,
 }
 
+const NANOS_BITS: u32 = 30;
+const LIMIT_AT: u32 = NANOS_BITS;
+const DERIVED: u128 = 1 << (LIMIT_AT + 2);
+const DELETED: u128 = DERIVED << 1;
+const LATE_DELETE_REPORTED: u128 = DERIVED << 2;
+const SECONDS_AT: u32 = LIMIT_AT + 5;
+const SECONDS_BITS: u32 = 40;
+const EVENT_AT: u32 = SECONDS_AT + SECONDS_BITS;
+
 impl Item {
+    fn new(fields: ItemFields) -> Item {
+        let seconds = fields.started_seconds;
+        let fits = seconds.unsigned_abs() < 1 << (SECONDS_BITS - 1);
+        assert!(
+            fits,
+            "retention cannot keep a start {seconds} seconds from 1970"
+        );
+        let ordinal = fields.event.ordinal();
+        assert!(
+            ordinal >> (128 - EVENT_AT) == 0,
+            "retention cannot keep event {ordinal}"
+        );
+        let flag = |set: bool, bit: u128| if set { bit } else { 0 };
+        let seconds = (seconds as u128) & ((1 << SECONDS_BITS) - 1);
+        let bits = u128::from(fields.started_nanos)
+            | (fields.limit as u128) << LIMIT_AT
+            | flag(fields.derived, DERIVED)
+            | flag(fields.deleted, DELETED)
+            | flag(fields.late_delete_reported, LATE_DELETE_REPORTED)
+            | seconds << SECONDS_AT
+            | u128::from(ordinal) << EVENT_AT;
+        Item([bits as u64, (bits >> 64) as u64])
+    }
+
+    fn bits(&self) -> u128 {
+        u128::from(self.0[0]) | u128::from(self.0[1]) << 64
+    }
+
+    fn set(&mut self, flag: u128) {
+        let bits = self.bits() | flag;
+        self.0 = [bits as u64, (bits >> 64) as u64];
+    }
+
+    fn has(&self, flag: u128) -> bool {
+        self.bits() & flag != 0
+    }
+
     fn started(&self) -> Timestamp {
+        let bits = self.bits();
+        // Shifting the 40 bits to the top and back extends their sign.
+        let seconds = ((bits >> SECONDS_AT) as i64) << (64 - SECONDS_BITS) >> (64 - SECONDS_BITS);
         Timestamp {
-            seconds: self.started_seconds,
-            nanos: self.started_nanos,
+            seconds,
+            nanos: (bits as u32) & ((1 << NANOS_BITS) - 1),
+        }
+    }
+
+    fn event(&self) -> EventRef {
+        EventRef::from_ordinal((self.bits() >> EVENT_AT) as u64)
+    }
+
+    fn limit(&self) -> Limit {
+        match (self.bits() >> LIMIT_AT) & 3 {
+            0 => Limit::Collected,
+            1 => Limit::Calculated,
+            _ => Limit::Ai,
+        }
+    }
+}
+
+impl From<ItemFields> for Item {
+    fn from(fields: ItemFields) -> Item {
+        Item::new(fields)
+    }
+}
+
+impl From<Item> for ItemFields {
+    fn from(item: Item) -> ItemFields {
+        let started = item.started();
+        ItemFields {
+            started_seconds: started.seconds,
+            event: item.event(),
+            started_nanos: started.nanos,
+            limit: item.limit(),
+            derived: item.has(DERIVED),
+            deleted: item.has(DELETED),
+            late_delete_reported: item.has(LATE_DELETE_REPORTED),
         }
     }
 }
@@ -124,7 +214,7 @@ impl Rule for Retention {
 
         let late = self.deadline(item).late_by(event.time);
         if event.action == "delete" {
-            let report_late = late.filter(|_| !item.late_delete_reported).map(|late| {
+            let report_late = late.filter(|_| !item.has(LATE_DELETE_REPORTED)).map(|late| {
                 format!(
                     "data {data_id}, which this event {}, was deleted by {}, {late} after its deadline",
                     self.origin(item),
@@ -132,10 +222,10 @@ impl Rule for Retention {
                 )
             });
             let item = self.items.get_mut(&key).expect("found above");
-            item.deleted = true;
+            item.set(DELETED);
             if let Some(message) = report_late {
-                item.late_delete_reported = true;
-                findings.report(item.event, message);
+                item.set(LATE_DELETE_REPORTED);
+                findings.report(item.event(), message);
             }
         } else if let Some(late) = late {
             findings.report(
@@ -154,13 +244,13 @@ impl Rule for Retention {
         // the order the items' clocks started, which is the order of the
         // events that started them.
         let mut overdue: Vec<(&Item, String)> = (self.items.values())
-            .filter(|item| !item.deleted)
+            .filter(|item| !item.has(DELETED))
             .filter_map(|item| Some((item, self.deadline(item).late_by(as_of)?)))
             .collect();
-        overdue.sort_by_key(|(item, _)| item.event);
+        overdue.sort_by_key(|(item, _)| item.event());
         for (item, late) in overdue {
             findings.report(
-                item.event,
+                item.event(),
                 format!(
                     "the data this event {} was still not deleted at {as_of}, {late} after its deadline",
                     self.origin(item)
@@ -184,7 +274,7 @@ impl Retention {
         } else {
             Limit::Collected
         };
-        Item {
+        Item::new(ItemFields {
             started_seconds: event.time.seconds,
             started_nanos: event.time.nanos,
             event: EventRef::from(event),
@@ -192,7 +282,7 @@ impl Retention {
             derived,
             deleted: false,
             late_delete_reported: false,
-        }
+        })
     }
 
     /// The days `limit` allows, and what the commitment calls its data.
@@ -205,15 +295,19 @@ impl Retention {
     }
 
     fn deadline(&self, item: &Item) -> Deadline {
-        Deadline::days_after(item.started(), self.limit(item.limit).0)
+        Deadline::days_after(item.started(), self.limit(item.limit()).0)
     }
 
     /// "stored at T (14-day limit for collected data, deadline D)".
     fn origin(&self, item: &Item) -> String {
-        let (days, kind) = self.limit(item.limit);
+        let (days, kind) = self.limit(item.limit());
         format!(
             "{} at {} ({days}-day limit for {kind}, deadline {})",
-            if item.derived { "derived" } else { "stored" },
+            if item.has(DERIVED) {
+                "derived"
+            } else {
+                "stored"
+            },
             item.started(),
             self.deadline(item)
         )
@@ -231,8 +325,42 @@ mod tests {
     };
 
     #[test]
-    fn an_item_and_its_key_take_40_bytes() {
-        assert_eq!(std::mem::size_of::<(DataKey, Item)>(), 40);
+    fn an_item_and_its_key_take_32_bytes() {
+        assert_eq!(std::mem::size_of::<(DataKey, Item)>(), 32);
+    }
+
+    #[test]
+    fn an_item_keeps_every_field_through_its_packing() {
+        for (seconds, nanos, ordinal) in [
+            (1_767_225_600, 999_999_999, (1 << 53) - 1),
+            (-62_167_219_200, 0, 0),
+            (253_402_300_799, 1, 7),
+        ] {
+            for (limit, flags) in [
+                (Limit::Collected, 0b000),
+                (Limit::Calculated, 0b101),
+                (Limit::Ai, 0b111),
+            ] {
+                let item = Item::new(ItemFields {
+                    started_seconds: seconds,
+                    event: EventRef::from_ordinal(ordinal),
+                    started_nanos: nanos,
+                    limit,
+                    derived: flags & 1 != 0,
+                    deleted: flags & 2 != 0,
+                    late_delete_reported: flags & 4 != 0,
+                });
+                let fields = ItemFields::from(item);
+                assert_eq!(
+                    (fields.started_seconds, fields.started_nanos),
+                    (seconds, nanos)
+                );
+                assert_eq!(fields.event, EventRef::from_ordinal(ordinal));
+                assert_eq!(fields.limit as u8, limit as u8);
+                let unpacked = [fields.derived, fields.deleted, fields.late_delete_reported];
+                assert_eq!(unpacked, [flags & 1 != 0, flags & 2 != 0, flags & 4 != 0]);
+            }
+        }
     }
 
     fn flagged(events: &[TestEvent], as_of: &str) -> Vec<String> {

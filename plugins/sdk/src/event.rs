@@ -130,7 +130,7 @@ pub struct DataItem<'a> {
 
 /// A data item's id as a 128-bit key the host computed for it (a keyed
 /// hash, with a key random per audit): what a rule keys its per-item state
-/// by, with [`KeyMap`], instead of hashing and storing the id's text.
+/// by, with [`KeyMap`](crate::KeyMap), instead of hashing and storing the id's text.
 /// Two ids share a key with a chance of about 2^-64 at 10^9 items.
 ///
 /// Keys hold within one audit, which a run's saved state carries on to the
@@ -145,6 +145,16 @@ pub struct DataItem<'a> {
 pub struct DataKey([u64; 2]);
 
 impl DataKey {
+    /// The key of two halves, as [`DataKey::halves`] gives them.
+    pub(crate) const fn from_halves(halves: [u64; 2]) -> DataKey {
+        DataKey(halves)
+    }
+
+    /// The key's two 64-bit halves, each a well-mixed hash.
+    pub(crate) fn halves(self) -> [u64; 2] {
+        self.0
+    }
+
     fn from_bytes(key: [u8; 16]) -> DataKey {
         let half = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().expect("8 bytes"));
         DataKey([half(0), half(8)])
@@ -158,20 +168,18 @@ impl std::hash::Hash for DataKey {
     }
 }
 
-/// A map keyed by [`DataKey`], hashing only by taking the key's bits: the
-/// key is a keyed hash already.
-pub type KeyMap<V> = std::collections::HashMap<DataKey, V, BuildHasherDefault<KeyHasher>>;
-
 /// A map keyed by text that repeats (tenants, subscriptions, regions),
 /// with a hasher far cheaper than the standard library's SipHash on short
 /// strings. The seed is random per evaluator; in the sandbox the host
 /// fixes the random source, so a rule still behaves the same every run.
 pub type TextMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
 
-/// A set of [`DataKey`]s; see [`KeyMap`].
+/// A set of [`DataKey`]s, hashing only by taking the key's bits: the key
+/// is a keyed hash already. (Per-item values go in a
+/// [`KeyMap`](crate::KeyMap), which is more compact.)
 pub type KeySet = std::collections::HashSet<DataKey, BuildHasherDefault<KeyHasher>>;
 
-/// The hasher of [`KeyMap`]: a [`DataKey`]'s low 64 bits, as they are.
+/// The hasher of [`KeySet`]: a [`DataKey`]'s low 64 bits, as they are.
 #[derive(Default, Clone, Copy, Debug)]
 pub struct KeyHasher(u64);
 

@@ -49,6 +49,7 @@ mod config;
 pub mod defender;
 mod evaluator;
 mod event;
+mod key_map;
 mod settings;
 mod snapshot;
 mod state;
@@ -77,9 +78,8 @@ pub use config::parse_config;
 pub use covenant_frame::Field;
 #[doc(hidden)]
 pub use evaluator::{Evaluator, metadata};
-pub use event::{
-    Actor, DataItem, DataKey, Event, KeyHasher, KeyMap, KeySet, Reads, Source, TextMap, cite,
-};
+pub use event::{Actor, DataItem, DataKey, Event, KeyHasher, KeySet, Reads, Source, TextMap, cite};
+pub use key_map::KeyMap;
 pub use settings::Settings;
 pub use state::{PerKey, Recorded};
 pub use terms::{Terms, same_term};
@@ -158,6 +158,23 @@ pub trait Rule: Sized + Serialize + DeserializeOwned + 'static {
 /// events came: in time order, ties broken by event id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventRef(u64);
+
+impl EventRef {
+    /// The event's number in the run's order: for state packed tighter
+    /// than an `EventRef`'s 8 bytes a value (ordinals of real logs fit in
+    /// far fewer bits). Turn it back with [`EventRef::from_ordinal`] to
+    /// report on or save the event.
+    pub fn ordinal(self) -> u64 {
+        self.0
+    }
+
+    /// The event [`EventRef::ordinal`] gave `ordinal` for. The host checks
+    /// every ordinal a finding names, but one the rule was sent is taken
+    /// as the event meant: a wrong number cites the wrong event.
+    pub fn from_ordinal(ordinal: u64) -> EventRef {
+        EventRef(ordinal)
+    }
+}
 
 /// Its ordinal; saving a rule's state also tells the host the state names
 /// the event, so that a later run may cite it.

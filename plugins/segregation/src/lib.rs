@@ -25,8 +25,8 @@ fn default_cross_tenant_purposes() -> Terms {
 /// item, so that a `derive` can be checked against its sources' tags.
 ///
 /// Items are keyed by the host's key for their id, and tags (few) are
-/// numbered once: an item costs a map entry of 24 bytes, whatever the
-/// lengths of its id and tag.
+/// numbered once: an item costs a [`KeyMap`] slot of 20 bytes (about 23
+/// with the map's free slots), whatever the lengths of its id and tag.
 #[derive(Serialize, Deserialize)]
 pub struct Segregation {
     config: Config,
