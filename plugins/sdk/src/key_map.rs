@@ -157,15 +157,12 @@ impl<V: Default> KeyMap<V> {
             self.len += usize::from(old.is_none());
             return old;
         }
-        if let Some(old) = self.get_mut(&key) {
-            return Some(std::mem::replace(old, value));
-        }
         if self.segments.is_empty() {
             self.segments = (0..SEGMENTS).map(|_| Segment::default()).collect();
         }
-        self.segments[segment_of(&key)].insert_new(key, value);
-        self.len += 1;
-        None
+        let old = self.segments[segment_of(&key)].insert(key, value);
+        self.len += usize::from(old.is_none());
+        old
     }
 }
 
@@ -188,26 +185,62 @@ impl<V> Segment<V> {
         &mut self.chunks[bucket / CHUNK_BUCKETS][bucket % CHUNK_BUCKETS]
     }
 
-    /// The bucket and slot holding `key`, which is not [`FREE`].
+    /// The bucket and slot holding `key`, which is not [`FREE`]. The second
+    /// bucket is read only if the first does not hold it.
     fn find(&self, key: &DataKey) -> Option<(usize, usize)> {
-        let (first, second) = buckets_of(key, self.buckets)?;
-        [first, second].into_iter().find_map(|bucket| {
-            let slot = self.bucket(bucket).keys.iter().position(|k| k == key)?;
-            Some((bucket, slot))
-        })
+        let [first, second] = self.buckets_of(key)?;
+        if let Some(slot) = self.bucket(first).slot_of(key) {
+            return Some((first, slot));
+        }
+        Some((second, self.bucket(second).slot_of(key)?))
+    }
+
+    /// `key`'s two buckets, one from each half of the key; none in a
+    /// segment with no bucket.
+    #[inline]
+    fn buckets_of(&self, key: &DataKey) -> Option<[usize; 2]> {
+        (self.buckets > 0).then(|| key.halves().map(|half| scale(half, self.buckets)))
+    }
+}
+
+impl<V> Bucket<V> {
+    /// The slot holding `key`, if this bucket has it.
+    fn slot_of(&self, key: &DataKey) -> Option<usize> {
+        self.keys.iter().position(|k| k == key)
     }
 }
 
 impl<V: Default> Segment<V> {
-    /// Adds `key`, which the segment does not hold, growing as it must.
-    fn insert_new(&mut self, key: DataKey, value: V) {
-        if (self.len + 1) * 16 > self.buckets * SLOTS * MAX_FILL_SIXTEENTHS {
-            self.grow(Vec::new());
-        }
-        if let Err(homeless) = self.place((key, value)) {
-            self.grow(vec![homeless]);
+    /// Sets `key`'s value (`key` is not [`FREE`]), growing as it must,
+    /// and returns the value it replaces. One pass over the key's two
+    /// buckets looks for the key and for a free slot for it at once, so a
+    /// new key that finds room costs no second look.
+    fn insert(&mut self, key: DataKey, value: V) -> Option<V> {
+        let mut free = None;
+        for bucket in self.buckets_of(&key).into_iter().flatten() {
+            let keys = &self.bucket(bucket).keys;
+            if let Some(slot) = keys.iter().position(|k| *k == key) {
+                let old = &mut self.bucket_mut(bucket).values[slot];
+                return Some(std::mem::replace(old, value));
+            }
+            if free.is_none() {
+                free = keys
+                    .iter()
+                    .position(|k| *k == FREE)
+                    .map(|slot| (bucket, slot));
+            }
         }
         self.len += 1;
+        if self.len * 16 > self.buckets * SLOTS * MAX_FILL_SIXTEENTHS {
+            self.grow(vec![(key, value)]);
+        } else if let Some((bucket, slot)) = free {
+            let bucket = self.bucket_mut(bucket);
+            bucket.keys[slot] = key;
+            bucket.values[slot] = value;
+        } else if let Err(homeless) = self.place((key, value)) {
+            self.grow(vec![homeless]);
+        }
+        None
     }
 
     /// Puts an entry in a free slot of one of its buckets, moving others to
@@ -218,7 +251,7 @@ impl<V: Default> Segment<V> {
         // should not go back to.
         let mut left = usize::MAX;
         for kick in 0..MAX_KICKS {
-            let Some((first, second)) = buckets_of(&entry.0, self.buckets) else {
+            let Some([first, second]) = self.buckets_of(&entry.0) else {
                 return Err(entry);
             };
             for bucket in [first, second] {
@@ -331,16 +364,14 @@ fn segment_of(key: &DataKey) -> usize {
     key.halves()[0] as usize % SEGMENTS
 }
 
-/// `key`'s two buckets in a segment of `buckets` buckets, one from each
-/// half of the key, scaled to the segment's size without a division; none
-/// in a segment with no bucket.
-fn buckets_of(key: &DataKey, buckets: usize) -> Option<(usize, usize)> {
-    if buckets == 0 {
-        return None;
-    }
-    let scale = |half: u64| ((u128::from(half) * buckets as u128) >> 64) as usize;
-    let [first, second] = key.halves();
-    Some((scale(first), scale(second)))
+/// The bucket a half of a key picks in a segment of `buckets` buckets:
+/// the half's top 32 bits scaled to the segment's size, without a
+/// division, and without the 128-bit product that a wasm32 guest computes
+/// by a library call. A segment never reaches 2^32 buckets (that would be
+/// 2^34 entries, in a linear memory of 2^32 bytes).
+#[inline]
+fn scale(half: u64, buckets: usize) -> usize {
+    (((half >> 32) * buckets as u64) >> 32) as usize
 }
 
 impl<V: fmt::Debug> fmt::Debug for KeyMap<V> {
