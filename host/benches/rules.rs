@@ -184,7 +184,7 @@ fn batches(builder: &mut BatchBuilder, events: Vec<Event>) -> impl Iterator<Item
             .by_ref()
             .take(DEFAULT_BATCH_LEN)
             .for_each(|event| builder.push(event));
-        (!builder.is_empty()).then(|| builder.take())
+        (!builder.is_empty()).then(|| builder.take().expect("the run's table of ids"))
     })
 }
 

@@ -92,10 +92,10 @@ fn run_chain(rules: &[ChainRule], events: &[Event], cuts: &[usize], as_of: Times
         };
         let mut builder = match &saved {
             None => BatchBuilder::new(&instances).unwrap(),
-            Some((position, _)) => BatchBuilder::resume(&instances, *position),
+            Some((position, _)) => BatchBuilder::resume(&instances, *position).unwrap(),
         };
         let mut observe = |builder: &mut BatchBuilder, instances: &mut [RuleInstance]| {
-            let batch = builder.take();
+            let batch = builder.take().unwrap();
             for (rule, instance) in rules.iter().zip(instances.iter_mut()) {
                 let findings = (instance.observe(&batch))
                     .unwrap_or_else(|e| panic!("{} fails in part {part}: {e:#}", rule.id));
@@ -222,7 +222,7 @@ fn snapshot_refusal(lie: &str) -> String {
     for event in log_events() {
         builder.push(event);
     }
-    instance.observe(&builder.take()).unwrap();
+    instance.observe(&builder.take().unwrap()).unwrap();
     format!("{:#}", instance.snapshot().unwrap_err())
 }
 

@@ -223,7 +223,7 @@ impl Evaluation {
         // Built here, on the producer's thread, once for every rule.
         let live = self.slots.iter().filter_map(|slot| slot.instance.as_ref());
         let mut builder = match self.position {
-            Some(position) => BatchBuilder::resume(live, position),
+            Some(position) => BatchBuilder::resume(live, position)?,
             None => BatchBuilder::new(live)?,
         };
         let threads = std::thread::available_parallelism()
@@ -257,7 +257,7 @@ impl Evaluation {
                 let last = due.map(|_| (event.id.clone(), event.time));
                 builder.push(event);
                 if builder.len() == batch_len || (due.is_some() && !builder.is_empty()) {
-                    schedule.send(builder.take()).map_err(stopped)?;
+                    schedule.send(builder.take()?).map_err(stopped)?;
                 }
                 if let Some((last_id, last_time)) = last
                     && let Some(checkpoints) = &mut checkpoints
@@ -283,7 +283,10 @@ impl Evaluation {
             };
             let mut produced = produce(&mut sink);
             if produced.is_ok() && !builder.is_empty() {
-                produced = (schedule.send(builder.take()).map_err(stopped)).and(produced);
+                produced = builder
+                    .take()
+                    .and_then(|batch| schedule.send(batch).map_err(stopped))
+                    .and(produced);
             }
             schedule.close();
             for worker in workers {

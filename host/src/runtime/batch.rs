@@ -5,7 +5,8 @@
 //! field any rule reads; each rule's own frame is cut from it. Encoding
 //! once, rather than once a rule, is what keeps the cost of a rule to its
 //! frame's copy; so is hashing each data id into its key once, for all of
-//! them.
+//! them, and keeping each event's id once ([`RunIds`]), for the findings
+//! of all of them.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use covenant_frame::{DataRecord, Encoder, EventRecord, Field, Key};
 use siphasher::sip128::{Hasher128, SipHasher13};
 
 use super::RuleInstance;
+use super::ordinals::RunIds;
 use crate::events::Event;
 
 /// Events on their way into the sandboxes, encoded once for every rule.
@@ -29,6 +31,8 @@ pub(super) struct FrameBatch {
     pub(super) batch: covenant_frame::Batch,
     /// The attributes its events carry: every rule's, in one order.
     pub(super) attributes: Arc<[String]>,
+    /// The ids of the run's events, this batch's included.
+    pub(super) ids: Arc<RunIds>,
 }
 
 impl EventBatch {
@@ -51,6 +55,7 @@ impl EventBatch {
             frame: FrameBatch {
                 batch: Encoder::new(Vec::new()).take(),
                 attributes: Arc::from([]),
+                ids: Arc::new(RunIds::new(0).expect("a temporary file")),
             },
         }
     }
@@ -66,6 +71,7 @@ pub struct BatchBuilder {
     /// their keys; none are hashed otherwise.
     keyed: bool,
     key: IdKey,
+    ids: Arc<RunIds>,
 }
 
 /// Where a run's events stand, for a later run that carries on from its
@@ -88,15 +94,16 @@ impl BatchBuilder {
             next_ordinal: 0,
             id_key: IdKey::random()?.0,
         };
-        Ok(BatchBuilder::resume(rules, position))
+        BatchBuilder::resume(rules, position)
     }
 
     /// [`BatchBuilder::new`] for a run that carries on from `position`,
-    /// where an earlier one stopped.
+    /// where an earlier one stopped. Fails if the run's table of event ids
+    /// cannot be made in `$TMPDIR`.
     pub fn resume<'a>(
         rules: impl IntoIterator<Item = &'a RuleInstance>,
         position: RunPosition,
-    ) -> BatchBuilder {
+    ) -> Result<BatchBuilder> {
         let reads: Vec<_> = rules.into_iter().map(RuleInstance::reads).collect();
         let mut attributes: Vec<String> = Vec::new();
         for name in reads.iter().flat_map(|r| &r.attributes) {
@@ -107,13 +114,14 @@ impl BatchBuilder {
         let keyed_names = [Field::DataId.name(), Field::DataSources.name()];
         let keyed =
             (reads.iter().flat_map(|r| &r.fields)).any(|f| keyed_names.contains(&f.as_str()));
-        BatchBuilder {
+        Ok(BatchBuilder {
             len: 0,
             encoder: Encoder::new(attributes.clone()).starting_at(position.next_ordinal),
             attributes: attributes.into(),
             keyed,
             key: IdKey(position.id_key),
-        }
+            ids: Arc::new(RunIds::new(position.next_ordinal)?),
+        })
     }
 
     /// Where the run stands: after the events pushed so far, taken or not.
@@ -135,15 +143,20 @@ impl BatchBuilder {
         self.len == 0
     }
 
-    /// The batch built so far; the next starts empty.
-    pub fn take(&mut self) -> EventBatch {
-        EventBatch {
+    /// The batch built so far; the next starts empty. Its events' ids go
+    /// to the run's table first, which fails only if `$TMPDIR` cannot
+    /// take them.
+    pub fn take(&mut self) -> Result<EventBatch> {
+        let batch = self.encoder.take();
+        (self.ids).extend((0..batch.len()).map(|row| batch.id(row)))?;
+        Ok(EventBatch {
             len: std::mem::take(&mut self.len),
             frame: FrameBatch {
-                batch: self.encoder.take(),
+                batch,
                 attributes: Arc::clone(&self.attributes),
+                ids: Arc::clone(&self.ids),
             },
-        }
+        })
     }
 
     /// Adds `event`, the next in time order.

@@ -2,9 +2,9 @@
 //!
 //! Each rule cuts its own frames (`covenant-frame`) from the batches every
 //! rule shares ([`super::batch`]), with only the fields and actions its
-//! projection names; it keeps the ids of the events it was sent
-//! ([`SentIds`]) so that the ordinals its findings name become event ids
-//! again.
+//! projection names; it keeps which events it was sent ([`SentIds`]) so
+//! that the ordinals its findings name become event ids again, from the
+//! run's one table of ids.
 
 use anyhow::{Result, anyhow};
 use covenant_frame::{FrameWriter, Projection};
@@ -14,7 +14,7 @@ use super::bindings::{self, wit};
 use super::ordinals::SentIds;
 
 /// The frames of one rule: its projection, the writer that cuts its
-/// frames from the run's batches, and the ids it was sent.
+/// frames from the run's batches, and which events it was sent.
 pub(super) struct Frames {
     projection: Projection,
     /// Made with the first batch, whose attributes (every rule's) fix the
@@ -64,9 +64,10 @@ impl Frames {
                     .map_err(unsendable)?,
             ),
         };
+        self.sent.follow(&encoded.ids)?;
         let first = encoded.batch.first_ordinal();
         for &row in writer.write(&encoded.batch, &mut self.frame) {
-            self.sent.push(first + row as u64, encoded.batch.id(row))?;
+            self.sent.push(first + row as u64)?;
         }
         self.sent.pass(first + encoded.batch.len() as u64);
         Ok(&self.frame)
@@ -76,7 +77,7 @@ impl Frames {
     /// run's findings may cite them; before the first frame.
     pub(super) fn carry(&mut self, cited: &[(u64, &str)]) -> Result<()> {
         for &(ordinal, id) in cited {
-            self.sent.push(ordinal, id)?;
+            self.sent.carry(ordinal, id)?;
         }
         Ok(())
     }
