@@ -3,7 +3,9 @@
 //! choice made, in a workspace in China (the document's stated default).
 
 use covenant_sdk::defender;
-use covenant_sdk::{Event, Field, Findings, Reads, Rule, Settings, Severity, Terms, export_rule};
+use covenant_sdk::{
+    Event, Field, Findings, Reads, Rule, Settings, Severity, Terms, export_rule, same_term,
+};
 use serde::{Deserialize, Serialize};
 
 /// Configuration from the policy's `[rule.config]` table.
@@ -80,30 +82,32 @@ impl Rule for DataResidency {
         let Some(subscription) = event.subscription() else {
             return;
         };
+        let chosen = self.settings.get(subscription, &self.config.region_setting);
+        let allowed = |region: &str| match chosen {
+            Some(change) => same_term(&change.value, region),
+            None => self.config.default_regions.contains(region),
+        };
+        // Messages are written only for findings: most stores are in place.
+        if event.region.is_some_and(allowed) {
+            return;
+        }
         let at = format!(
             "{} stored {} of subscription {subscription}",
             event.cite(),
             data.name()
         );
-        let chosen = self.settings.get(subscription, &self.config.region_setting);
-        let (allowed, why) = match chosen {
-            Some(change) => (
-                Terms::new([change.value.as_str()]),
-                format!("the customer chose {} in {}", change.value, change.cite()),
-            ),
-            None => (
-                self.config.default_regions.clone(),
-                format!(
-                    "no region was chosen, so the default is China ({})",
-                    self.config.default_regions.join(", ")
-                ),
+        let why = match chosen {
+            Some(change) => format!("the customer chose {} in {}", change.value, change.cite()),
+            None => format!(
+                "no region was chosen, so the default is China ({})",
+                self.config.default_regions.join(", ")
             ),
         };
-        match &event.region {
-            Some(region) if allowed.contains(region) => {}
-            Some(region) => findings.report(event, format!("{at} in region {region}, but {why}")),
-            None => findings.report(event, format!("{at} in no recorded region; {why}")),
-        }
+        let message = match &event.region {
+            Some(region) => format!("{at} in region {region}, but {why}"),
+            None => format!("{at} in no recorded region; {why}"),
+        };
+        findings.report(event, message);
     }
 }
 

@@ -64,11 +64,15 @@ impl Rule for XdrSharing {
         if event.action != "share" || !to_xdr {
             return;
         }
-        let at = format!("{} shared data with Defender XDR", event.cite());
+        // Messages are written only for findings: most shares are covered.
+        let at = || format!("{} shared data with Defender XDR", event.cite());
         let Some(subscription) = event.subscription() else {
             findings.report(
                 event,
-                format!("{at} from no subscription, so no paid plan can cover it"),
+                format!(
+                    "{} from no subscription, so no paid plan can cover it",
+                    at()
+                ),
             );
             return;
         };
@@ -86,7 +90,10 @@ impl Rule for XdrSharing {
         };
         findings.report(
             event,
-            format!("{at} from subscription {subscription}, which has no paid plan: {plan}"),
+            format!(
+                "{} from subscription {subscription}, which has no paid plan: {plan}",
+                at()
+            ),
         );
     }
 }
